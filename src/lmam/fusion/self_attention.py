@@ -1,0 +1,48 @@
+"""The self-attention reference that LMAM is compared with (design note)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import Tensor, nn
+
+from lmam.fusion.registry import register_fusion
+from lmam.nn.cross_attention import CrossModalAttention
+
+
+@register_fusion("self_attention")
+class SelfAttentionFusion(CrossModalAttention):
+    """Scaled dot-product attention with dense ``W^Q, W^K, W^V`` per modality.
+
+    Steps 1 and 4-6 are LMAM's (one-padding, aggregation, residual LayerNorm,
+    output projection, combine); steps 2-3 are Vaswani et al.'s attention::
+
+        A_ij = softmax_valid(s (xi_i W^Q_i + b) (xi_j W^K_j + b)^T) (xi_j W^V_j + b)
+
+    Each of ``W^Q, W^K, W^V`` is a ``(d+1, d+1)`` ``Linear`` with bias, so
+    LMAM with ``query="full"`` has exactly one third of its attention weights.
+
+    Args:
+        in_dims, out_dim, **options: as :class:`~lmam.nn.cross_attention.CrossModalAttention`.
+    """
+
+    def __init__(self, in_dims: Mapping[str, int], out_dim: int, **options: object) -> None:
+        super().__init__(in_dims, out_dim, **options)  # type: ignore[arg-type]
+        width = self.dim + 1
+        self.wq = nn.ModuleDict({m: nn.Linear(width, width) for m in self.modalities})
+        self.wk = nn.ModuleDict({m: nn.Linear(width, width) for m in self.modalities})
+        self.wv = nn.ModuleDict({m: nn.Linear(width, width) for m in self.modalities})
+
+    def _per_modality(self, layers: nn.ModuleDict, xi: Tensor) -> Tensor:
+        return torch.stack([layers[m](xi[:, i]) for i, m in enumerate(self.modalities)], 1)
+
+    def attention_scores(self, xi: Tensor) -> Tensor:
+        """Args: xi: ``(B, M, T, d+1)``. Returns: ``(B, M, T, n, T)``."""
+        return self.shared_key_scores(
+            self._per_modality(self.wq, xi), self._per_modality(self.wk, xi)
+        )
+
+    def values(self, xi: Tensor) -> Tensor:
+        """Args: xi: ``(B, M, T, d+1)``. Returns: ``(B, M, T, d+1)``."""
+        return self._per_modality(self.wv, xi)
