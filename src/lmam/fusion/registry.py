@@ -34,6 +34,17 @@ def list_fusions(pattern: str = "*") -> list[str]:
     return sorted(n for n in _FUSIONS if fnmatch.fnmatchcase(n, pattern))
 
 
+def fusion_factory(name: str) -> Callable[..., FusionModule]:
+    """The registered class (or factory) of ``name``, e.g. to read its class attributes.
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+    """
+    if name not in _FUSIONS:
+        raise ValueError(f"unknown fusion {name!r}; known fusions: {', '.join(list_fusions())}")
+    return _FUSIONS[name]
+
+
 def create_fusion(
     name: str, *, in_dims: Mapping[str, int], out_dim: int, **options: object
 ) -> FusionModule:
@@ -48,6 +59,4 @@ def create_fusion(
     Raises:
         ValueError: for an unknown name, listing the known ones.
     """
-    if name not in _FUSIONS:
-        raise ValueError(f"unknown fusion {name!r}; known fusions: {', '.join(list_fusions())}")
-    return _FUSIONS[name](in_dims, out_dim, **options)
+    return fusion_factory(name)(in_dims, out_dim, **options)

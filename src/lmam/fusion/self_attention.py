@@ -37,11 +37,11 @@ class SelfAttentionFusion(CrossModalAttention):
     def _per_modality(self, layers: nn.ModuleDict, xi: Tensor) -> Tensor:
         return torch.stack([layers[m](xi[:, i]) for i, m in enumerate(self.modalities)], 1)
 
-    def attention_scores(self, xi: Tensor) -> Tensor:
-        """Args: xi: ``(B, M, T, d+1)``. Returns: ``(B, M, T, n, T)``."""
-        return self.shared_key_scores(
-            self._per_modality(self.wq, xi), self._per_modality(self.wk, xi)
-        )
+    def attention_scores(self, xi: Tensor, scale: Tensor | float) -> Tensor:
+        """Args: xi: ``(B, M, T, d+1)``; scale: float or ``(B, 1, 1, 1)``.
+        Returns: ``(B, M, T, n, T)``."""
+        q = self._per_modality(self.wq, xi) * scale
+        return self.shared_key_scores(q, self._per_modality(self.wk, xi))
 
     def values(self, xi: Tensor) -> Tensor:
         """Args: xi: ``(B, M, T, d+1)``. Returns: ``(B, M, T, d+1)``."""

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lmam.nn.base import FusionModule
-from lmam.nn.masking import check_context, context_mask, masked_softmax
+from lmam.nn.masking import check_context, context_mask
 
 SOURCES = ("all", "inter", "intra")
 RESIDUALS = ("identity", "gelu")
@@ -113,8 +113,14 @@ class CrossModalAttention(FusionModule):
     src: Tensor  # (M, n) source modalities of every target, a buffer
 
     # -- hooks for subclasses ------------------------------------------------
-    def attention_scores(self, xi: Tensor) -> Tensor:
-        """Raw scores ``(B, M, T, n, T)``: target, query utterance, source, key utterance."""
+    def attention_scores(self, xi: Tensor, scale: Tensor | float) -> Tensor:
+        """Scaled scores ``(B, M, T, n, T)``: target, query utterance, source, key utterance.
+
+        Args:
+            xi: ``(B, M, T, d+1)``.
+            scale: from :meth:`score_scale`; applied on the thin query side,
+                before the product, rather than on the scores.
+        """
         raise NotImplementedError
 
     def values(self, xi: Tensor) -> Tensor:
@@ -139,14 +145,15 @@ class CrossModalAttention(FusionModule):
         return torch.stack(padded, dim=1), keep
 
     def score_scale(self, keep: Tensor) -> Tensor | float:
-        """The scale ``s``: a float, or ``(B, 1, 1, 1, 1)`` for ``scale="length"``."""
+        """The scale ``s``: a float, or ``(B, 1, 1, 1)`` for ``scale="length"``
+        (broadcasting over a ``(B, M, T, k)`` query side)."""
         if self.scale == "dim":
             return 1.0 / math.sqrt(self.dim + 1)
         if self.scale == "none":
             return 1.0
         if self.scale == "length":
             valid = keep.sum(dim=1).clamp(min=1).to(torch.get_default_dtype())
-            return valid.rsqrt().view(-1, 1, 1, 1, 1)
+            return valid.rsqrt().view(-1, 1, 1, 1)
         return float(self.scale)
 
     def select_pairs(self, per_pair: Tensor) -> Tensor:
@@ -187,14 +194,16 @@ class CrossModalAttention(FusionModule):
             ``A``: ``(B, M, T, d_v)``.
         """
         b, m, t, n, _ = scores.shape
-        scores = scores * self.score_scale(keep)
         if self.score_activation == "tanh":
             scores = torch.tanh(scores)
         allowed = keep.view(b, 1, 1, 1, t)
         ctx = context_mask(t, self.context, device=scores.device)
         if ctx is not None:
             allowed = allowed & ctx.view(1, 1, t, 1, t)
-        alpha = masked_softmax(scores, allowed)
+        # A real query always has a real key (its own utterance is in every
+        # context), so only padded query rows are fully masked; their output is
+        # zeroed in finish(). That saves masked_softmax's pass re-zeroing them.
+        alpha = torch.softmax(scores.masked_fill(~allowed, torch.finfo(scores.dtype).min), dim=-1)
         d_v = values.shape[-1]
         if self.sources == "all":
             out = alpha.reshape(b, m * t, m * t) @ values.reshape(b, m * t, d_v)
@@ -234,5 +243,6 @@ class CrossModalAttention(FusionModule):
             ``(B, T, out_dim)``; zero at padded utterances.
         """
         xi, keep = self.one_pad(feats, mask)
-        attended = self.attend(self.attention_scores(xi), self.values(xi), keep)
+        scores = self.attention_scores(xi, self.score_scale(keep))
+        attended = self.attend(scores, self.values(xi), keep)
         return self.finish(attended, xi, keep)

@@ -76,16 +76,17 @@ class LMAM(CrossModalAttention):
             }
         )
 
-    def attention_scores(self, xi: Tensor) -> Tensor:
-        """Args: xi: ``(B, M, T, d+1)``. Returns: ``(B, M, T, n, T)``."""
+    def attention_scores(self, xi: Tensor, scale: Tensor | float) -> Tensor:
+        """Args: xi: ``(B, M, T, d+1)``; scale: float or ``(B, 1, 1, 1)``.
+        Returns: ``s Q_i xi_j^T``: ``(B, M, T, n, T)``."""
         if self.query_type == "full":
             q = torch.stack([self.query[m](xi[:, i]) for i, m in enumerate(self.modalities)], 1)
-            return self.shared_key_scores(q, xi)
+            return self.shared_key_scores(q * scale, xi)
         layers = [cast(LowRankLinear, self.query[m]) for m in self.modalities]
         u = torch.stack([q.U for q in layers])  # (M, d+1, r)
         # V with the bias as one more column: (M, d+1, r+1)
         v = torch.stack([torch.cat([q.V, cast(Tensor, q.bias)[:, None]], dim=1) for q in layers])
-        q_side = F.pad(torch.einsum("bmtd,mdr->bmtr", xi, u), (0, 1), value=1.0)
+        q_side = F.pad(torch.einsum("bmtd,mdr->bmtr", xi, u), (0, 1), value=1.0) * scale
         # key side of every (target i, source j) pair: xi_j [V_i, b_i]
         k_side = self.select_pairs(torch.einsum("bjsd,idr->bijsr", xi, v))  # (B, M, n, T, r+1)
         b, m, t, k = q_side.shape

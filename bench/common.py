@@ -1,0 +1,77 @@
+"""Shared helpers of the benchmarks: timing, environment, tables, JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.table import Table
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def environment() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    return {
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+def interleaved_medians(
+    jobs: dict[str, Callable[[], object]], repeats: dict[str, int], warmup: int = 1
+) -> dict[str, float]:
+    """Median seconds of each job, timing them round-robin so that machine noise
+    hits all of them alike (side by side in one process).
+
+    Args:
+        jobs: name -> a callable doing one measured unit of work.
+        repeats: name -> how many timed calls (jobs with fewer stop earlier).
+        warmup: untimed calls of each job first.
+    """
+    for job in jobs.values():
+        for _ in range(warmup):
+            job()
+    times: dict[str, list[float]] = {name: [] for name in jobs}
+    for round_ in range(max(repeats.values())):
+        for name, job in jobs.items():
+            if round_ < repeats[name]:
+                start = time.perf_counter()
+                job()
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def print_table(title: str, columns: list[str], rows: list[list[object]]) -> None:
+    table = Table(title=title)
+    for c in columns:
+        table.add_column(c, justify="right" if c != columns[0] else "left")
+    for row in rows:
+        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+    Console().print(table)
+
+
+def write_json(name: str, payload: dict[str, Any]) -> Path:
+    """Write ``bench/results/<name>.json`` atomically."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    fd, tmp = tempfile.mkstemp(dir=RESULTS, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(payload, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+    return path

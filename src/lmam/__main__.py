@@ -1,0 +1,3 @@
+from lmam.cli import main
+
+main()

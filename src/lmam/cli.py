@@ -1,0 +1,65 @@
+"""The ``lmam`` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import lmam
+from lmam.train.cli import evaluate_command, predict_command, train_command
+
+app = typer.Typer(
+    name="lmam",
+    help="Multimodal conversational emotion recognition with low-rank matching attention.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    print(lmam.__version__)
+
+
+@app.command()
+def fusions(
+    dim: int = typer.Option(100, help="width of every modality for the parameter count"),
+    out_dim: int = typer.Option(100, help="output width for the parameter count"),
+) -> None:
+    """List the registered fusions with their parameter counts for three modalities."""
+    table = Table(title=f"fusions (three modalities of width {dim}, out_dim {out_dim})")
+    table.add_column("name")
+    table.add_column("parameters", justify="right")
+    table.add_column("class")
+    for name in lmam.list_fusions():
+        module = lmam.create_fusion(
+            name, in_dims=dict.fromkeys(("text", "audio", "visual"), dim), out_dim=out_dim
+        )
+        count = sum(p.numel() for p in module.parameters() if p.requires_grad)
+        table.add_row(name, f"{count:,}", type(module).__name__)
+    Console().print(table)
+
+
+@app.command()
+def demo(
+    out_dir: Path = typer.Option(Path("runs/demo"), help="where the runs go"),
+    seeds: int = typer.Option(3, help="number of seeds (0, 1, ...)"),
+    quiet: bool = typer.Option(True, help="no per-epoch progress bars"),
+) -> None:
+    """The main job: bc-LSTM with concatenation vs with LMAM on the bundled CMU-MOSI."""
+    from lmam.experiments.demo import run_demo
+
+    run_demo(out_dir, list(range(seeds)), quiet=quiet)
+
+
+app.command("train")(train_command)
+app.command("evaluate")(evaluate_command)
+app.command("predict")(predict_command)
+
+
+def main() -> None:
+    app()

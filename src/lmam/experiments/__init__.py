@@ -1,0 +1,1 @@
+"""Experiments: grids over seeds, the demo, and the paper's tables."""

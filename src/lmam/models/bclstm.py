@@ -1,0 +1,89 @@
+"""bc-LSTM (Poria et al., ACL 2017), with the optional matching attention of bc-LSTM+Att.
+
+Utterance features -> bidirectional LSTM over the conversation -> dense
+(ReLU, dropout). With ``attention=True`` every utterance's LSTM output
+attends over the whole conversation with the classic ``general2`` matching
+attention and the attended vector replaces it before the dense layer (the
+bc-LSTM+Att of the ERC literature).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from lmam.models.base import ERCModel
+from lmam.models.registry import register_model
+from lmam.nn.matching_attention import MatchingAttention
+
+
+class BcLSTMEncoder(nn.Module):
+    """Bidirectional LSTM over utterances, then a dense layer.
+
+    Args:
+        in_dim: utterance feature width ``D_in``.
+        hidden: LSTM width per direction.
+        dense: output width (``out_dim``).
+        attention: add the matching attention over the LSTM outputs.
+        dropout: dropout on the LSTM outputs and after the dense layer.
+
+    ``forward(x: (B, T, D_in), mask: (B, T), speakers: (B, T)) -> (B, T, dense)``.
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        hidden: int = 100,
+        dense: int = 100,
+        attention: bool = False,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(in_dim, hidden, batch_first=True, bidirectional=True)
+        self.attention = (
+            MatchingAttention(2 * hidden, 2 * hidden, att_type="general2") if attention else None
+        )
+        self.dense = nn.Linear(2 * hidden, dense)
+        self.drop = nn.Dropout(dropout)
+        self.out_dim = dense
+
+    def forward(self, x: Tensor, mask: Tensor, speakers: Tensor) -> Tensor:
+        lengths = mask.sum(dim=1).clamp(min=1).cpu()
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        out, _ = self.lstm(packed)
+        h, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+        h = self.drop(h)
+        if self.attention is not None:
+            h, _ = self.attention(h, h, mask)
+        h = self.drop(torch.relu(self.dense(h)))
+        return h.masked_fill(~mask.to(torch.bool).unsqueeze(-1), 0.0)
+
+
+@register_model("bclstm")
+def bclstm(
+    *,
+    in_dims: Mapping[str, int],
+    num_classes: int,
+    fusion: str = "concat",
+    embed: str = "early",
+    fusion_dim: int | None = None,
+    fusion_options: Mapping[str, object] | None = None,
+    hidden: int = 100,
+    dense: int = 100,
+    attention: bool = False,
+    dropout: float = 0.0,
+) -> ERCModel:
+    """bc-LSTM (``attention=True``: bc-LSTM+Att) with any fusion at any embedding point."""
+    return ERCModel(
+        lambda d: BcLSTMEncoder(d, hidden, dense, attention, dropout),
+        in_dims=in_dims,
+        num_classes=num_classes,
+        fusion=fusion,
+        embed=embed,
+        fusion_dim=fusion_dim,
+        fusion_options=fusion_options,
+        dropout=dropout,
+    )

@@ -1,0 +1,506 @@
+"""The training engine: one loop for every dataset, backbone and fusion.
+
+A run directory holds ``config.yaml``, ``metrics.json`` (per-epoch train /
+valid / test metrics), ``summary.json`` (the selected epoch and its metrics),
+``best/`` (safetensors weights + JSON description), ``predictions.csv`` and
+``confusion.csv`` for the test split at the selected epoch, and ``state/``
+(the last completed epoch) for ``--resume``.
+
+Randomness is drawn per epoch from ``(seed, epoch)``, so a run resumed from
+epoch ``k`` continues exactly as an uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from torch import Tensor
+from torch.nn.parallel import DistributedDataParallel
+
+from lmam.data import Conversation, ConversationDataset, collate, create_dataset, list_datasets
+from lmam.models import ERCModel, create_model
+from lmam.train import checkpoint, distributed
+from lmam.train.config import TrainConfig
+from lmam.train.io import atomic_write_json, atomic_write_text
+from lmam.train.losses import class_weights, summed_loss
+from lmam.train.metrics import better, classification_metrics, regression_metrics
+
+EVAL_BATCH = 64
+TEST_SELECTION_LABEL = (
+    "test (the epoch is picked by its TEST score, as in many published ERC repositories: "
+    "optimistic, for comparison only)"
+)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} asked for, but CUDA is not available here")
+    return device
+
+
+def load_dataset(config: TrainConfig) -> ConversationDataset:
+    """The dataset named (or pointed to) by the config, restricted to its modalities."""
+    if config.dataset in list_datasets():
+        ds = create_dataset(config.dataset, config.data_path, **config.dataset_options)
+    else:
+        from lmam.data.detect import open_dataset
+
+        ds = open_dataset(config.dataset, **config.dataset_options)
+    if config.modalities:
+        ds = ds.select_modalities(list(config.modalities))
+    return ds
+
+
+def num_outputs(ds: ConversationDataset) -> int:
+    if ds.task == "classification":
+        return ds.num_classes
+    first = ds.train[0].labels
+    return 1 if first.ndim == 1 else int(first.shape[1])
+
+
+def build_model(config: TrainConfig, ds: ConversationDataset) -> ERCModel:
+    torch.manual_seed(config.seed)
+    model = create_model(
+        config.backbone,
+        in_dims=ds.modalities,
+        num_classes=num_outputs(ds),
+        fusion=config.fusion,
+        embed=config.embed,
+        fusion_dim=config.fusion_dim,
+        fusion_options=config.fusion_options,
+        dropout=config.dropout,
+        **config.model_options,
+    )
+    assert isinstance(model, ERCModel)
+    return model
+
+
+def describe(config: TrainConfig, ds: ConversationDataset) -> dict[str, Any]:
+    """What a checkpoint needs to be rebuilt and used on new data."""
+    return {
+        "config": config.to_dict(),
+        "in_dims": ds.modalities,
+        "label_names": ds.label_names,
+        "task": ds.task,
+        "num_outputs": num_outputs(ds),
+    }
+
+
+@dataclass
+class Records:
+    """Per-utterance predictions of one split."""
+
+    dialogue: list[str]
+    utterance: list[int]
+    labels: np.ndarray
+    preds: np.ndarray
+    scores: np.ndarray  # probabilities (classification) or raw outputs (regression)
+
+    @staticmethod
+    def concat(parts: list[Records]) -> Records:
+        parts = [p for p in parts if len(p.dialogue)]
+        if not parts:
+            return Records([], [], np.zeros(0), np.zeros(0), np.zeros((0, 0)))
+        return Records(
+            [d for p in parts for d in p.dialogue],
+            [u for p in parts for u in p.utterance],
+            np.concatenate([p.labels for p in parts]),
+            np.concatenate([p.preds for p in parts]),
+            np.concatenate([p.scores for p in parts]),
+        )
+
+
+def to_records(logits: Tensor, labels: Tensor, mask: Tensor, ids: list[str], task: str) -> Records:
+    """Real utterances of a batch as records (logits ``(B, T, C)``, labels ``(B, T)``, mask ``(B, T)``)."""
+    keep = mask.cpu()
+    lg = logits.detach().float().cpu()[keep]
+    lab = labels.cpu()[keep]
+    if task == "classification":
+        scores = torch.softmax(lg, dim=-1)
+        preds = scores.argmax(-1)
+    else:
+        scores = lg
+        preds = lg.squeeze(-1) if lg.shape[-1] == 1 and lab.dim() == 1 else lg
+    rows, cols = torch.nonzero(keep, as_tuple=True)
+    return Records(
+        [ids[int(r)] for r in rows],
+        [int(c) for c in cols],
+        lab.numpy(),
+        preds.numpy(),
+        scores.numpy(),
+    )
+
+
+class Trainer:
+    """Train, select and record one run (see the module docstring).
+
+    Args:
+        config: the run's configuration.
+        run_dir: the run directory (``None``: ``out_dir/name``, made unique).
+        quiet: no progress bar.
+        resume: continue ``run_dir`` from its last completed epoch.
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        run_dir: Path | None = None,
+        quiet: bool = False,
+        resume: bool = False,
+    ) -> None:
+        self.config = config
+        self.quiet = quiet
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        self.device = resolve_device(config.device)
+        self.dist = distributed.setup(self.device)
+        if self.device.type == "cuda" and self.dist.active:
+            self.device = torch.device("cuda", self.dist.local_rank)
+        self.ds = load_dataset(config)
+        self.modalities = list(self.ds.modalities)
+        self.task = self.ds.task
+        self.select = config.select or self.ds.selection
+        self.metric = config.metric or ("mae" if self.task == "regression" else "weighted_f1")
+        self.epochs = config.epochs or self.ds.epochs or 50
+        if self.task == "regression" and config.loss != "mse":
+            raise ValueError(f"dataset {self.ds.name!r} is a regression task: use loss 'mse'")
+        if self.task == "classification" and config.loss == "mse":
+            raise ValueError(
+                f"dataset {self.ds.name!r} is a classification task: 'mse' does not apply"
+            )
+        self.model = build_model(config, self.ds).to(self.device)
+        self.optimizer = torch.optim.Adam(
+            self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
+        self.weights: Tensor | None = None
+        if config.loss == "weighted_ce":
+            counts = torch.bincount(
+                torch.from_numpy(np.concatenate([c.labels for c in self.ds.train])),
+                minlength=self.ds.num_classes,
+            )
+            self.weights = class_weights(counts).to(self.device)
+        self.run_dir = self._run_dir(run_dir, resume)
+        self.history: list[dict[str, Any]] = []
+        self.best_epoch: int | None = None
+        self.best_value: float | None = None
+        self.bad_epochs = 0
+        self.start_epoch = 1
+        if resume:
+            self._restore()
+        elif self.dist.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            config.dump(self.run_dir / "config.yaml")
+
+    # -- set-up -----------------------------------------------------------------
+    def _run_dir(self, run_dir: Path | None, resume: bool) -> Path:
+        if run_dir is not None:
+            path = Path(run_dir)
+        else:
+            c = self.config
+            stem = c.name or f"{Path(c.dataset).stem}-{c.backbone}-{c.fusion}-{c.embed}-s{c.seed}"
+            path = Path(c.out_dir) / stem
+        if resume:
+            if not (path / "state" / "progress.json").exists():
+                raise FileNotFoundError(f"{path}: no completed epoch to resume from")
+            return path
+        if self.dist.active:  # every rank must agree on the directory
+            return Path(distributed.broadcast(str(self._unique(path)), self.dist))
+        return self._unique(path)
+
+    @staticmethod
+    def _unique(path: Path) -> Path:
+        if not path.exists():
+            return path
+        k = 2
+        while Path(f"{path}-{k}").exists():
+            k += 1
+        return Path(f"{path}-{k}")
+
+    def _restore(self) -> None:
+        import json
+
+        state = self.run_dir / "state"
+        with open(state / "progress.json") as f:
+            progress = json.load(f)
+        epoch = int(progress["epoch"])
+        checkpoint.load_weights(self.model, state / f"epoch-{epoch:04d}")
+        checkpoint.load_optimizer(self.optimizer, state / f"epoch-{epoch:04d}" / "optimizer.pt")
+        self.history = progress["history"]
+        self.best_epoch = progress["best_epoch"]
+        self.best_value = progress["best_value"]
+        self.bad_epochs = progress["bad_epochs"]
+        self.start_epoch = epoch + 1
+
+    # -- one epoch ------------------------------------------------------------------
+    def _batch_loss(
+        self, convs: list[Conversation], n_global: int, model: torch.nn.Module
+    ) -> tuple[Tensor, Records, float]:
+        batch = collate(convs, self.modalities).to(self.device)
+        logits = model(batch.feats, batch.mask, batch.speakers)
+        keep = batch.mask
+        total = summed_loss(
+            self.config.loss,
+            logits[keep],
+            batch.labels[keep],
+            self.weights,
+            self.config.focal_gamma,
+        )
+        loss = total * self.dist.world / n_global
+        for aux in self.model.aux_losses(batch.labels, batch.mask).values():
+            loss = loss + aux
+        return (
+            loss,
+            to_records(logits, batch.labels, batch.mask, batch.ids, self.task),
+            total.item(),
+        )
+
+    def train_epoch(self, epoch: int, model: torch.nn.Module) -> tuple[float, Records]:
+        """One pass over the training dialogues in the epoch's seeded order."""
+        model.train()
+        torch.manual_seed(self.config.seed * 1_000_003 + epoch)
+        train = self.ds.train
+        order = np.random.default_rng([self.config.seed, epoch]).permutation(len(train))
+        bs = self.config.batch_size
+        loss_sum, parts = 0.0, []
+        for start in range(0, len(order), bs):
+            global_batch = [train[i] for i in order[start : start + bs]]
+            n_global = sum(len(c) for c in global_batch)
+            mine = distributed.shard(global_batch, self.dist)
+            self.optimizer.zero_grad(set_to_none=True)
+            if mine:
+                loss, rec, total = self._batch_loss(mine, n_global, model)
+                parts.append(rec)
+                loss_sum += total
+            else:  # fewer dialogues than ranks: join the all-reduce with a zero loss
+                loss, _, _ = self._batch_loss(global_batch[:1], n_global, model)
+                loss = loss * 0.0
+            loss.backward()
+            self.optimizer.step()
+        sums = distributed.gather(loss_sum, self.dist)
+        n_utts = sum(len(c) for c in train)
+        return sum(sums) / n_utts, Records.concat(
+            distributed.gather(Records.concat(parts), self.dist)
+        )
+
+    @torch.no_grad()
+    def predict(self, convs: list[Conversation]) -> Records:
+        """Predictions for ``convs``, gathered from every rank, in dialogue order."""
+        self.model.eval()
+        mine = distributed.shard(list(range(len(convs))), self.dist)
+        parts = []
+        for start in range(0, len(mine), EVAL_BATCH):
+            chunk = [convs[i] for i in mine[start : start + EVAL_BATCH]]
+            batch = collate(chunk, self.modalities).to(self.device)
+            logits = self.model(batch.feats, batch.mask, batch.speakers)
+            parts.append(to_records(logits, batch.labels, batch.mask, batch.ids, self.task))
+        rec = Records.concat(distributed.gather(Records.concat(parts), self.dist))
+        position = {c.id: i for i, c in enumerate(convs)}
+        order = sorted(
+            range(len(rec.dialogue)), key=lambda k: (position[rec.dialogue[k]], rec.utterance[k])
+        )
+        return Records(
+            [rec.dialogue[k] for k in order],
+            [rec.utterance[k] for k in order],
+            rec.labels[order],
+            rec.preds[order],
+            rec.scores[order],
+        )
+
+    def metrics(self, rec: Records) -> dict[str, Any]:
+        if self.task == "classification":
+            return classification_metrics(rec.labels, rec.preds, self.ds.label_names)
+        return regression_metrics(rec.labels, rec.preds)
+
+    # -- the run ------------------------------------------------------------------
+    def fit(self) -> dict[str, Any]:
+        """Train to the end (or early stop), writing everything; returns the summary."""
+        model: torch.nn.Module = self.model
+        if self.dist.active:
+            model = DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
+            )
+        show = self.dist.is_main and not self.quiet
+        progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[info]}"),
+            disable=not show,
+        )
+        with progress:
+            bar = progress.add_task(
+                self.run_dir.name, total=self.epochs, completed=self.start_epoch - 1, info=""
+            )
+            for epoch in range(self.start_epoch, self.epochs + 1):
+                start = time.perf_counter()
+                loss, train_rec = self.train_epoch(epoch, model)
+                seconds = time.perf_counter() - start
+                valid_rec, test_rec = self.predict(self.ds.valid), self.predict(self.ds.test)
+                stop = False
+                if self.dist.is_main:
+                    entry = {
+                        "epoch": epoch,
+                        "loss": loss,
+                        "seconds": seconds,
+                        "train": self.metrics(train_rec),
+                        "valid": self.metrics(valid_rec) if len(valid_rec.dialogue) else None,
+                        "test": self.metrics(test_rec),
+                    }
+                    self.history.append(entry)
+                    stop = self._select(epoch, entry, test_rec)
+                    self._save_state(epoch)
+                    progress.update(bar, advance=1, info=self._info(entry))
+                if distributed.broadcast(stop, self.dist):
+                    break
+        summary = self._summary() if self.dist.is_main else {}
+        distributed.teardown(self.dist)
+        return summary
+
+    def _info(self, entry: dict[str, Any]) -> str:
+        m = self.metric
+        parts = [f"loss {entry['loss']:.4f}"]
+        for split in ("valid", "test"):
+            if entry[split] is not None:
+                parts.append(f"{split} {m} {entry[split][m]:.4f}")
+        return "  ".join(parts)
+
+    def _select(self, epoch: int, entry: dict[str, Any], test_rec: Records) -> bool:
+        """Update the selected epoch; returns whether to stop early."""
+        split = {"valid": "valid", "test": "test", "last": None}[self.select]
+        if split is None:
+            improved = True
+        else:
+            if entry[split] is None:
+                raise ValueError(f"select={self.select!r} needs a {split} split, and it is empty")
+            value = float(entry[split][self.metric])
+            improved = better(self.metric, value, self.best_value)
+            if improved:
+                self.best_value = value
+        if improved:
+            self.best_epoch = epoch
+            self.bad_epochs = 0
+            checkpoint.save_model(
+                self.model, self.run_dir / "best", describe(self.config, self.ds) | {"epoch": epoch}
+            )
+            self._write_predictions(test_rec)
+        else:
+            self.bad_epochs += 1
+        patience = self.config.patience
+        return self.select == "valid" and patience is not None and self.bad_epochs >= patience
+
+    def _write_predictions(self, rec: Records) -> None:
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        if self.task == "classification":
+            w.writerow(
+                [
+                    "dialogue",
+                    "utterance",
+                    "label",
+                    "prediction",
+                    *[f"p_{n}" for n in self.ds.label_names],
+                ]
+            )
+            for k in range(len(rec.dialogue)):
+                w.writerow(
+                    [
+                        rec.dialogue[k],
+                        rec.utterance[k],
+                        self.ds.label_names[int(rec.labels[k])],
+                        self.ds.label_names[int(rec.preds[k])],
+                        *[f"{p:.6f}" for p in rec.scores[k]],
+                    ]
+                )
+        else:
+            w.writerow(["dialogue", "utterance", "label", "prediction"])
+            for k in range(len(rec.dialogue)):
+                w.writerow(
+                    [
+                        rec.dialogue[k],
+                        rec.utterance[k],
+                        np.round(rec.labels[k], 6).tolist(),
+                        np.round(rec.preds[k], 6).tolist(),
+                    ]
+                )
+        atomic_write_text(self.run_dir / "predictions.csv", buf.getvalue())
+        if self.task == "classification":
+            cm = classification_metrics(rec.labels, rec.preds, self.ds.label_names)[
+                "confusion_matrix"
+            ]
+            lines = [",".join(["label \\ prediction", *self.ds.label_names])]
+            lines += [",".join([n, *map(str, row)]) for n, row in zip(self.ds.label_names, cm)]
+            atomic_write_text(self.run_dir / "confusion.csv", "\n".join(lines) + "\n")
+
+    def _save_state(self, epoch: int) -> None:
+        state = self.run_dir / "state"
+        here = state / f"epoch-{epoch:04d}"
+        checkpoint.save_model(self.model, here, {"epoch": epoch})
+        checkpoint.save_optimizer(self.optimizer, here / "optimizer.pt")
+        atomic_write_json(
+            self.run_dir / "metrics.json",
+            {"selection": self.selection_label(), "metric": self.metric, "history": self.history},
+        )
+        atomic_write_json(
+            state / "progress.json",
+            {
+                "epoch": epoch,
+                "history": self.history,
+                "best_epoch": self.best_epoch,
+                "best_value": self.best_value,
+                "bad_epochs": self.bad_epochs,
+            },
+        )
+        for old in state.glob("epoch-*"):
+            if old != here:
+                for f in old.iterdir():
+                    f.unlink()
+                old.rmdir()
+
+    def selection_label(self) -> str:
+        if self.select == "test":
+            return TEST_SELECTION_LABEL
+        if self.select == "last":
+            return f"last (fixed {self.epochs} epochs, no model selection)"
+        return f"valid (the epoch with the best validation {self.metric})"
+
+    def _summary(self) -> dict[str, Any]:
+        best = next(h for h in self.history if h["epoch"] == self.best_epoch)
+        seconds = [h["seconds"] for h in self.history]
+        summary = {
+            "run_dir": str(self.run_dir),
+            "dataset": self.ds.name,
+            "selection": self.selection_label(),
+            "metric": self.metric,
+            "epochs_run": len(self.history),
+            "best_epoch": self.best_epoch,
+            "valid": best["valid"],
+            "test": best["test"],
+            "parameters": sum(p.numel() for p in self.model.parameters() if p.requires_grad),
+            "seconds_per_epoch": float(np.mean(seconds)),
+            "warning": self.ds.warning,
+        }
+        atomic_write_json(self.run_dir / "summary.json", summary)
+        return summary
+
+
+def train(config: TrainConfig, quiet: bool = False) -> dict[str, Any]:
+    """Train one run from a config; returns its summary."""
+    return Trainer(config, quiet=quiet).fit()
+
+
+def resume(run_dir: Path, quiet: bool = False) -> dict[str, Any]:
+    """Continue an interrupted run from its last completed epoch."""
+    config = TrainConfig.load(Path(run_dir) / "config.yaml")
+    return Trainer(config, run_dir=Path(run_dir), quiet=quiet, resume=True).fit()

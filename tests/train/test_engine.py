@@ -1,0 +1,156 @@
+"""The training engine: determinism, resume, selection, evaluation, distributed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from lmam.data import DataError, create_dataset
+from lmam.train import TrainConfig, Trainer, resume, train
+from lmam.train.engine import TEST_SELECTION_LABEL
+from lmam.train.inference import check_compatible, evaluate_run
+
+SMALL = {"hidden": 8, "dense": 8}
+
+
+def config(tmp_path: Path, **kw) -> TrainConfig:
+    base = dict(
+        dataset="synthetic", dataset_options={"train": 24, "valid": 8, "test": 8}, epochs=3,
+        batch_size=8, model_options=SMALL, out_dir=str(tmp_path), threads=1,
+    )
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def weights(run_dir: Path, sub: str = "best") -> dict[str, torch.Tensor]:
+    return load_file(str(Path(run_dir) / sub / "model.safetensors"))
+
+
+def test_same_seed_same_metrics_and_run_directory_contents(tmp_path):
+    a = train(config(tmp_path, name="a", fusion="lmam", embed="early_residual"), quiet=True)
+    b = train(config(tmp_path, name="b", fusion="lmam", embed="early_residual"), quiet=True)
+    c = train(config(tmp_path, name="c", fusion="lmam", embed="early_residual", seed=1), quiet=True)
+    assert a["test"] == b["test"] and a["valid"] == b["valid"]
+    assert a["test"] != c["test"]
+    run = Path(a["run_dir"])
+    for f in ("config.yaml", "metrics.json", "summary.json", "predictions.csv", "confusion.csv",
+              "best/model.safetensors", "best/model.json"):
+        assert (run / f).exists(), f
+    assert TrainConfig.load(run / "config.yaml") == config(tmp_path, name="a", fusion="lmam", embed="early_residual")
+    history = json.loads((run / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert all({"train", "valid", "test"} <= set(h) for h in history)
+    lines = (run / "predictions.csv").read_text().splitlines()
+    assert lines[0].startswith("dialogue,utterance,label,prediction,p_class0")
+    n_test = sum(len(c) for c in create_dataset("synthetic", train=24, valid=8, test=8).test)
+    assert len(lines) == 1 + n_test
+
+
+def test_resume_after_a_crash_mid_epoch_ends_like_an_uninterrupted_run(tmp_path, monkeypatch):
+    full = train(config(tmp_path, name="full", epochs=4, fusion="lmam"), quiet=True)
+    calls = {"n": 0}
+    original = Trainer._batch_loss
+
+    def crash_in_epoch_three(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2 * 3 + 2:  # 3 batches per epoch: the 2nd batch of epoch 3
+            raise KeyboardInterrupt("killed")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "_batch_loss", crash_in_epoch_three)
+    with pytest.raises(KeyboardInterrupt):
+        train(config(tmp_path, name="crashed", epochs=4, fusion="lmam"), quiet=True)
+    monkeypatch.setattr(Trainer, "_batch_loss", original)
+    run = tmp_path / "crashed"
+    progress = json.loads((run / "state" / "progress.json").read_text())
+    assert progress["epoch"] == 2
+    assert not list(run.rglob("*.tmp"))  # nothing half-written
+    resumed = resume(run, quiet=True)
+    assert resumed["test"] == full["test"] and resumed["best_epoch"] == full["best_epoch"]
+    for k, v in weights(full["run_dir"]).items():
+        torch.testing.assert_close(weights(run)[k], v, rtol=0, atol=0)
+
+
+def test_evaluate_reproduces_recorded_metrics_exactly(tmp_path):
+    summary = train(config(tmp_path, name="ev", fusion="lmam", embed="late"), quiet=True)
+    result = evaluate_run(Path(summary["run_dir"]))
+    assert result["identical"], result
+
+
+def test_selection_modes_are_labelled(tmp_path):
+    last = train(config(tmp_path, name="last", select="last"), quiet=True)
+    assert last["best_epoch"] == 3 and last["selection"].startswith("last")
+    test = train(config(tmp_path, name="test", select="test"), quiet=True)
+    assert test["selection"] == TEST_SELECTION_LABEL
+    history = json.loads((Path(test["run_dir"]) / "metrics.json").read_text())
+    assert history["selection"] == TEST_SELECTION_LABEL
+    best = max(h["test"]["weighted_f1"] for h in history["history"])
+    assert test["test"]["weighted_f1"] == best
+    valid = train(config(tmp_path, name="valid", epochs=6, patience=1, lr=0.05), quiet=True)
+    hist = json.loads((Path(valid["run_dir"]) / "metrics.json").read_text())["history"]
+    chosen = max(hist, key=lambda h: h["valid"]["weighted_f1"])
+    assert valid["best_epoch"] == chosen["epoch"]
+    assert valid["test"] == chosen["test"]
+
+
+@pytest.mark.parametrize("loss", ["weighted_ce", "focal"])
+def test_other_losses_train(tmp_path, loss):
+    s = train(config(tmp_path, name=loss, loss=loss, epochs=1), quiet=True)
+    assert 0.0 <= s["test"]["accuracy"] <= 1.0
+
+
+def test_bad_config_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="loss"):
+        config(tmp_path, loss="hinge")
+    with pytest.raises(ValueError, match="classification"):
+        Trainer(config(tmp_path, loss="mse"))
+    with pytest.raises(ValueError, match="unknown config keys"):
+        TrainConfig.from_dict({"datset": "x"})
+
+
+def test_predict_refuses_data_of_other_widths():
+    ds = create_dataset("synthetic", train=2, valid=1, test=1)
+    check_compatible(ds, dict(ds.modalities), "new.npz")
+    with pytest.raises(DataError, match=r"new.npz: field 'audio': .*width 9.*width 8"):
+        check_compatible(ds, {**ds.modalities, "audio": 9}, "new.npz")
+    with pytest.raises(DataError, match="missing"):
+        check_compatible(ds.select_modalities(["text"]), dict(ds.modalities), "new.npz")
+
+
+def test_learns_the_synthetic_task(tmp_path):
+    """Context and two modalities are needed; bc-LSTM with LMAM gets well above chance (0.25)."""
+    s = train(TrainConfig(dataset="synthetic", epochs=12, fusion="lmam", embed="early_residual",
+                          model_options={"hidden": 32, "dense": 32}, dropout=0.0, lr=3e-3,
+                          out_dir=str(tmp_path), threads=1), quiet=True)
+    assert s["test"]["accuracy"] > 0.6
+
+
+def test_two_processes_match_one(tmp_path):
+    """torchrun with 2 processes (gloo) = one process with the same global batch."""
+    common = ["--dataset", "synthetic", "--data-opt", "train=24", "--data-opt", "valid=8",
+              "--data-opt", "test=8", "--epochs", "3", "--batch-size", "8", "--dropout", "0",
+              "--model-opt", "hidden=8", "--model-opt", "dense=8", "--fusion", "lmam",
+              "--threads", "1", "--out-dir", str(tmp_path), "--quiet"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, "-m", "lmam", "train", *common, "--name", "one"], check=True, env=env)
+    subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
+         "-m", "lmam", "train", *common, "--name", "two"],
+        check=True, env=env, timeout=300,
+    )
+    one = json.loads((tmp_path / "one" / "summary.json").read_text())
+    two = json.loads((tmp_path / "two" / "summary.json").read_text())
+    assert not (tmp_path / "two-2").exists()  # rank 1 wrote nothing of its own
+    for k, v in weights(tmp_path / "one").items():
+        torch.testing.assert_close(weights(tmp_path / "two")[k], v, atol=1e-4, rtol=1e-4)
+    assert one["best_epoch"] == two["best_epoch"]
+    assert np.isclose(one["test"]["accuracy"], two["test"]["accuracy"], atol=0.02)
+    assert one["test"]["n"] == two["test"]["n"]
