@@ -42,12 +42,18 @@ def build(name: str) -> torch.nn.Module:
     return create_fusion(name, in_dims=dict.fromkeys(MODS, D), out_dim=OUT, **options)
 
 
-def step(fn: Callable[[], torch.Tensor], module: torch.nn.Module) -> Callable[[], None]:
-    """One forward+backward pass."""
+def step(
+    module: torch.nn.Module,
+    feats: dict[str, torch.Tensor],
+    mask: torch.Tensor,
+    forward: Callable[..., torch.Tensor] | None = None,
+) -> Callable[[], None]:
+    """One forward+backward pass of ``forward`` (default: the module itself)."""
+    call = forward or module
 
     def run() -> None:
         module.zero_grad(set_to_none=True)
-        fn().sum().backward()
+        call(feats, mask).sum().backward()
 
     return run
 
@@ -59,7 +65,9 @@ def n_params(module: torch.nn.Module) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
-    parser.add_argument("--fusions", nargs="*", default=None, help="default: every registered fusion")
+    parser.add_argument(
+        "--fusions", nargs="*", default=None, help="default: every registered fusion"
+    )
     args = parser.parse_args()
     reps = 3 if args.quick else 9
     names = args.fusions or list_fusions()
@@ -69,10 +77,12 @@ def main() -> None:
 
     feats, mask = inputs(T, REAL)
     modules = {name: build(name) for name in names}
-    jobs = {name: step(lambda m=m: m(feats, mask), m) for name, m in modules.items()}
+    jobs = {name: step(m, feats, mask) for name, m in modules.items()}
     lmam_module = modules["lmam"]
     assert isinstance(lmam_module, LMAM)
-    jobs["lmam_rowwise"] = step(lambda: lmam_rowwise(lmam_module, feats, mask), lmam_module)
+    jobs["lmam_rowwise"] = step(
+        lmam_module, feats, mask, lambda f, k: lmam_rowwise(lmam_module, f, k)
+    )
     repeats = {name: reps for name in jobs}
     repeats["lmam_rowwise"] = max(2, reps // 3)
     secs = interleaved_medians(jobs, repeats)
@@ -80,7 +90,9 @@ def main() -> None:
     params["lmam_rowwise"] = params["lmam"]
 
     sa_att = sum(
-        p.numel() for n, p in modules["self_attention"].named_parameters() if n.startswith(("wq.", "wk.", "wv."))
+        p.numel()
+        for n, p in modules["self_attention"].named_parameters()
+        if n.startswith(("wq.", "wk.", "wv."))
     )
     lmam_att = sum(p.numel() for n, p in lmam_module.named_parameters() if n.startswith("query."))
     ratios = {
@@ -91,7 +103,12 @@ def main() -> None:
     }
     rows = [
         [name, params[name], secs[name], secs[name] / secs["self_attention"]]
-        for name in ["lmam", "self_attention", "lmam_rowwise", *[n for n in names if n not in ("lmam", "self_attention")]]
+        for name in [
+            "lmam",
+            "self_attention",
+            "lmam_rowwise",
+            *[n for n in names if n not in ("lmam", "self_attention")],
+        ]
     ]
     print_table(
         f"forward+backward, B={B} T={T} ({REAL} real) d={D} out={OUT} rank={RANK}, median of {reps}",
@@ -99,20 +116,37 @@ def main() -> None:
         rows,
     )
     checks = [
-        ["lmam params / self_attention params", ratios["params_ratio"], f"<= {TARGETS['params_ratio_max']}",
-         ratios["params_ratio"] <= TARGETS["params_ratio_max"]],
-        ["lmam attention weights / self_attention's", ratios["attention_params_ratio"], "(info)", "-"],
-        ["lmam time / self_attention time", ratios["time_ratio"], f"<= {TARGETS['time_ratio_max']}",
-         ratios["time_ratio"] <= TARGETS["time_ratio_max"]],
-        ["row-by-row time / lmam time", ratios["rowwise_speedup"], f">= {TARGETS['rowwise_speedup_min']}",
-         ratios["rowwise_speedup"] >= TARGETS["rowwise_speedup_min"]],
+        [
+            "lmam params / self_attention params",
+            ratios["params_ratio"],
+            f"<= {TARGETS['params_ratio_max']}",
+            ratios["params_ratio"] <= TARGETS["params_ratio_max"],
+        ],
+        [
+            "lmam attention weights / self_attention's",
+            ratios["attention_params_ratio"],
+            "(info)",
+            "-",
+        ],
+        [
+            "lmam time / self_attention time",
+            ratios["time_ratio"],
+            f"<= {TARGETS['time_ratio_max']}",
+            ratios["time_ratio"] <= TARGETS["time_ratio_max"],
+        ],
+        [
+            "row-by-row time / lmam time",
+            ratios["rowwise_speedup"],
+            f">= {TARGETS['rowwise_speedup_min']}",
+            ratios["rowwise_speedup"] >= TARGETS["rowwise_speedup_min"],
+        ],
     ]
     print_table("targets", ["ratio", "measured", "target", "met"], checks)
 
     growth: dict[str, dict[str, float]] = {name: {} for name in names}
     for length in GROWTH_T:
         g_feats, g_mask = inputs(length, (3 * length) // 4)
-        g_jobs = {name: step(lambda m=m: m(g_feats, g_mask), m) for name, m in modules.items()}
+        g_jobs = {name: step(m, g_feats, g_mask) for name, m in modules.items()}
         g_secs = interleaved_medians(g_jobs, {name: max(2, reps // 2) for name in g_jobs})
         for name in names:
             growth[name][str(length)] = g_secs[name]
@@ -124,8 +158,17 @@ def main() -> None:
     path = write_json(
         "fusion_cost",
         {
-            "config": {"B": B, "T": T, "real": REAL, "d": D, "out_dim": OUT, "rank": RANK,
-                       "modalities": list(MODS), "sources": "all", "repeats": reps},
+            "config": {
+                "B": B,
+                "T": T,
+                "real": REAL,
+                "d": D,
+                "out_dim": OUT,
+                "rank": RANK,
+                "modalities": list(MODS),
+                "sources": "all",
+                "repeats": reps,
+            },
             "environment": environment(),
             "params": params,
             "seconds_fwd_bwd": secs,

@@ -10,6 +10,7 @@ from rich.table import Table
 
 import lmam
 from lmam.train.cli import evaluate_command, predict_command, train_command
+from lmam.train.config import TrainConfig
 
 app = typer.Typer(
     name="lmam",
@@ -54,6 +55,56 @@ def demo(
     from lmam.experiments.demo import run_demo
 
     run_demo(out_dir, list(range(seeds)), quiet=quiet)
+
+
+experiment_app = typer.Typer(help="Comparisons over seeds (tables + JSON).", no_args_is_help=True)
+app.add_typer(experiment_app, name="experiment")
+
+
+@experiment_app.command("bclstm")
+def experiment_bclstm(
+    dataset: str = typer.Option("mosi", help="dataset name or path"),
+    data_path: str | None = typer.Option(None),
+    seeds: int = typer.Option(5),
+    epochs: int | None = typer.Option(None, help="default: the dataset's recommendation, else 50"),
+    select: str | None = typer.Option(None, help="valid or last (default: the dataset's)"),
+    out_dir: Path = typer.Option(Path("runs/experiments/bclstm")),
+) -> None:
+    """bc-LSTM, bc-LSTM+Att and bc-LSTM with LMAM (early_residual, late), mean +- std over seeds."""
+    from lmam.experiments.compare import BCLSTM_VARIANTS, compare
+
+    base = TrainConfig(dataset=dataset, data_path=data_path, epochs=epochs, select=select)
+    compare(
+        base,
+        BCLSTM_VARIANTS,
+        list(range(seeds)),
+        out_dir / dataset.replace("/", "_"),
+        ["accuracy", "weighted_f1"],
+        f"{dataset}, test set, {seeds} seeds",
+        True,
+    )
+
+
+@experiment_app.command("fusions")
+def experiment_fusions(
+    dataset: str = typer.Option("mosi", help="dataset name or path"),
+    seeds: int = typer.Option(5),
+    embed: str = typer.Option("late"),
+    out_dir: Path = typer.Option(Path("runs/experiments/fusions")),
+) -> None:
+    """Every registered fusion in bc-LSTM at one embedding point, mean +- std over seeds."""
+    from lmam.experiments.compare import compare, fusion_variants
+
+    base = TrainConfig(dataset=dataset)
+    compare(
+        base,
+        fusion_variants(embed),
+        list(range(seeds)),
+        out_dir / f"{dataset}-{embed}",
+        ["accuracy", "weighted_f1"],
+        f"{dataset}, bc-LSTM, {embed} fusion, {seeds} seeds",
+        False,
+    )
 
 
 app.command("train")(train_command)

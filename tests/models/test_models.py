@@ -81,9 +81,9 @@ def test_attention_variant_adds_the_matching_attention():
 
 def test_embedding_points_wire_the_fusion_where_documented():
     early = small("bclstm", "lmam", "early")
-    assert early.encoders["all"].lstm.input_size == early.fusion.out_dim == 24
+    assert early.encoders["all"].lstm.fwd.input_size == early.fusion.out_dim == 24
     residual = small("bclstm", "lmam", "early_residual")
-    assert residual.encoders["all"].lstm.input_size == 24
+    assert residual.encoders["all"].lstm.fwd.input_size == 24
     assert residual.residual_proj.in_features == residual.fusion.out_dim
     late = small("bclstm", "lmam", "late")
     assert set(late.encoders) == set(DIMS)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
 from lmam.experiments.grid import print_rows, run_grid, save_rows, summarise
 from lmam.train.config import TrainConfig
 
-VARIANTS = {
+VARIANTS: dict[str, dict[str, Any]] = {
     "bc-LSTM (concat)": {"fusion": "concat", "embed": "early"},
     "bc-LSTM + LMAM (early_residual)": {
         "fusion": "lmam",

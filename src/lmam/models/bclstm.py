@@ -13,11 +13,11 @@ from collections.abc import Mapping
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lmam.models.base import ERCModel
 from lmam.models.registry import register_model
 from lmam.nn.matching_attention import MatchingAttention
+from lmam.nn.rnn import BiLSTM
 
 
 class BcLSTMEncoder(nn.Module):
@@ -42,7 +42,7 @@ class BcLSTMEncoder(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        self.lstm = nn.LSTM(in_dim, hidden, batch_first=True, bidirectional=True)
+        self.lstm = BiLSTM(in_dim, hidden)
         self.attention = (
             MatchingAttention(2 * hidden, 2 * hidden, att_type="general2") if attention else None
         )
@@ -51,11 +51,7 @@ class BcLSTMEncoder(nn.Module):
         self.out_dim = dense
 
     def forward(self, x: Tensor, mask: Tensor, speakers: Tensor) -> Tensor:
-        lengths = mask.sum(dim=1).clamp(min=1).cpu()
-        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        out, _ = self.lstm(packed)
-        h, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
-        h = self.drop(h)
+        h = self.drop(self.lstm(x, mask))
         if self.attention is not None:
             h, _ = self.attention(h, h, mask)
         h = self.drop(torch.relu(self.dense(h)))

@@ -1,0 +1,83 @@
+"""Comparisons over seeds: bc-LSTM variants (plug-and-play) and every fusion.
+
+Each run is trained once; besides its own selection (the dataset's protocol
+or validation), the figure that ``--select test`` would give is read from the
+same run's per-epoch test metrics (training does not depend on the selection),
+and is labelled as such.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from lmam import list_fusions
+from lmam.experiments.grid import mean_std, print_rows, run_grid, save_rows, summarise
+from lmam.train.config import TrainConfig
+from lmam.train.engine import TEST_SELECTION_LABEL
+
+BCLSTM_VARIANTS: dict[str, dict[str, Any]] = {
+    "bclstm": {"fusion": "concat", "embed": "early"},
+    "bclstm-att": {"fusion": "concat", "embed": "early", "model_options": {"attention": True}},
+    "bclstm-lmam-early_residual": {
+        "fusion": "lmam",
+        "embed": "early_residual",
+        "fusion_options": {"rank": 45},
+    },
+    "bclstm-lmam-late": {"fusion": "lmam", "embed": "late", "fusion_options": {"rank": 45}},
+}
+
+
+def select_by_test(runs: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
+    """Per run: the test metrics at the epoch with the best TEST ``metric`` (optimistic)."""
+    out = []
+    for run in runs:
+        history = json.loads((Path(run["run_dir"]) / "metrics.json").read_text())["history"]
+        best = max(history, key=lambda h: h["test"][metric])
+        out.append(
+            {
+                **run,
+                "test": best["test"],
+                "best_epoch": best["epoch"],
+                "selection": TEST_SELECTION_LABEL,
+            }
+        )
+    return out
+
+
+def compare(
+    base: TrainConfig,
+    variants: dict[str, dict[str, Any]],
+    seeds: list[int],
+    out_dir: Path,
+    metrics: list[str],
+    title: str,
+    with_test_selection: bool,
+) -> dict[str, Any]:
+    console = Console()
+    results = run_grid(base, variants, seeds, out_dir, quiet=True, console=console)
+    rows = summarise(results, metrics)
+    print_rows(rows, metrics, f"{title}: {rows[0]['selection']}", console)
+    payload: dict[str, Any] = {
+        "config": base.to_dict(),
+        "seeds": seeds,
+        "variants": variants,
+        "rows": rows,
+    }
+    if with_test_selection:
+        sel = base.metric or "weighted_f1"
+        test_rows = summarise({k: select_by_test(v, sel) for k, v in results.items()}, metrics)
+        print_rows(test_rows, metrics, f"{title}: {TEST_SELECTION_LABEL}", console)
+        payload["rows_select_by_test"] = test_rows
+    save_rows(out_dir / "results.json", payload.pop("rows"), payload)
+    return payload
+
+
+def fusion_variants(embed: str) -> dict[str, dict[str, Any]]:
+    return {name: {"fusion": name, "embed": embed} for name in list_fusions()}
+
+
+__all__ = ["BCLSTM_VARIANTS", "compare", "fusion_variants", "mean_std", "select_by_test"]

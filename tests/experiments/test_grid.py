@@ -1,0 +1,35 @@
+import json
+
+import numpy as np
+
+from lmam.experiments.compare import select_by_test
+from lmam.experiments.grid import run_grid, summarise
+from lmam.train import TrainConfig
+from lmam.train.engine import TEST_SELECTION_LABEL
+
+BASE = TrainConfig(
+    dataset="synthetic", dataset_options={"train": 16, "valid": 4, "test": 4}, epochs=2,
+    batch_size=8, model_options={"hidden": 4, "dense": 4}, threads=1,
+)
+
+
+def test_grid_runs_every_variant_and_seed_then_reuses_them(tmp_path):
+    variants = {"concat": {"fusion": "concat"}, "lmam": {"fusion": "lmam", "embed": "late"}}
+    results = run_grid(BASE, variants, [0, 1], tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["concat-s0", "concat-s1", "lmam-s0", "lmam-s1"]
+    stamp = (tmp_path / "lmam-s1" / "summary.json").stat().st_mtime_ns
+    again = run_grid(BASE, variants, [0, 1], tmp_path)
+    assert (tmp_path / "lmam-s1" / "summary.json").stat().st_mtime_ns == stamp
+    assert again["lmam"][1]["test"] == results["lmam"][1]["test"]
+    rows = summarise(results, ["accuracy"])
+    accs = [r["test"]["accuracy"] for r in results["concat"]]
+    assert rows[0]["accuracy"] == (np.mean(accs), np.std(accs, ddof=1))
+    assert rows[1]["parameters"] == results["lmam"][0]["parameters"]
+
+
+def test_test_selection_reads_the_best_test_epoch(tmp_path):
+    results = run_grid(BASE, {"concat": {}}, [0], tmp_path)
+    picked = select_by_test(results["concat"], "weighted_f1")[0]
+    history = json.loads((tmp_path / "concat-s0" / "metrics.json").read_text())["history"]
+    assert picked["test"]["weighted_f1"] == max(h["test"]["weighted_f1"] for h in history)
+    assert picked["selection"] == TEST_SELECTION_LABEL
