@@ -8,15 +8,24 @@ from lmam.train import TrainConfig
 from lmam.train.engine import TEST_SELECTION_LABEL
 
 BASE = TrainConfig(
-    dataset="synthetic", dataset_options={"train": 16, "valid": 4, "test": 4}, epochs=2,
-    batch_size=8, model_options={"hidden": 4, "dense": 4}, threads=1,
+    dataset="synthetic",
+    dataset_options={"train": 16, "valid": 4, "test": 4},
+    epochs=2,
+    batch_size=8,
+    model_options={"hidden": 4, "dense": 4},
+    threads=1,
 )
 
 
 def test_grid_runs_every_variant_and_seed_then_reuses_them(tmp_path):
     variants = {"concat": {"fusion": "concat"}, "lmam": {"fusion": "lmam", "embed": "late"}}
     results = run_grid(BASE, variants, [0, 1], tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["concat-s0", "concat-s1", "lmam-s0", "lmam-s1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "concat-s0",
+        "concat-s1",
+        "lmam-s0",
+        "lmam-s1",
+    ]
     stamp = (tmp_path / "lmam-s1" / "summary.json").stat().st_mtime_ns
     again = run_grid(BASE, variants, [0, 1], tmp_path)
     assert (tmp_path / "lmam-s1" / "summary.json").stat().st_mtime_ns == stamp

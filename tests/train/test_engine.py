@@ -23,8 +23,13 @@ SMALL = {"hidden": 8, "dense": 8}
 
 def config(tmp_path: Path, **kw) -> TrainConfig:
     base = dict(
-        dataset="synthetic", dataset_options={"train": 24, "valid": 8, "test": 8}, epochs=3,
-        batch_size=8, model_options=SMALL, out_dir=str(tmp_path), threads=1,
+        dataset="synthetic",
+        dataset_options={"train": 24, "valid": 8, "test": 8},
+        epochs=3,
+        batch_size=8,
+        model_options=SMALL,
+        out_dir=str(tmp_path),
+        threads=1,
     )
     base.update(kw)
     return TrainConfig(**base)
@@ -41,10 +46,19 @@ def test_same_seed_same_metrics_and_run_directory_contents(tmp_path):
     assert a["test"] == b["test"] and a["valid"] == b["valid"]
     assert a["test"] != c["test"]
     run = Path(a["run_dir"])
-    for f in ("config.yaml", "metrics.json", "summary.json", "predictions.csv", "confusion.csv",
-              "best/model.safetensors", "best/model.json"):
+    for f in (
+        "config.yaml",
+        "metrics.json",
+        "summary.json",
+        "predictions.csv",
+        "confusion.csv",
+        "best/model.safetensors",
+        "best/model.json",
+    ):
         assert (run / f).exists(), f
-    assert TrainConfig.load(run / "config.yaml") == config(tmp_path, name="a", fusion="lmam", embed="early_residual")
+    assert TrainConfig.load(run / "config.yaml") == config(
+        tmp_path, name="a", fusion="lmam", embed="early_residual"
+    )
     history = json.loads((run / "metrics.json").read_text())["history"]
     assert [h["epoch"] for h in history] == [1, 2, 3]
     assert all({"train", "valid", "test"} <= set(h) for h in history)
@@ -127,24 +141,73 @@ def test_predict_refuses_data_of_other_widths():
 
 def test_learns_the_synthetic_task(tmp_path):
     """Context and two modalities are needed; bc-LSTM with LMAM gets well above chance (0.25)."""
-    s = train(TrainConfig(dataset="synthetic", epochs=12, fusion="lmam", embed="early_residual",
-                          model_options={"hidden": 32, "dense": 32}, dropout=0.0, lr=3e-3,
-                          out_dir=str(tmp_path), threads=1), quiet=True)
+    s = train(
+        TrainConfig(
+            dataset="synthetic",
+            epochs=12,
+            fusion="lmam",
+            embed="early_residual",
+            model_options={"hidden": 32, "dense": 32},
+            dropout=0.0,
+            lr=3e-3,
+            out_dir=str(tmp_path),
+            threads=1,
+        ),
+        quiet=True,
+    )
     assert s["test"]["accuracy"] > 0.6
 
 
 def test_two_processes_match_one(tmp_path):
     """torchrun with 2 processes (gloo) = one process with the same global batch."""
-    common = ["--dataset", "synthetic", "--data-opt", "train=24", "--data-opt", "valid=8",
-              "--data-opt", "test=8", "--epochs", "3", "--batch-size", "8", "--dropout", "0",
-              "--model-opt", "hidden=8", "--model-opt", "dense=8", "--fusion", "lmam",
-              "--threads", "1", "--out-dir", str(tmp_path), "--quiet"]
+    common = [
+        "--dataset",
+        "synthetic",
+        "--data-opt",
+        "train=24",
+        "--data-opt",
+        "valid=8",
+        "--data-opt",
+        "test=8",
+        "--epochs",
+        "3",
+        "--batch-size",
+        "8",
+        "--dropout",
+        "0",
+        "--model-opt",
+        "hidden=8",
+        "--model-opt",
+        "dense=8",
+        "--fusion",
+        "lmam",
+        "--threads",
+        "1",
+        "--out-dir",
+        str(tmp_path),
+        "--quiet",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, "-m", "lmam", "train", *common, "--name", "one"], check=True, env=env)
     subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
-         "-m", "lmam", "train", *common, "--name", "two"],
-        check=True, env=env, timeout=300,
+        [sys.executable, "-m", "lmam", "train", *common, "--name", "one"], check=True, env=env
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node=2",
+            "--master_port=29517",
+            "-m",
+            "lmam",
+            "train",
+            *common,
+            "--name",
+            "two",
+        ],
+        check=True,
+        env=env,
+        timeout=300,
     )
     one = json.loads((tmp_path / "one" / "summary.json").read_text())
     two = json.loads((tmp_path / "two" / "summary.json").read_text())

@@ -44,7 +44,9 @@ def test_losses():
     logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     labels = torch.tensor([0, 1, 0])
     ce = summed_loss("ce", logits, labels)
-    assert ce == pytest.approx(torch.nn.functional.cross_entropy(logits, labels, reduction="sum").item())
+    assert ce == pytest.approx(
+        torch.nn.functional.cross_entropy(logits, labels, reduction="sum").item()
+    )
     focal0 = summed_loss("focal", logits, labels, gamma=0.0)
     assert focal0 == pytest.approx(ce.item(), rel=1e-6)
     assert summed_loss("focal", logits, labels, gamma=2.0) < ce

@@ -4,16 +4,34 @@
 """
 
 from lmam.fusion import lmam as _lmam  # noqa: F401  (registers "lmam")
+from lmam.fusion.att_lmf import AttLMFFusion
+from lmam.fusion.auxformer import AuxFormerFusion
+from lmam.fusion.cmcf_srnet import CMCFSRNetFusion
+from lmam.fusion.dual_lmf import DualLMFFusion
+from lmam.fusion.lmf import LMFFusion
+from lmam.fusion.lmf_mult import LMFMulTFusion
+from lmam.fusion.lora import LoRAFusion
+from lmam.fusion.mult import MulTFusion
 from lmam.fusion.registry import create_fusion, list_fusions, register_fusion
 from lmam.fusion.self_attention import SelfAttentionFusion
 from lmam.fusion.simple import AddFusion, ConcatFusion
+from lmam.fusion.tfn import TensorFusion
 from lmam.nn.base import FusionModule as Fusion
 
 __all__ = [
     "AddFusion",
+    "AttLMFFusion",
+    "AuxFormerFusion",
+    "CMCFSRNetFusion",
     "ConcatFusion",
+    "DualLMFFusion",
     "Fusion",
+    "LMFFusion",
+    "LMFMulTFusion",
+    "LoRAFusion",
+    "MulTFusion",
     "SelfAttentionFusion",
+    "TensorFusion",
     "create_fusion",
     "list_fusions",
     "register_fusion",
