@@ -9,11 +9,14 @@ from rich.console import Console
 from rich.table import Table
 
 import lmam
+from lmam.data.cli import data_app
+from lmam.features.cli import features_app
 from lmam.train.cli import evaluate_command, predict_command, train_command
 from lmam.train.config import TrainConfig
 
 app = typer.Typer(
     name="lmam",
+    pretty_exceptions_enable=False,
     help="Multimodal conversational emotion recognition with low-rank matching attention.",
     no_args_is_help=True,
     add_completion=False,
@@ -57,6 +60,8 @@ def demo(
     run_demo(out_dir, list(range(seeds)), quiet=quiet)
 
 
+app.add_typer(data_app, name="data", help="List, inspect and export datasets.")
+app.add_typer(features_app, name="features", help="Extract features (text embeddings).")
 experiment_app = typer.Typer(help="Comparisons over seeds (tables + JSON).", no_args_is_help=True)
 app.add_typer(experiment_app, name="experiment")
 
@@ -113,4 +118,14 @@ app.command("predict")(predict_command)
 
 
 def main() -> None:
-    app()
+    """Run the CLI; bad input ends with its message, not a traceback (``LMAM_DEBUG=1`` shows it)."""
+    import os
+    import sys
+
+    try:
+        app()
+    except (ValueError, FileNotFoundError, KeyError) as err:  # DataError is a ValueError
+        if os.environ.get("LMAM_DEBUG"):
+            raise
+        Console(stderr=True).print(f"[red]error:[/red] {err}")
+        sys.exit(2)

@@ -1,9 +1,17 @@
 """Conversations, datasets, readers for the public ERC formats, and batching."""
 
+from lmam.data import mfn as _mfn  # noqa: F401  (registers "pom", "youtube", "mmmo")
+from lmam.data import mosi as _mosi  # noqa: F401  (registers "mosi", "mosi-bclstm")
 from lmam.data import synthetic as _synthetic  # noqa: F401  (registers "synthetic")
+from lmam.data.detect import open_dataset
+from lmam.data.erc_pickles import read_erc_pickle  # registers "iemocap-pickle", "meld-pickle"
 from lmam.data.errors import DataError
+from lmam.data.meld_csv import read_meld_csv  # registers "meld-csv"
+from lmam.data.ours import is_ours, load_dataset, save_dataset
 from lmam.data.registry import create_dataset, describe_dataset, list_datasets, register_dataset
+from lmam.data.safe_pickle import safe_load
 from lmam.data.splits import carve_valid
+from lmam.data.transcripts import read_transcripts  # registers "*-transcripts"
 from lmam.data.types import (
     IGNORE_INDEX,
     SPLITS,
@@ -12,6 +20,8 @@ from lmam.data.types import (
     ConversationDataset,
     collate,
 )
+from lmam.data.validate import validate_dataset
+from lmam.features import datasets as _text  # noqa: F401  (registers "iemocap-text", "meld-text")
 
 __all__ = [
     "IGNORE_INDEX",
@@ -24,6 +34,15 @@ __all__ = [
     "collate",
     "create_dataset",
     "describe_dataset",
+    "is_ours",
     "list_datasets",
+    "load_dataset",
+    "open_dataset",
+    "read_erc_pickle",
+    "read_meld_csv",
+    "read_transcripts",
     "register_dataset",
+    "safe_load",
+    "save_dataset",
+    "validate_dataset",
 ]

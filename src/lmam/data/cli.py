@@ -1,0 +1,171 @@
+"""``lmam data``: list, inspect and export datasets.
+
+Mounted by the main command line as ``lmam data``; ``data_app`` is a plain
+Typer app and can be run on its own.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from lmam.data.detect import open_dataset
+from lmam.data.registry import describe_dataset, list_datasets
+from lmam.data.types import ConversationDataset
+
+data_app = typer.Typer(
+    help="List, inspect and export datasets (registered names, or files in any known layout).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+NAME_OR_PATH = typer.Argument(..., help="a registered dataset name (lmam data list) or a path")
+PATH = typer.Option(None, "--path", help="the file or directory a registered dataset reads")
+OPTION = typer.Option(
+    [],
+    "--option",
+    "-o",
+    help="KEY=VALUE reader option, repeatable: labels=sentiment, text=concat, seed=1, ...",
+)
+
+
+@data_app.command("list")
+def list_command() -> None:
+    """The registered datasets and what each one reads."""
+    table = Table(title="registered datasets")
+    table.add_column("name", style="bold")
+    table.add_column("description")
+    for name in list_datasets():
+        table.add_row(name, escape(describe_dataset(name)))
+    Console().print(table)
+
+
+@data_app.command("info")
+def info_command(
+    name_or_path: str = NAME_OR_PATH,
+    path: Path | None = PATH,
+    option: list[str] = OPTION,
+) -> None:
+    """Splits, counts, label distribution, modality widths, provenance and warning."""
+    ds = _open(name_or_path, path, option)
+    console = Console()
+    for table in info_tables(ds):
+        console.print(table)
+    if ds.warning:
+        console.print(f"[bold yellow]warning:[/] {escape(ds.warning)}")
+
+
+@data_app.command("export")
+def export_command(
+    name_or_path: str = NAME_OR_PATH,
+    out: Path = typer.Argument(..., help="the lmam dataset file to write (.npz)"),
+    path: Path | None = PATH,
+    option: list[str] = OPTION,
+) -> None:
+    """Write a dataset in lmam's own format (read back with `lmam data info OUT`)."""
+    from lmam.data.ours import save_dataset
+
+    ds = _open(name_or_path, path, option)
+    written = save_dataset(ds, out)
+    Console().print(f"wrote {written}")
+
+
+def _open(name_or_path: str, path: Path | None, option: list[str]) -> ConversationDataset:
+    """Open the dataset, or print the problem and exit with status 1."""
+    try:
+        options = parse_options(option)
+        if path is not None:
+            options["path"] = path
+        return open_dataset(name_or_path, **options)
+    except (ValueError, TypeError) as e:  # DataError is a ValueError
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """``["labels=sentiment", "seed=1"]`` -> ``{"labels": "sentiment", "seed": 1}``.
+
+    Values read as int, then float, then true/false, else stay strings.
+    """
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"option {pair!r} is not KEY=VALUE")
+        options[key.strip()] = _value(value.strip())
+    return options
+
+
+def _value(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def info_tables(ds: ConversationDataset) -> list[Table]:
+    """The tables of ``lmam data info``: overview, splits, labels, provenance."""
+    return [_overview(ds), _splits(ds), *([_labels(ds)] if ds.label_names else []), _provenance(ds)]
+
+
+def _overview(ds: ConversationDataset) -> Table:
+    table = Table(title=escape(f"dataset {ds.name}"), show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    widths = ", ".join(f"{m} {w}" for m, w in ds.modalities.items())
+    convs = [c for split in ds.splits.values() for c in split]
+    with_texts = sum(len(c) for c in convs if c.texts is not None)
+    selection = ds.selection if ds.epochs is None else f"{ds.selection} ({ds.epochs} epochs)"
+    rows = [
+        ("task", ds.task),
+        ("classes", f"{ds.num_classes}: {', '.join(ds.label_names)}" if ds.label_names else "-"),
+        ("modalities", widths or "none (transcripts only)"),
+        ("speakers", str(ds.num_speakers)),
+        ("utterances with text", f"{with_texts} of {sum(len(c) for c in convs)}"),
+        ("recommended selection", selection),
+    ]
+    for key, value in rows:
+        table.add_row(key, escape(value))
+    return table
+
+
+def _splits(ds: ConversationDataset) -> Table:
+    table = Table(title="splits")
+    for column in ("split", "dialogues", "utterances", "longest dialogue"):
+        table.add_column(column, justify="left" if column == "split" else "right")
+    for split, convs in ds.splits.items():
+        lengths = [len(c) for c in convs]
+        table.add_row(split, str(len(convs)), str(sum(lengths)), str(max(lengths, default=0)))
+    return table
+
+
+def _labels(ds: ConversationDataset) -> Table:
+    table = Table(title="label distribution (utterances)")
+    table.add_column("label")
+    counts = {}
+    for split, convs in ds.splits.items():
+        table.add_column(split, justify="right")
+        ys = np.concatenate([c.labels for c in convs]) if convs else np.zeros(0, np.int64)
+        counts[split] = (Counter(ys.tolist()), max(len(ys), 1))
+    for i, name in enumerate(ds.label_names):
+        cells = [f"{c[i]} ({100 * c[i] / n:.1f}%)" for c, n in counts.values()]
+        table.add_row(escape(f"{i} {name}"), *cells)
+    return table
+
+
+def _provenance(ds: ConversationDataset) -> Table:
+    table = Table(title="provenance", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("", overflow="fold")
+    for key, value in ds.provenance.items():
+        table.add_row(escape(key), escape(str(value)))
+    return table

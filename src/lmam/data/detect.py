@@ -1,0 +1,104 @@
+"""Open a dataset by registered name or by path, recognising the file format.
+
+For a path, in this order:
+
+1. lmam's own format (``lmam.data.ours``, written by ``lmam data export``);
+2. a directory: MELD's CSV release (``train/dev/test_sent_emo.csv``), a
+   directory holding ``cosmic_iemocap.pkl`` / ``cosmic_meld.pkl``, or one
+   holding exactly one ``.pkl`` file, read as 3.;
+3. a file: the ERC pickle layouts (:mod:`lmam.data.erc_pickles`) and the
+   COSMIC transcripts (:mod:`lmam.data.transcripts`).
+
+Anything else is a :class:`~lmam.data.errors.DataError` listing the known layouts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lmam.data.erc_layouts import known_layouts_text
+from lmam.data.erc_pickles import read_erc_pickle
+from lmam.data.errors import DataError
+from lmam.data.meld_csv import is_meld_csv_dir, read_meld_csv
+from lmam.data.registry import create_dataset, list_datasets
+from lmam.data.transcripts import FILES as TRANSCRIPT_FILES
+from lmam.data.transcripts import read_transcripts
+from lmam.data.types import ConversationDataset
+
+PICKLE_OPTIONS = ("labels", "text", "valid_fraction", "seed")
+LABEL_OPTIONS = ("labels",)
+
+
+def open_dataset(name_or_path: str | Path, **options: Any) -> ConversationDataset:
+    """The dataset registered as ``name_or_path``, or read from that file or directory.
+
+    Args:
+        name_or_path: a registered name (``lmam data list``) or a path.
+        options: reader options. For a registered name: ``path`` and the
+            loader's own options. For a path: ``labels`` (``"emotion"`` /
+            ``"sentiment"``, MELD), and for feature pickles also ``text``
+            (RoBERTa layouts), ``valid_fraction`` and ``seed``.
+
+    Raises:
+        DataError: no such name or path, an unknown layout (the message lists
+            the known ones), or bad data.
+        ValueError: an option the reader does not take.
+    """
+    if isinstance(name_or_path, str) and name_or_path in list_datasets():
+        path = options.pop("path", None)
+        return create_dataset(name_or_path, path, **options)
+    path = Path(name_or_path)
+    if not path.exists():
+        raise DataError(
+            "neither a registered dataset nor an existing file or directory; registered: "
+            + ", ".join(list_datasets()),
+            file=path,
+        )
+    ours = _ours()
+    if ours is not None and ours.is_ours(path):
+        _check_options(options, (), "an lmam dataset file", path)
+        return ours.load_dataset(path)
+    if path.is_dir():
+        return _open_directory(path, options)
+    _check_options(options, PICKLE_OPTIONS, "a feature or transcripts pickle", path)
+    try:
+        return read_erc_pickle(path, **options)
+    except DataError as e:
+        if e.problem.startswith("not a readable pickle"):
+            raise DataError(f"{e.problem}; {known_layouts_text()}", file=path) from None
+        raise
+
+
+def _open_directory(path: Path, options: dict[str, Any]) -> ConversationDataset:
+    if is_meld_csv_dir(path):
+        _check_options(options, LABEL_OPTIONS, "MELD's CSV release", path)
+        return read_meld_csv(path, **options)
+    if any((path / name).is_file() for name in TRANSCRIPT_FILES.values()):
+        _check_options(options, LABEL_OPTIONS, "COSMIC transcripts", path)
+        return read_transcripts(path, **options)
+    pickles = sorted(p for p in path.iterdir() if p.suffix in (".pkl", ".pickle") and p.is_file())
+    if len(pickles) == 1:
+        return open_dataset(pickles[0], **options)
+    found = f"{len(pickles)} pickle files" if pickles else "nothing readable"
+    raise DataError(f"a directory with {found}; {known_layouts_text()}", file=path)
+
+
+def _check_options(
+    options: dict[str, Any], allowed: tuple[str, ...], what: str, path: Path
+) -> None:
+    unknown = [k for k in options if k not in allowed]
+    if unknown:
+        takes = ", ".join(allowed) if allowed else "no options"
+        raise ValueError(
+            f"{path}: option {unknown[0]!r} does not apply to {what} (it takes {takes})"
+        )
+
+
+def _ours() -> Any:
+    """``lmam.data.ours`` when it is there (its loader is optional here)."""
+    try:
+        from lmam.data import ours
+    except ImportError:
+        return None
+    return ours if hasattr(ours, "is_ours") and hasattr(ours, "load_dataset") else None

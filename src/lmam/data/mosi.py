@@ -1,0 +1,387 @@
+"""CMU-MOSI with the utterance-level bc-LSTM features, and its bundled copy.
+
+Source layout (``<dir>`` = the ``bclstm`` directory; every CSV has no header):
+
+- ``data/transcripts.csv``: ``utterance_id, text, n, label``; the id is
+  ``<video_id>_<k>`` with ``k`` the 1-based position of the utterance in its video.
+- ``data/text_{train,test}.csv``: column 0 is a row index into ``transcripts.csv``,
+  then the 100 text features.
+- ``data/{text,audio,video}/{mod}_{train,test}0.csv``: the features (text 100,
+  audio 73, video 100), then the label; row ``r`` is the utterance of row ``r`` of
+  ``text_{split}.csv``.
+
+Each video is one conversation (one speaker, id 0), its utterances sorted by
+``k``; videos keep the order in which they first appear in ``text_{split}.csv``.
+Labels: 0 negative, 1 positive. The published split has no validation part:
+:func:`read_bclstm` returns it as published (``valid`` empty) and the registered
+loaders carve a seeded, video-level validation split from train.
+
+Build the bundled copy with ``build_bundle(SOURCE_DIR, OUT_DIR)``, e.g.
+``python -c "from lmam.data.mosi import build_bundle; build_bundle('../shared/data/mosi/bclstm', 'src/lmam/resources')"``.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from lmam.data.errors import DataError
+from lmam.data.ours import load_dataset, save_dataset
+from lmam.data.registry import register_dataset
+from lmam.data.safe_pickle import safe_load
+from lmam.data.sources import KNOWN_FILES, data_root, file_sha256
+from lmam.data.splits import carve_valid
+from lmam.data.types import Conversation, ConversationDataset
+from lmam.data.validate import validate_dataset
+
+MODALITIES = {"text": ("text", 100), "audio": ("audio", 73), "visual": ("video", 100)}
+LABEL_NAMES = ["negative", "positive"]
+EPOCHS = 40
+LICENCE_FILE = "LICENSE.soujanyaporia-multimodal-sentiment-analysis"
+WARNING = (
+    "Measured fact about this release of CMU-MOSI: its training features come from "
+    "extractors fitted on the training videos. A logistic regression reaches 0.98 "
+    "cross-validated accuracy within the training set on text (video 0.91) but only 0.75 "
+    "on the test set (video 0.52). A validation split carved from train therefore says "
+    "nothing about generalisation. Recommended protocol: train for a fixed number of "
+    f"epochs ({EPOCHS}, decided in advance) and do no model selection."
+)
+# The source files read, under data/ (their sha256 go into the provenance).
+FILES = [
+    "transcripts.csv",
+    *(f"text_{split}.csv" for split in ("train", "test")),
+    *(
+        f"{stem}/{stem}_{split}0.csv"
+        for stem, _ in MODALITIES.values()
+        for split in ("train", "test")
+    ),
+]
+_SOURCE = {
+    "source": "declare-lab/contextual-utterance-level-multimodal-sentiment-analysis "
+    "(CMU-MOSI, utterance-level bc-LSTM text/audio/video features)",
+    "also_published_in": "soujanyaporia/multimodal-sentiment-analysis",
+    "licence": "MIT (soujanyaporia/multimodal-sentiment-analysis; see LICENSE.mosi). "
+    "Cite CMU-MOSI (Zadeh et al., 2016) and bc-LSTM (Poria et al., ACL 2017).",
+    "split": "speaker-independent, as published: 62 train videos / 1447 utterances, "
+    "31 test videos / 752 utterances; no validation part",
+    "published_results": "T+A+V accuracy on these features and split: bc-LSTM 80.3 "
+    "(ACL 2017); contextual inter-modal attention 82.31 (EMNLP 2018)",
+}
+
+
+def _rows(path: Path) -> list[list[str]]:
+    """The rows of a header-less CSV."""
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            return list(csv.reader(f))
+    except FileNotFoundError:
+        raise DataError("missing file", file=path) from None
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise DataError(f"unreadable CSV: {e}", file=path) from None
+
+
+def _matrix(path: Path, rows: list[list[str]], width: int, field: str) -> np.ndarray:
+    """``rows`` as a float64 ``(N, width)`` matrix, or a DataError naming the bad row."""
+    for r, row in enumerate(rows):
+        if len(row) != width:
+            raise DataError(f"row {r} has {len(row)} columns, want {width}", file=path, field=field)
+    try:
+        return np.array(rows, dtype=np.float64).reshape(len(rows), width)
+    except ValueError:
+        for r, row in enumerate(rows):
+            try:
+                np.array(row, dtype=np.float64)
+            except ValueError as e:
+                raise DataError(f"row {r}: {e}", file=path, field=field) from None
+        raise
+
+
+class _Transcripts:
+    """``transcripts.csv``: per row, the video id, position ``k``, text and label."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.video: list[str] = []
+        self.k: list[int] = []
+        self.text: list[str] = []
+        self.label: list[int] = []
+        for r, row in enumerate(_rows(path)):
+            if len(row) != 4:
+                raise DataError(f"row {r} has {len(row)} columns, want 4", file=path)
+            video, _, k = row[0].rpartition("_")
+            if not video or not k.isdigit() or row[3] not in ("0", "1"):
+                raise DataError(
+                    f"row {r}: want '<video>_<k>' and a 0/1 label, got {row[0]!r}, {row[3]!r}",
+                    file=path,
+                    dialogue=video or row[0],
+                    field="utterance_id" if not video or not k.isdigit() else "label",
+                )
+            self.video.append(video)
+            self.k.append(int(k))
+            self.text.append(row[1])
+            self.label.append(int(row[3]))
+
+
+def _index(path: Path, rows: list[list[str]], transcripts: _Transcripts) -> list[int]:
+    """Column 0 of ``text_{split}.csv``: rows of ``transcripts.csv``."""
+    out = []
+    for r, row in enumerate(rows):
+        if not row or not row[0].isdigit() or int(row[0]) >= len(transcripts.video):
+            raise DataError(
+                f"row {r}: {row[:1]!r} is not a row of {transcripts.path.name}",
+                file=path,
+                field="transcript_row",
+            )
+        out.append(int(row[0]))
+    return out
+
+
+def _features(
+    directory: Path, split: str, index: list[int], transcripts: _Transcripts
+) -> dict[str, np.ndarray]:
+    """``{modality: (N, D)}`` float64, rows aligned with ``text_{split}.csv``; labels checked."""
+    feats = {}
+    for modality, (stem, width) in MODALITIES.items():
+        path = directory / "data" / stem / f"{stem}_{split}0.csv"
+        rows = _rows(path)
+        if len(rows) != len(index):
+            raise DataError(
+                f"{len(rows)} rows, but text_{split}.csv has {len(index)}", file=path, field=stem
+            )
+        x = _matrix(path, rows, width + 1, stem)
+        for r, i in enumerate(index):
+            if x[r, -1] != transcripts.label[i]:
+                raise DataError(
+                    f"row {r} (utterance {transcripts.video[i]}_{transcripts.k[i]}) has label "
+                    f"{x[r, -1]:g}, transcripts.csv says {transcripts.label[i]}",
+                    file=path,
+                    dialogue=transcripts.video[i],
+                    field="label",
+                )
+        feats[modality] = x[:, :-1]
+    return feats
+
+
+def _split(directory: Path, split: str, transcripts: _Transcripts) -> list[Conversation]:
+    """The videos of one published split, each a conversation in utterance order."""
+    path = directory / "data" / f"text_{split}.csv"
+    rows = _rows(path)
+    index = _index(path, rows, transcripts)
+    feats = _features(directory, split, index, transcripts)
+    text = _matrix(path, rows, MODALITIES["text"][1] + 1, "text")[:, 1:]
+    if not np.allclose(text, feats["text"], rtol=1e-6, atol=1e-9):
+        row = int(np.argwhere(~np.isclose(text, feats["text"], rtol=1e-6, atol=1e-9))[0][0])
+        raise DataError(
+            f"row {row}: text features differ from data/text/text_{split}0.csv",
+            file=path,
+            dialogue=transcripts.video[index[row]],
+            field="text",
+        )
+    videos: dict[str, list[int]] = {}
+    for r, i in enumerate(index):
+        videos.setdefault(transcripts.video[i], []).append(r)
+    convs = []
+    for video, rs in videos.items():
+        rs.sort(key=lambda r: transcripts.k[index[r]])
+        ks = [transcripts.k[index[r]] for r in rs]
+        if len(set(ks)) != len(ks):
+            raise DataError(
+                f"utterance position repeated in {ks}",
+                file=path,
+                dialogue=video,
+                field="utterance_id",
+            )
+        convs.append(
+            Conversation(
+                id=video,
+                feats={m: x[rs].astype(np.float32) for m, x in feats.items()},
+                speakers=np.zeros(len(rs), dtype=np.int64),
+                labels=np.array([transcripts.label[index[r]] for r in rs], dtype=np.int64),
+                texts=[transcripts.text[index[r]] for r in rs],
+            )
+        )
+    return convs
+
+
+def read_bclstm(directory: str | Path) -> ConversationDataset:
+    """CMU-MOSI bc-LSTM features from ``directory`` (the ``bclstm`` folder), split as published.
+
+    Returns:
+        a dataset named ``"mosi"`` with ``train`` and ``test`` videos, ``valid``
+        empty; feats ``(T, 100)`` text, ``(T, 73)`` audio, ``(T, 100)`` visual.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError("not a directory (want the bclstm folder holding data/)", file=directory)
+    transcripts = _Transcripts(directory / "data" / "transcripts.csv")
+    splits = {
+        "train": _split(directory, "train", transcripts),
+        "valid": [],
+        "test": _split(directory, "test", transcripts),
+    }
+    provenance = {**_SOURCE, **_hashes(directory), **check_audio_pickle(directory, splits)}
+    ds = ConversationDataset(
+        name="mosi",
+        splits=splits,
+        label_names=list(LABEL_NAMES),
+        modalities={m: width for m, (_, width) in MODALITIES.items()},
+        provenance=provenance,
+        selection="last",
+        epochs=EPOCHS,
+        warning=WARNING,
+    )
+    validate_dataset(ds, directory)
+    return ds
+
+
+def _padded(obj: object, file: Path) -> dict[str, tuple[np.ndarray, np.ndarray, list[int]]]:
+    """``{split: (audio (V, L, 73), labels (V, L), lengths)}`` from ``input/audio.pickle``."""
+    if not isinstance(obj, tuple) or len(obj) != 7:
+        raise DataError("want a tuple of 7 (train, train_mask, test, test_mask, ...)", file=file)
+    out = {}
+    for i, split in enumerate(("train", "test")):
+        audio, labels, lengths = obj[2 * i], obj[2 * i + 1], obj[5 + i]
+        ok = isinstance(audio, np.ndarray) and isinstance(labels, np.ndarray)
+        ok = (
+            ok and isinstance(lengths, list) and audio.ndim == 3 and labels.shape == audio.shape[:2]
+        )
+        if not ok or len(lengths) != len(audio) or not all(isinstance(n, int) for n in lengths):
+            raise DataError(
+                "want (V, L, D) audio, (V, L) labels, V lengths", file=file, field=split
+            )
+        out[split] = (audio, labels, lengths)
+    return out
+
+
+def check_audio_pickle(directory: Path, splits: dict[str, list[Conversation]]) -> dict[str, str]:
+    """Check the videos against ``input/audio.pickle``, when present (loaded without pickle code).
+
+    That file holds per video, in an order of its own, the audio features padded
+    to 63 utterances and (in its ``*_mask`` arrays, despite the name) the 0/1
+    labels. Every video must match one of its rows: same number of utterances,
+    same audio in the same order, same labels.
+
+    Returns:
+        a provenance entry saying what was checked (empty without the file).
+    """
+    file = directory / "input" / "audio.pickle"
+    if not file.is_file():
+        return {}
+    for split, (audio, labels, lengths) in _padded(safe_load(file), file).items():
+        rows = {j: n for j, n in enumerate(lengths)}
+        for conv in splits[split]:
+            x = conv.feats["audio"]
+            match = [
+                j
+                for j, n in rows.items()
+                if n == len(conv)
+                and audio.shape[2] == x.shape[1]
+                and np.allclose(audio[j, :n], x, rtol=1e-5, atol=1e-6)
+                and (labels[j, :n] == conv.labels).all()
+            ]
+            if not match:
+                raise DataError(
+                    f"no video of {split} in this file has the same audio and labels",
+                    file=file,
+                    dialogue=conv.id,
+                    field="audio",
+                )
+            del rows[match[0]]
+    return {"checked_against": "input/audio.pickle: same audio, utterance order and labels"}
+
+
+def _hashes(directory: Path) -> dict[str, str]:
+    """sha256 of every file read, and whether they are the published files."""
+    sums = {f"data/{name}": file_sha256(directory / "data" / name) for name in FILES}
+    canonical = all(
+        KNOWN_FILES.get(sha, "").startswith(f"mosi/bclstm/{name} ") for name, sha in sums.items()
+    )
+    return {
+        "canonical_files": "yes" if canonical else "no: not byte-for-byte the published files",
+        **{f"sha256:{name}": sha for name, sha in sums.items()},
+    }
+
+
+def with_valid(ds: ConversationDataset, fraction: float, seed: int) -> ConversationDataset:
+    """``ds`` with a seeded, video-level validation split carved from train."""
+    if ds.valid:
+        return ds
+    train, valid = carve_valid(ds.train, fraction, seed)
+    provenance = dict(ds.provenance)
+    provenance["valid"] = (
+        f"carved from train by lmam.data.carve_valid: {len(valid)} of {len(ds.train)} videos "
+        f"(fraction {fraction}, seed {seed})"
+    )
+    return ConversationDataset(
+        ds.name,
+        {"train": train, "valid": valid, "test": ds.test},
+        ds.label_names,
+        ds.modalities,
+        ds.task,
+        provenance,
+        ds.selection,
+        ds.epochs,
+        ds.warning,
+    )
+
+
+@contextmanager
+def bundled_path() -> Iterator[Path]:
+    """The path of the copy of CMU-MOSI that ships with lmam."""
+    with resources.as_file(resources.files("lmam").joinpath("resources/mosi.npz")) as path:
+        yield path
+
+
+def build_bundle(source: str | Path, out_dir: str | Path) -> Path:
+    """Write ``mosi.npz``, ``LICENSE.mosi`` and ``PROVENANCE.mosi`` into ``out_dir``.
+
+    Returns:
+        the path of ``mosi.npz``.
+    """
+    source, out_dir = Path(source), Path(out_dir)
+    ds = read_bclstm(source)
+    out = save_dataset(ds, out_dir / "mosi.npz")
+    shutil.copyfile(source / LICENCE_FILE, out_dir / "LICENSE.mosi")
+    lines = [
+        "CMU-MOSI, bc-LSTM utterance-level features, as bundled in lmam (resources/mosi.npz).",
+        "Built by: lmam.data.mosi.build_bundle(<bclstm directory>, 'src/lmam/resources')",
+        "",
+        *(f"{k}: {v}" for k, v in ds.provenance.items()),
+        "",
+        f"warning: {ds.warning}",
+    ]
+    (out_dir / "PROVENANCE.mosi").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+@register_dataset("mosi-bclstm", "CMU-MOSI bc-LSTM features read from the bclstm directory")
+def load_mosi_bclstm(
+    path: Path | None = None, *, valid_fraction: float = 0.1, seed: int = 0
+) -> ConversationDataset:
+    """CMU-MOSI bc-LSTM features read from the ``bclstm`` directory.
+
+    Default ``path``: ``mosi/bclstm`` under the data root (``$LMAM_DATA``).
+    """
+    directory = path if path is not None else data_root() / "mosi" / "bclstm"
+    return with_valid(read_bclstm(directory), valid_fraction, seed)
+
+
+@register_dataset("mosi", "CMU-MOSI (bc-LSTM features), bundled with lmam; works offline")
+def load_mosi(
+    path: Path | None = None, *, valid_fraction: float = 0.1, seed: int = 0
+) -> ConversationDataset:
+    """CMU-MOSI (bc-LSTM features), bundled with lmam; ``path`` may override the copy.
+
+    ``path`` may be a ``bclstm`` directory or a file in lmam's format.
+    """
+    if path is not None:
+        ds = read_bclstm(path) if path.is_dir() else load_dataset(path)
+        return with_valid(ds, valid_fraction, seed)
+    with bundled_path() as bundle:
+        return with_valid(load_dataset(bundle), valid_fraction, seed)

@@ -1,0 +1,19 @@
+"""Derived features: sentence embeddings of transcripts (``lmam features text``)."""
+
+from lmam.features.text import (
+    TextEncoder,
+    cache_dir,
+    cached_text_dataset,
+    embed_dataset,
+    embed_texts,
+    load_encoder,
+)
+
+__all__ = [
+    "TextEncoder",
+    "cache_dir",
+    "cached_text_dataset",
+    "embed_dataset",
+    "embed_texts",
+    "load_encoder",
+]

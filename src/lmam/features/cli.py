@@ -1,0 +1,63 @@
+"""``lmam features ...``: build derived features (mounted by ``lmam.cli``)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from lmam.data.cli import info_tables
+from lmam.data.errors import DataError
+from lmam.data.ours import save_dataset
+from lmam.data.registry import create_dataset
+from lmam.features import datasets as _datasets  # noqa: F401  (registers the *-text datasets)
+from lmam.features.text import cache_dir
+
+features_app = typer.Typer(help="Build derived features, cached in lmam's format.")
+NAMES = ("iemocap-text", "meld-text")
+
+
+@features_app.callback()
+def features() -> None:
+    """Build derived features, cached in lmam's format."""
+
+
+@features_app.command("text")
+def text(
+    name: str = typer.Argument(..., help=f"what to build: {' or '.join(NAMES)}"),
+    path: Path | None = typer.Argument(
+        None,
+        help="the source: cosmic_iemocap.pkl / cosmic_meld.pkl (or their directory), or a "
+        "directory of MELD's CSVs; default: under the data root ($LMAM_DATA)",
+    ),
+    out: Path | None = typer.Option(None, help="also write the dataset to this .npz file"),
+    cache: Path | None = typer.Option(
+        None, "--cache-dir", help="default: $LMAM_CACHE or ~/.cache/lmam"
+    ),
+    batch_size: int = typer.Option(128, help="texts per forward pass"),
+    labels: str = typer.Option("emotion", help="MELD only: emotion or sentiment"),
+) -> None:
+    """Sentence embeddings (all-MiniLM-L6-v2, 384-d) of every utterance of a transcript source."""
+    console = Console()
+    if name not in NAMES:
+        console.print(f"unknown name {name!r}; choose {' or '.join(NAMES)}", style="red")
+        raise typer.Exit(2)
+    options: dict[str, object] = {"cache_dir": cache, "batch_size": batch_size}
+    if name == "meld-text":
+        options["labels"] = labels
+    start = time.perf_counter()
+    try:
+        ds = create_dataset(name, path, **options)
+    except (ImportError, DataError) as e:
+        console.print(str(e), style="red", markup=False)
+        raise typer.Exit(1) from None
+    seconds = time.perf_counter() - start
+    for table in info_tables(ds):
+        console.print(table)
+    if ds.warning:
+        console.print(f"warning: {ds.warning}", markup=False)
+    console.print(f"ready in {seconds:.1f} s; cached under {cache_dir(cache)}")
+    if out is not None:
+        console.print(f"written to {save_dataset(ds, out)}")

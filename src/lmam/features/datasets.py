@@ -1,0 +1,73 @@
+"""The registered text-feature datasets: ``iemocap-text`` and ``meld-text``.
+
+Each reads its source (fast), then returns the cached embedded dataset, building
+it on first use (about a minute on two CPU cores). Options: ``cache_dir``,
+``batch_size``, ``progress``, ``encoder`` (a :class:`TextEncoder`, e.g. for tests).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lmam.data.meld_csv import is_meld_csv_dir, read_meld_csv
+from lmam.data.registry import create_dataset, register_dataset
+from lmam.data.types import ConversationDataset
+from lmam.features.text import TextEncoder, cached_text_dataset
+
+
+@register_dataset(
+    "iemocap-text", "IEMOCAP transcripts embedded by all-MiniLM-L6-v2 (384-d text; extra 'text')"
+)
+def load_iemocap_text(
+    path: Path | None = None,
+    *,
+    cache_dir: str | Path | None = None,
+    batch_size: int = 128,
+    progress: bool = True,
+    encoder: TextEncoder | None = None,
+) -> ConversationDataset:
+    """IEMOCAP transcripts (``cosmic_iemocap.pkl`` or its directory) embedded, 384-d text.
+
+    Splits as published in that file: train 108, valid 12, test 31 dialogues.
+    """
+    source = create_dataset("iemocap-transcripts", path)
+    return cached_text_dataset(
+        source,
+        "iemocap-text",
+        encoder=encoder,
+        cache=cache_dir,
+        batch_size=batch_size,
+        progress=progress,
+    )
+
+
+@register_dataset(
+    "meld-text", "MELD transcripts (pickle or CSVs) embedded by all-MiniLM-L6-v2 (extra 'text')"
+)
+def load_meld_text(
+    path: Path | None = None,
+    *,
+    labels: str = "emotion",
+    cache_dir: str | Path | None = None,
+    batch_size: int = 128,
+    progress: bool = True,
+    encoder: TextEncoder | None = None,
+) -> ConversationDataset:
+    """MELD embedded, 384-d text: from ``cosmic_meld.pkl`` (or its directory) or MELD's CSVs.
+
+    A directory holding ``train_sent_emo.csv``, ``dev_sent_emo.csv`` and
+    ``test_sent_emo.csv`` is read as MELD's CSV release; anything else as the
+    transcripts pickle. ``labels``: ``"emotion"`` or ``"sentiment"``.
+    """
+    if path is not None and is_meld_csv_dir(path):
+        source = read_meld_csv(path, labels=labels)
+    else:
+        source = create_dataset("meld-transcripts", path, labels=labels)
+    return cached_text_dataset(
+        source,
+        "meld-text",
+        encoder=encoder,
+        cache=cache_dir,
+        batch_size=batch_size,
+        progress=progress,
+    )

