@@ -73,12 +73,15 @@ def experiment_bclstm(
     seeds: int = typer.Option(5),
     epochs: int | None = typer.Option(None, help="default: the dataset's recommendation, else 50"),
     select: str | None = typer.Option(None, help="valid or last (default: the dataset's)"),
+    threads: int | None = typer.Option(None, help="torch threads per run"),
     out_dir: Path = typer.Option(Path("runs/experiments/bclstm")),
 ) -> None:
     """bc-LSTM, bc-LSTM+Att and bc-LSTM with LMAM (early_residual, late), mean +- std over seeds."""
     from lmam.experiments.compare import BCLSTM_VARIANTS, compare
 
-    base = TrainConfig(dataset=dataset, data_path=data_path, epochs=epochs, select=select)
+    base = TrainConfig(
+        dataset=dataset, data_path=data_path, epochs=epochs, select=select, threads=threads
+    )
     compare(
         base,
         BCLSTM_VARIANTS,
@@ -95,12 +98,13 @@ def experiment_fusions(
     dataset: str = typer.Option("mosi", help="dataset name or path"),
     seeds: int = typer.Option(5),
     embed: str = typer.Option("late"),
+    threads: int | None = typer.Option(None, help="torch threads per run"),
     out_dir: Path = typer.Option(Path("runs/experiments/fusions")),
 ) -> None:
     """Every registered fusion in bc-LSTM at one embedding point, mean +- std over seeds."""
     from lmam.experiments.compare import compare, fusion_variants
 
-    base = TrainConfig(dataset=dataset)
+    base = TrainConfig(dataset=dataset, threads=threads)
     compare(
         base,
         fusion_variants(embed),

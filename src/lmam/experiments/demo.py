@@ -39,6 +39,9 @@ def run_demo(out_dir: Path, seeds: list[int], quiet: bool = True) -> list[dict]:
     save_rows(out_dir / "demo.json", rows, {"dataset": "mosi", "seeds": seeds})
     for row in rows:
         console.print(f"{row['variant']}: runs in {', '.join(row['runs'])}")
+    warning = next(iter(results.values()))[0].get("warning")
+    if warning:
+        console.print(f"[yellow]about this dataset:[/yellow] {warning}")
     return rows
 
 

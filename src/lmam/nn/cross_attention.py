@@ -137,12 +137,11 @@ class CrossModalAttention(FusionModule):
             ``xi``: ``(B, M, T, d+1)`` and the boolean mask ``(B, T)``.
         """
         xs, keep = self.prepare(feats, mask)
-        padded = []
-        for name, x in zip(self.modalities, xs):
-            if name in self.proj:
-                x = self.proj[name](x)
-            padded.append(F.pad(x, (0, 1), value=1.0))
-        return torch.stack(padded, dim=1), keep
+        first = xs[0]
+        xi = first.new_ones(first.shape[0], len(xs), first.shape[1], self.dim + 1)
+        for i, (name, x) in enumerate(zip(self.modalities, xs)):
+            xi[:, i, :, : self.dim] = self.proj[name](x) if name in self.proj else x
+        return xi, keep
 
     def score_scale(self, keep: Tensor) -> Tensor | float:
         """The scale ``s``: a float, or ``(B, 1, 1, 1)`` for ``scale="length"``
@@ -182,16 +181,21 @@ class CrossModalAttention(FusionModule):
         s = query.reshape(b * m, t, k) @ keys.reshape(b * m, n * t, k).transpose(1, 2)
         return s.view(b, m, t, n, t)
 
-    def attend(self, scores: Tensor, values: Tensor, keep: Tensor) -> Tensor:
-        """Masked softmax over key utterances, then the aggregated weighted values.
+    def residual_of(self, xi: Tensor) -> Tensor:
+        """The residual branch: ``xi`` or ``GELU(xi)``, ``(B, M, T, d+1)``."""
+        return F.gelu(xi) if self.residual == "gelu" else xi
+
+    def attend(self, scores: Tensor, values: Tensor, keep: Tensor, residual: Tensor) -> Tensor:
+        """Masked softmax over key utterances, the aggregated weighted values, plus the residual.
 
         Args:
             scores: ``(B, M, T, n, T)``.
-            values: ``(B, M, T, d_v)`` per source modality.
+            values: ``(B, M, T, d+1)`` per source modality.
             keep: ``(B, T)`` boolean.
+            residual: ``(B, M, T, d+1)``, added in the same matmul (``baddbmm``).
 
         Returns:
-            ``A``: ``(B, M, T, d_v)``.
+            ``A + residual``: ``(B, M, T, d+1)``.
         """
         b, m, t, n, _ = scores.shape
         if self.score_activation == "tanh":
@@ -205,30 +209,33 @@ class CrossModalAttention(FusionModule):
         # zeroed in finish(). That saves masked_softmax's pass re-zeroing them.
         alpha = torch.softmax(scores.masked_fill(~allowed, torch.finfo(scores.dtype).min), dim=-1)
         d_v = values.shape[-1]
+        weight = 1.0 / n if self.aggregate == "mean" else 1.0
         if self.sources == "all":
-            out = alpha.reshape(b, m * t, m * t) @ values.reshape(b, m * t, d_v)
+            res = residual.reshape(b, m * t, d_v)
+            out = torch.baddbmm(
+                res, alpha.reshape(b, m * t, m * t), values.reshape(b, m * t, d_v), alpha=weight
+            )
         else:
             vals = values[:, self.src].reshape(b * m, n * t, d_v)
-            out = alpha.reshape(b * m, t, n * t) @ vals
-        out = out.view(b, m, t, d_v)
-        return out / n if self.aggregate == "mean" else out
+            res = residual.reshape(b * m, t, d_v)
+            out = torch.baddbmm(res, alpha.reshape(b * m, t, n * t), vals, alpha=weight)
+        return out.view(b, m, t, d_v)
 
-    def finish(self, attended: Tensor, xi: Tensor, keep: Tensor) -> Tensor:
-        """Residual, LayerNorm, output projection, dropout, combine, zero padding.
+    def finish(self, summed: Tensor, keep: Tensor) -> Tensor:
+        """LayerNorm, output projection, dropout, combine, zero padding.
 
         Args:
-            attended: ``A``: ``(B, M, T, d+1)``.
-            xi: ``(B, M, T, d+1)``.
+            summed: ``A + residual``: ``(B, M, T, d+1)``.
             keep: ``(B, T)``.
 
         Returns:
             ``(B, T, out_dim)``.
         """
-        res = F.gelu(xi) if self.residual == "gelu" else xi
         outs = []
-        for i, name in enumerate(self.modalities):
-            e = self.norm[name](attended[:, i] + res[:, i])
-            outs.append(self.drop(F.relu(self.out[name](e))))
+        # unbind, not [:, i]: its backward stacks the pieces instead of zero-filling
+        # a full-size gradient for every modality
+        for name, e in zip(self.modalities, summed.unbind(1)):
+            outs.append(self.drop(F.relu(self.out[name](self.norm[name](e)))))
         fused = torch.cat(outs, dim=-1) if self.combine == "concat" else torch.stack(outs).sum(0)
         return fused.masked_fill(~keep.unsqueeze(-1), 0.0)
 
@@ -244,5 +251,4 @@ class CrossModalAttention(FusionModule):
         """
         xi, keep = self.one_pad(feats, mask)
         scores = self.attention_scores(xi, self.score_scale(keep))
-        attended = self.attend(scores, self.values(xi), keep)
-        return self.finish(attended, xi, keep)
+        return self.finish(self.attend(scores, self.values(xi), keep, self.residual_of(xi)), keep)
