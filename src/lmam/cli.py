@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import lmam
@@ -131,5 +132,6 @@ def main() -> None:
     except (ValueError, FileNotFoundError, KeyError) as err:  # DataError is a ValueError
         if os.environ.get("LMAM_DEBUG"):
             raise
-        Console(stderr=True).print(f"[red]error:[/red] {err}")
+        message = escape(str(err))
+        Console(stderr=True, soft_wrap=True, highlight=False).print(f"[red]error:[/red] {message}")
         sys.exit(2)

@@ -217,3 +217,39 @@ def test_two_processes_match_one(tmp_path):
     assert one["best_epoch"] == two["best_epoch"]
     assert np.isclose(one["test"]["accuracy"], two["test"]["accuracy"], atol=0.02)
     assert one["test"]["n"] == two["test"]["n"]
+
+
+def test_predict_writes_every_utterance_and_refuses_other_widths(tmp_path):
+    from lmam.data import Conversation, ConversationDataset, save_dataset
+    from lmam.train.inference import predict_run
+
+    summary = train(config(tmp_path, name="pred", epochs=1), quiet=True)
+    ds = create_dataset("synthetic", train=3, valid=2, test=2, seed=7)
+    path = tmp_path / "new.npz"
+    save_dataset(ds, path)
+    out = tmp_path / "pred.csv"
+    rows = predict_run(Path(summary["run_dir"]), str(path), out)
+    lines = out.read_text().splitlines()
+    assert rows == sum(len(c) for s in ds.splits.values() for c in s) == len(lines) - 1
+    assert lines[0] == "split,dialogue,utterance,prediction,p_class0,p_class1,p_class2,p_class3"
+    wide = ConversationDataset(
+        "wide",
+        {
+            s: [
+                Conversation(
+                    c.id,
+                    {**c.feats, "audio": np.zeros((len(c), 9), np.float32)},
+                    c.speakers,
+                    c.labels,
+                )
+                for c in convs
+            ]
+            for s, convs in ds.splits.items()
+        },
+        ds.label_names,
+        {**ds.modalities, "audio": 9},
+    )
+    save_dataset(wide, tmp_path / "wide.npz")
+    with pytest.raises(DataError, match=r"wide.npz.*'audio'.*width 8.*width 9"):
+        predict_run(Path(summary["run_dir"]), str(tmp_path / "wide.npz"), tmp_path / "x.csv")
+    assert not (tmp_path / "x.csv").exists()
