@@ -69,12 +69,12 @@ def num_outputs(ds: ConversationDataset) -> int:
     return 1 if first.ndim == 1 else int(first.shape[1])
 
 
-def build_model(config: TrainConfig, ds: ConversationDataset) -> ERCModel:
-    torch.manual_seed(config.seed)
+def model_from_config(config: TrainConfig, in_dims: dict[str, int], outputs: int) -> ERCModel:
+    """The model a config describes, for these input widths and output count."""
     model = create_model(
         config.backbone,
-        in_dims=ds.modalities,
-        num_classes=num_outputs(ds),
+        in_dims=in_dims,
+        num_classes=outputs,
         fusion=config.fusion,
         embed=config.embed,
         fusion_dim=config.fusion_dim,
@@ -84,6 +84,12 @@ def build_model(config: TrainConfig, ds: ConversationDataset) -> ERCModel:
     )
     assert isinstance(model, ERCModel)
     return model
+
+
+def build_model(config: TrainConfig, ds: ConversationDataset) -> ERCModel:
+    """A freshly initialised model (seeded by ``config.seed``) for ``ds``."""
+    torch.manual_seed(config.seed)
+    return model_from_config(config, ds.modalities, num_outputs(ds))
 
 
 def describe(config: TrainConfig, ds: ConversationDataset) -> dict[str, Any]:

@@ -12,10 +12,10 @@ import numpy as np
 import torch
 
 from lmam.data import ConversationDataset, DataError, collate
-from lmam.models import ERCModel, create_model
+from lmam.models import ERCModel
 from lmam.train import checkpoint
 from lmam.train.config import TrainConfig
-from lmam.train.engine import EVAL_BATCH, Records, load_dataset, to_records
+from lmam.train.engine import EVAL_BATCH, Records, load_dataset, model_from_config, to_records
 from lmam.train.io import atomic_write_text
 from lmam.train.metrics import classification_metrics, regression_metrics
 
@@ -27,18 +27,7 @@ def load_model(run_dir: Path) -> tuple[ERCModel, dict[str, Any]]:
         raise FileNotFoundError(f"{run_dir}: no checkpoint (best/model.json) in this run directory")
     desc = checkpoint.load_description(best)
     config = TrainConfig.from_dict(desc["config"])
-    model = create_model(
-        config.backbone,
-        in_dims=desc["in_dims"],
-        num_classes=desc["num_outputs"],
-        fusion=config.fusion,
-        embed=config.embed,
-        fusion_dim=config.fusion_dim,
-        fusion_options=config.fusion_options,
-        dropout=config.dropout,
-        **config.model_options,
-    )
-    assert isinstance(model, ERCModel)
+    model = model_from_config(config, desc["in_dims"], desc["num_outputs"])
     checkpoint.load_weights(model, best)
     return model.eval(), desc
 
