@@ -76,6 +76,7 @@ def experiment_bclstm(
     select: str | None = typer.Option(None, help="valid or last (default: the dataset's)"),
     threads: int | None = typer.Option(None, help="torch threads per run"),
     out_dir: Path = typer.Option(Path("runs/experiments/bclstm")),
+    json_out: Path | None = typer.Option(None, "--json", help="also write the table here"),
 ) -> None:
     """bc-LSTM, bc-LSTM+Att and bc-LSTM with LMAM (early_residual, late), mean +- std over seeds."""
     from lmam.experiments.compare import BCLSTM_VARIANTS, compare
@@ -91,6 +92,7 @@ def experiment_bclstm(
         ["accuracy", "weighted_f1"],
         f"{dataset}, test set, {seeds} seeds",
         True,
+        json_out,
     )
 
 
@@ -101,6 +103,7 @@ def experiment_fusions(
     embed: str = typer.Option("late"),
     threads: int | None = typer.Option(None, help="torch threads per run"),
     out_dir: Path = typer.Option(Path("runs/experiments/fusions")),
+    json_out: Path | None = typer.Option(None, "--json", help="also write the table here"),
 ) -> None:
     """Every registered fusion in bc-LSTM at one embedding point, mean +- std over seeds."""
     from lmam.experiments.compare import compare, fusion_variants
@@ -114,6 +117,7 @@ def experiment_fusions(
         ["accuracy", "weighted_f1"],
         f"{dataset}, bc-LSTM, {embed} fusion, {seeds} seeds",
         False,
+        json_out,
     )
 
 

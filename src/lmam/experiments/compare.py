@@ -56,6 +56,7 @@ def compare(
     metrics: list[str],
     title: str,
     with_test_selection: bool,
+    json_out: Path | None = None,
 ) -> dict[str, Any]:
     console = Console()
     results = run_grid(base, variants, seeds, out_dir, quiet=True, console=console)
@@ -72,8 +73,11 @@ def compare(
         test_rows = summarise({k: select_by_test(v, sel) for k, v in results.items()}, metrics)
         print_rows(test_rows, metrics, f"{title}: {TEST_SELECTION_LABEL}", console)
         payload["rows_select_by_test"] = test_rows
-    save_rows(out_dir / "results.json", payload.pop("rows"), payload)
-    return payload
+    rows = payload.pop("rows")
+    save_rows(out_dir / "results.json", rows, payload)
+    if json_out is not None:
+        save_rows(json_out, rows, payload)
+    return {**payload, "rows": rows}
 
 
 def fusion_variants(embed: str) -> dict[str, dict[str, Any]]:
