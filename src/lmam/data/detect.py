@@ -21,6 +21,7 @@ from lmam.data.erc_layouts import known_layouts_text
 from lmam.data.erc_pickles import read_erc_pickle
 from lmam.data.errors import DataError
 from lmam.data.meld_csv import is_meld_csv_dir, read_meld_csv
+from lmam.data.ours import is_ours, load_dataset
 from lmam.data.registry import create_dataset, list_datasets
 from lmam.data.transcripts import FILES as TRANSCRIPT_FILES
 from lmam.data.transcripts import read_transcripts
@@ -55,10 +56,9 @@ def open_dataset(name_or_path: str | Path, **options: Any) -> ConversationDatase
             + ", ".join(list_datasets()),
             file=path,
         )
-    ours = _ours()
-    if ours is not None and ours.is_ours(path):
+    if is_ours(path):
         _check_options(options, (), "an lmam dataset file", path)
-        return ours.load_dataset(path)
+        return load_dataset(path)
     if path.is_dir():
         return _open_directory(path, options)
     _check_options(options, PICKLE_OPTIONS, "a feature or transcripts pickle", path)
@@ -93,12 +93,3 @@ def _check_options(
         raise ValueError(
             f"{path}: option {unknown[0]!r} does not apply to {what} (it takes {takes})"
         )
-
-
-def _ours() -> Any:
-    """``lmam.data.ours`` when it is there (its loader is optional here)."""
-    try:
-        from lmam.data import ours
-    except ImportError:
-        return None
-    return ours if hasattr(ours, "is_ours") and hasattr(ours, "load_dataset") else None
