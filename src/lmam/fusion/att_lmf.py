@@ -10,7 +10,8 @@ from torch import Tensor, nn
 from lmam.fusion.lmf import LowRankFusion
 from lmam.fusion.mult import MaskedMultiheadAttention, attention_mask
 from lmam.fusion.registry import register_fusion
-from lmam.fusion.tfn import TensorFamilyFusion, choice
+from lmam.fusion.tfn import TensorFamilyFusion
+from lmam.nn.options import choice
 
 ATTENDS = ("modalities", "context")
 

@@ -10,8 +10,8 @@ from torch import Tensor, nn
 
 from lmam.fusion.mult import CrossModalBranches, TransformerFamilyFusion, attention_mask
 from lmam.fusion.registry import register_fusion
-from lmam.fusion.tfn import positive_int
 from lmam.nn.masking import context_mask, masked_softmax
+from lmam.nn.options import positive_int
 
 RELATIONS = ("past", "self", "future")
 

@@ -9,7 +9,8 @@ import torch
 from torch import Tensor, nn
 
 from lmam.fusion.registry import register_fusion
-from lmam.fusion.tfn import TensorFamilyFusion, one_pad, positive_int
+from lmam.fusion.tfn import TensorFamilyFusion, one_pad
+from lmam.nn.options import positive_int
 
 
 class LowRankFusion(nn.Module):

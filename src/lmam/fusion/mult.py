@@ -14,9 +14,9 @@ import torch
 from torch import Tensor, nn
 
 from lmam.fusion.registry import register_fusion
-from lmam.fusion.tfn import positive_int
 from lmam.nn.base import FusionModule
 from lmam.nn.masking import check_context, context_mask, masked_softmax
+from lmam.nn.options import positive_int
 
 
 def sinusoidal_positions(length: int, dim: int, device: torch.device | None = None) -> Tensor:

@@ -13,22 +13,9 @@ from torch import Tensor, nn
 
 from lmam.fusion.registry import register_fusion
 from lmam.nn.base import FusionModule
+from lmam.nn.options import choice, positive_int
 
 ACTIVATIONS = ("relu", "none")
-
-
-def positive_int(name: str, value: object) -> int:
-    """``value`` if it is a positive int, else a ``ValueError`` naming the option."""
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
-
-
-def choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
-    """``value`` if it is one of ``allowed``, else a ``ValueError`` naming the option."""
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-    return value
 
 
 def activate(x: Tensor, activation: str) -> Tensor:

@@ -19,18 +19,13 @@ from torch import Tensor, nn
 
 from lmam.nn.base import FusionModule
 from lmam.nn.masking import check_context, context_mask
+from lmam.nn.options import choice
 
 SOURCES = ("all", "inter", "intra")
 RESIDUALS = ("identity", "gelu")
 AGGREGATES = ("sum", "mean")
 COMBINES = ("sum", "concat")
 SCALES = ("dim", "length", "none")
-
-
-def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-    return value
 
 
 def source_index(num_modalities: int, sources: str) -> Tensor:
@@ -84,15 +79,15 @@ class CrossModalAttention(FusionModule):
         combine: str = "sum",
         dropout: float = 0.0,
     ) -> None:
-        combine = _choice("combine", combine, COMBINES)
+        combine = choice("combine", combine, COMBINES)
         super().__init__(in_dims, out_dim * len(in_dims) if combine == "concat" else out_dim)
-        self.sources = _choice("sources", sources, SOURCES)
-        self.residual = _choice("residual", residual, RESIDUALS)
-        self.aggregate = _choice("aggregate", aggregate, AGGREGATES)
+        self.sources = choice("sources", sources, SOURCES)
+        self.residual = choice("residual", residual, RESIDUALS)
+        self.aggregate = choice("aggregate", aggregate, AGGREGATES)
         self.combine = combine
         self.context = check_context(context)
         if isinstance(scale, str):
-            _choice("scale", scale, SCALES)
+            choice("scale", scale, SCALES)
         elif not isinstance(scale, (int, float)) or isinstance(scale, bool):
             raise ValueError(f"scale must be one of {SCALES} or a number, got {scale!r}")
         self.scale = scale
