@@ -253,3 +253,57 @@ def test_predict_writes_every_utterance_and_refuses_other_widths(tmp_path):
     with pytest.raises(DataError, match=r"wide.npz.*'audio'.*width 8.*width 9"):
         predict_run(Path(summary["run_dir"]), str(tmp_path / "wide.npz"), tmp_path / "x.csv")
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_resume_after_sigkill_mid_epoch(tmp_path):
+    """A real kill (SIGKILL, no clean-up) during epoch 2, then --resume: same result."""
+    import signal
+    import time
+
+    args = [
+        sys.executable,
+        "-m",
+        "lmam",
+        "train",
+        "--dataset",
+        "synthetic",
+        "--data-opt",
+        "train=96",
+        "--data-opt",
+        "valid=8",
+        "--data-opt",
+        "test=8",
+        "--epochs",
+        "4",
+        "--batch-size",
+        "4",
+        "--model-opt",
+        "hidden=16",
+        "--model-opt",
+        "dense=16",
+        "--fusion",
+        "lmam",
+        "--threads",
+        "1",
+        "--out-dir",
+        str(tmp_path),
+        "--quiet",
+    ]
+    subprocess.run([*args, "--name", "full"], check=True)
+    proc = subprocess.Popen([*args, "--name", "killed"])
+    progress = tmp_path / "killed" / "state" / "progress.json"
+    deadline = time.time() + 120
+    while not progress.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert json.loads(progress.read_text())["epoch"] == 1  # killed inside epoch 2
+    subprocess.run(
+        [sys.executable, "-m", "lmam", "train", "--resume", str(tmp_path / "killed"), "--quiet"],
+        check=True,
+    )
+    full = json.loads((tmp_path / "full" / "summary.json").read_text())
+    resumed = json.loads((tmp_path / "killed" / "summary.json").read_text())
+    assert resumed["test"] == full["test"] and resumed["epochs_run"] == 4
+    for k, v in weights(tmp_path / "full").items():
+        torch.testing.assert_close(weights(tmp_path / "killed")[k], v, rtol=0, atol=0)
