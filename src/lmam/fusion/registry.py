@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from lmam.nn.base import FusionModule
+from lmam.registry import Registry
 
 F = TypeVar("F", bound=Callable[..., FusionModule])
 
-_FUSIONS: dict[str, Callable[..., FusionModule]] = {}
+FUSIONS: Registry[Callable[..., FusionModule]] = Registry("fusion")
 
 
 def register_fusion(name: str) -> Callable[[F], F]:
@@ -19,19 +19,12 @@ def register_fusion(name: str) -> Callable[[F], F]:
     The callable must accept ``(in_dims, out_dim, **options)`` and return a
     :class:`~lmam.nn.base.FusionModule`.
     """
-
-    def add(factory: F) -> F:
-        if name in _FUSIONS:
-            raise ValueError(f"fusion {name!r} is already registered")
-        _FUSIONS[name] = factory
-        return factory
-
-    return add
+    return FUSIONS.register(name)
 
 
 def list_fusions(pattern: str = "*") -> list[str]:
     """Sorted names of the registered fusions matching the glob ``pattern``."""
-    return sorted(n for n in _FUSIONS if fnmatch.fnmatchcase(n, pattern))
+    return FUSIONS.names(pattern)
 
 
 def fusion_factory(name: str) -> Callable[..., FusionModule]:
@@ -40,9 +33,7 @@ def fusion_factory(name: str) -> Callable[..., FusionModule]:
     Raises:
         ValueError: for an unknown name, listing the known ones.
     """
-    if name not in _FUSIONS:
-        raise ValueError(f"unknown fusion {name!r}; known fusions: {', '.join(list_fusions())}")
-    return _FUSIONS[name]
+    return FUSIONS.get(name)
 
 
 def create_fusion(
@@ -59,4 +50,5 @@ def create_fusion(
     Raises:
         ValueError: for an unknown name, listing the known ones.
     """
-    return fusion_factory(name)(in_dims, out_dim, **options)
+    module: FusionModule = fusion_factory(name)(in_dims, out_dim, **options)
+    return module

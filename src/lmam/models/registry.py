@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable
 from typing import TypeVar
 
 from torch import nn
 
+from lmam.registry import Registry
+
 M = TypeVar("M", bound=Callable[..., nn.Module])
 
-_MODELS: dict[str, Callable[..., nn.Module]] = {}
+MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
 
 
 def register_model(name: str) -> Callable[[M], M]:
     """Decorator adding a model factory ``(**kwargs) -> nn.Module`` under ``name``."""
-
-    def add(factory: M) -> M:
-        if name in _MODELS:
-            raise ValueError(f"model {name!r} is already registered")
-        _MODELS[name] = factory
-        return factory
-
-    return add
+    return MODELS.register(name)
 
 
 def list_models(pattern: str = "*") -> list[str]:
     """Sorted names of the registered models matching the glob ``pattern``."""
-    return sorted(n for n in _MODELS if fnmatch.fnmatchcase(n, pattern))
+    return MODELS.names(pattern)
 
 
 def create_model(name: str, **kwargs: object) -> nn.Module:
@@ -36,6 +30,5 @@ def create_model(name: str, **kwargs: object) -> nn.Module:
     Raises:
         ValueError: for an unknown name, listing the known ones.
     """
-    if name not in _MODELS:
-        raise ValueError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
-    return _MODELS[name](**kwargs)
+    model: nn.Module = MODELS.get(name)(**kwargs)
+    return model
