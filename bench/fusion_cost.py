@@ -78,6 +78,13 @@ def main() -> None:
     feats, mask = inputs(T, REAL)
     modules = {name: build(name) for name in names}
     jobs = {name: step(m, feats, mask) for name, m in modules.items()}
+    # LMAM variants that show where its time goes: rank 1 (almost no low-rank
+    # work: what remains is shared with self-attention) and the dense query
+    variants = {"lmam_rank1": {"rank": 1}, "lmam_full_query": {"query": "full"}}
+    for vname, opts in variants.items():
+        torch.manual_seed(0)
+        modules[vname] = create_fusion("lmam", in_dims=dict.fromkeys(MODS, D), out_dim=OUT, **opts)
+        jobs[vname] = step(modules[vname], feats, mask)
     lmam_module = modules["lmam"]
     assert isinstance(lmam_module, LMAM)
     jobs["lmam_rowwise"] = step(
@@ -107,6 +114,7 @@ def main() -> None:
             "lmam",
             "self_attention",
             "lmam_rowwise",
+            *variants,
             *[n for n in names if n not in ("lmam", "self_attention")],
         ]
     ]
@@ -146,7 +154,7 @@ def main() -> None:
     growth: dict[str, dict[str, float]] = {name: {} for name in names}
     for length in GROWTH_T:
         g_feats, g_mask = inputs(length, (3 * length) // 4)
-        g_jobs = {name: step(m, g_feats, g_mask) for name, m in modules.items()}
+        g_jobs = {name: step(modules[name], g_feats, g_mask) for name in names}
         g_secs = interleaved_medians(g_jobs, {name: max(2, reps // 2) for name in g_jobs})
         for name in names:
             growth[name][str(length)] = g_secs[name]
