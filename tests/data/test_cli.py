@@ -101,7 +101,6 @@ def test_parse_options() -> None:
 
 
 def test_export_round_trip(tmp_path: Path) -> None:
-    pytest.importorskip("lmam.data.ours", reason="engineer B2's lmam.data.ours is not there yet")
     path = fx.write(tmp_path / "feats.pkl", fx.roberta_meld())
     out_file = tmp_path / "meld.npz"
     out = run("export", path, out_file, "-o", "text=concat")
