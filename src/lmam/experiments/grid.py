@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,8 +34,6 @@ def run_grid(
     Returns:
         ``{variant: [summary per seed]}``.
     """
-    import json
-
     results: dict[str, list[dict[str, Any]]] = {}
     for name, changes in variants.items():
         results[name] = []
@@ -43,8 +43,6 @@ def run_grid(
                 results[name].append(json.loads((run / "summary.json").read_text()))
                 continue
             if run.exists():  # an unfinished run: start it again
-                import shutil
-
                 shutil.rmtree(run)
             cfg = dataclasses.replace(
                 base, **changes, seed=seed, out_dir=str(out_dir), name=run.name

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -151,9 +150,3 @@ def predict_command(
 
     rows = predict_run(run, data, out)
     console.print(f"wrote {rows} predictions to {out}")
-
-
-def summary_json(run: Path) -> dict[str, Any]:
-    with open(run / "summary.json") as f:
-        data: dict[str, Any] = json.load(f)
-    return data

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,8 +235,6 @@ class Trainer:
         return Path(f"{path}-{k}")
 
     def _restore(self) -> None:
-        import json
-
         state = self.run_dir / "state"
         with open(state / "progress.json") as f:
             progress = json.load(f)
