@@ -178,6 +178,30 @@ def test_padding_invariance(context, scale):
     assert torch.all(base[mask == 0] == 0)
 
 
+@pytest.mark.parametrize("inputs_need_grad", [False, True])
+@pytest.mark.parametrize("fusion", ["lmam", "self_attention"])
+def test_nan_padding_leaks_into_no_output_and_no_gradient(fusion, inputs_need_grad):
+    """Both ways of writing the inputs into xi (in place when no gradient is
+    needed, through autograd otherwise), with one modality projected."""
+    dims = {"text": 6, "audio": 4, "visual": 6}
+    torch.manual_seed(5)
+    module = create_fusion(fusion, in_dims=dims, out_dim=4)
+    feats, mask = make_inputs(dims=dims)
+    dirty = {m: x.masked_fill(mask.unsqueeze(-1) == 0, float("nan")) for m, x in feats.items()}
+    dirty["text"][1, 4] = float("inf")
+    for x in dirty.values():
+        x.requires_grad_(inputs_need_grad)
+    out = module(dirty, mask)
+    torch.testing.assert_close(out, module(feats, mask))
+    (out**2).sum().backward()
+    for name, p in module.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+    if inputs_need_grad:
+        for x in dirty.values():
+            assert torch.isfinite(x.grad).all()
+            assert torch.all(x.grad[mask == 0] == 0)
+
+
 @pytest.mark.parametrize("query", ["lowrank", "full"])
 @pytest.mark.parametrize("sources", ["all", "inter", "intra"])
 def test_every_parameter_gets_a_gradient_and_no_nan_with_empty_rows(query, sources):

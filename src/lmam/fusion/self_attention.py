@@ -34,15 +34,22 @@ class SelfAttentionFusion(CrossModalAttention):
         self.wk = nn.ModuleDict({m: nn.Linear(width, width) for m in self.modalities})
         self.wv = nn.ModuleDict({m: nn.Linear(width, width) for m in self.modalities})
 
-    def _per_modality(self, layers: nn.ModuleDict, xi: Tensor) -> Tensor:
-        return torch.stack([layers[m](xi[:, i]) for i, m in enumerate(self.modalities)], 1)
+    def _per_modality(self, layers: nn.ModuleDict, xs: list[Tensor]) -> list[Tensor]:
+        """Args: xs: per modality ``(B, T, d+1)``. Returns: per modality ``(B, T, d+1)``."""
+        return [layers[m](x) for m, x in zip(self.modalities, xs)]
 
-    def attention_scores(self, xi: Tensor, scale: Tensor | float) -> Tensor:
-        """Args: xi: ``(B, M, T, d+1)``; scale: float or ``(B, 1, 1, 1)``.
-        Returns: ``(B, M, T, n, T)``."""
-        q = self._per_modality(self.wq, xi) * scale
-        return self.shared_key_scores(q, self._per_modality(self.wk, xi))
+    def _modality_major(self, xi: Tensor) -> list[Tensor]:
+        """``(B, M, T, d+1)`` -> per modality a contiguous ``(B, T, d+1)`` (one copy),
+        so that the projections read plain matrices."""
+        return list(xi.transpose(0, 1).contiguous().unbind(0))
+
+    def attention_scores(self, xi: Tensor, scale: Tensor | float) -> list[Tensor]:
+        """Args: xi: ``(B, M, T, d+1)``; scale: float or ``(B, 1, 1)``.
+        Returns: per target modality ``(B, T, n, T)``."""
+        xs = self._modality_major(xi)
+        keys = torch.stack(self._per_modality(self.wk, xs), 1)
+        return self.shared_key_scores(self._per_modality(self.wq, xs), keys, scale)
 
     def values(self, xi: Tensor) -> Tensor:
         """Args: xi: ``(B, M, T, d+1)``. Returns: ``(B, M, T, d+1)``."""
-        return self._per_modality(self.wv, xi)
+        return torch.stack(self._per_modality(self.wv, self._modality_major(xi)), 1)

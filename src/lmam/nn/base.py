@@ -77,9 +77,13 @@ class FusionModule(nn.Module):
 
 
 def check_inputs(
-    in_dims: Mapping[str, int], feats: Mapping[str, Tensor], mask: Tensor
+    in_dims: Mapping[str, int],
+    feats: Mapping[str, Tensor],
+    mask: Tensor,
+    zero_padding: bool = True,
 ) -> tuple[list[Tensor], Tensor]:
-    """See :meth:`FusionModule.prepare`."""
+    """See :meth:`FusionModule.prepare`. With ``zero_padding=False`` the
+    features are returned as given, for callers that zero the padding later."""
     if not isinstance(mask, Tensor) or mask.dim() != 2:
         shape = tuple(mask.shape) if isinstance(mask, Tensor) else type(mask).__name__
         raise ValueError(f"mask must be a (B, T) tensor, got {shape}")
@@ -114,5 +118,5 @@ def check_inputs(
             raise ValueError(f"modality {name!r}: width {x.shape[2]} is not the declared {width}")
         if not x.is_floating_point():
             raise ValueError(f"modality {name!r}: features must be floating point, got {x.dtype}")
-        out.append(x.masked_fill(~keep.unsqueeze(-1), 0.0))
+        out.append(x.masked_fill(~keep.unsqueeze(-1), 0.0) if zero_padding else x)
     return out, keep

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lmam.nn.base import FusionModule
+from lmam.nn.base import FusionModule, check_inputs
 from lmam.nn.masking import check_context, context_mask
 from lmam.nn.options import choice
 
@@ -108,8 +108,9 @@ class CrossModalAttention(FusionModule):
     src: Tensor  # (M, n) source modalities of every target, a buffer
 
     # -- hooks for subclasses ------------------------------------------------
-    def attention_scores(self, xi: Tensor, scale: Tensor | float) -> Tensor:
-        """Scaled scores ``(B, M, T, n, T)``: target, query utterance, source, key utterance.
+    def attention_scores(self, xi: Tensor, scale: Tensor | float) -> list[Tensor]:
+        """Scaled scores of every target modality ``i``: ``(B, T, n, T)`` each
+        (query utterance, source, key utterance).
 
         Args:
             xi: ``(B, M, T, d+1)``.
@@ -128,111 +129,151 @@ class CrossModalAttention(FusionModule):
     def one_pad(self, feats: Mapping[str, Tensor], mask: Tensor) -> tuple[Tensor, Tensor]:
         """Check inputs, project to the common width and one-pad.
 
+        Padded utterances are all zero, the one-padding included (they get no
+        attention weight and their outputs are zeroed, so only finiteness
+        matters there; zeroing also stops NaN or inf padding from leaking).
+
         Returns:
             ``xi``: ``(B, M, T, d+1)`` and the boolean mask ``(B, T)``.
         """
-        xs, keep = self.prepare(feats, mask)
+        xs, keep = check_inputs(self.in_dims, feats, mask, zero_padding=False)
+        real = keep.unsqueeze(-1)
         first = xs[0]
-        xi = first.new_ones(first.shape[0], len(xs), first.shape[1], self.dim + 1)
-        for i, (name, x) in enumerate(zip(self.modalities, xs)):
-            xi[:, i, :, : self.dim] = self.proj[name](x) if name in self.proj else x
+        xi = first.new_empty(first.shape[0], len(xs), first.shape[1], self.dim + 1)
+        zero = xi.new_zeros(())
+        # zero the padding before a projection: garbage (NaN) there must not
+        # reach its weight gradient
+        xs = [
+            self.proj[name](torch.where(real, x, zero)) if name in self.proj else x
+            for name, x in zip(self.modalities, xs)
+        ]
+        # without autograd, one pass writes each modality straight into xi
+        in_place = not any(x.requires_grad or x.dtype != xi.dtype for x in xs)
+        for i, x in enumerate(xs):
+            part = xi[:, i, :, : self.dim]
+            if in_place:
+                torch.where(real, x, zero, out=part)
+            else:
+                part.copy_(torch.where(real, x, zero))
+        xi[..., self.dim] = keep.unsqueeze(1).to(xi.dtype)
         return xi, keep
 
     def score_scale(self, keep: Tensor) -> Tensor | float:
-        """The scale ``s``: a float, or ``(B, 1, 1, 1)`` for ``scale="length"``
-        (broadcasting over a ``(B, M, T, k)`` query side)."""
+        """The scale ``s``: a float, or ``(B, 1, 1)`` for ``scale="length"``
+        (broadcasting over a ``(B, T, k)`` query side)."""
         if self.scale == "dim":
             return 1.0 / math.sqrt(self.dim + 1)
         if self.scale == "none":
             return 1.0
         if self.scale == "length":
             valid = keep.sum(dim=1).clamp(min=1).to(torch.get_default_dtype())
-            return valid.rsqrt().view(-1, 1, 1, 1)
+            return valid.rsqrt().view(-1, 1, 1)
         return float(self.scale)
 
-    def select_pairs(self, per_pair: Tensor) -> Tensor:
-        """``(B, M, M, ...)`` indexed by (target, source) -> ``(B, M, n, ...)``."""
-        if self.sources == "all":
-            return per_pair
-        rows = torch.arange(len(self.modalities), device=per_pair.device).unsqueeze(1)
-        return per_pair[:, rows, self.src]
+    def sources_of(self, per_source: Tensor, target: int) -> Tensor:
+        """The rows of the sources ``S(i)`` of one target, side by side.
 
-    def shared_key_scores(self, query: Tensor, key: Tensor) -> Tensor:
+        Args:
+            per_source: ``(B, M, T, k)``, indexed by source modality.
+            target: the target modality ``i``.
+
+        Returns:
+            ``(B, n * T, k)``: for ``sources="all"`` a view of every source.
+        """
+        b, m, t, k = per_source.shape
+        if self.sources == "all":
+            return per_source.reshape(b, m * t, k)
+        picked = per_source[:, self.src[target]]  # (B, n, T, k)
+        return picked.reshape(b, -1, k)
+
+    def shared_key_scores(
+        self, queries: list[Tensor], keys: Tensor, scale: Tensor | float
+    ) -> list[Tensor]:
         """Scores when keys depend on the source only.
 
         Args:
-            query: ``(B, M, T, k)`` per target modality.
-            key: ``(B, M, T, k)`` per source modality.
+            queries: per target modality, ``(B, T, k)``.
+            keys: ``(B, M, T, k)`` per source modality.
+            scale: from :meth:`score_scale`.
 
         Returns:
-            ``(B, M, T, n, T)``.
+            Per target modality, ``(B, T, n, T)``.
         """
-        b, m, t, k = query.shape
-        if self.sources == "all":
-            full = query.reshape(b, m * t, k) @ key.reshape(b, m * t, k).transpose(1, 2)
-            return full.view(b, m, t, m, t)
-        keys = key[:, self.src]  # (B, M, n, T, k)
-        n = keys.shape[2]
-        s = query.reshape(b * m, t, k) @ keys.reshape(b * m, n * t, k).transpose(1, 2)
-        return s.view(b, m, t, n, t)
+        b, _, t, _ = keys.shape
+        return [
+            torch.bmm(q * scale, self.sources_of(keys, i).transpose(1, 2)).view(b, t, -1, t)
+            for i, q in enumerate(queries)
+        ]
 
     def residual_of(self, xi: Tensor) -> Tensor:
         """The residual branch: ``xi`` or ``GELU(xi)``, ``(B, M, T, d+1)``."""
         return F.gelu(xi) if self.residual == "gelu" else xi
 
-    def attend(self, scores: Tensor, values: Tensor, keep: Tensor, residual: Tensor) -> Tensor:
+    def score_bias(self, keep: Tensor, dtype: torch.dtype) -> Tensor:
+        """Additive mask of the scores: 0 where a key may be attended, the
+        lowest float elsewhere.
+
+        Returns:
+            ``(B, 1, 1, T)`` for ``context="full"``, else ``(B, T, 1, T)``:
+            query utterance, source, key utterance.
+        """
+        b, t = keep.shape
+        allowed = keep.view(b, 1, 1, t)
+        ctx = context_mask(t, self.context, device=keep.device)
+        if ctx is not None:
+            allowed = allowed & ctx.view(1, t, 1, t)
+        bias = torch.zeros(allowed.shape, dtype=dtype, device=keep.device)
+        return bias.masked_fill_(~allowed, torch.finfo(dtype).min)
+
+    def attend(
+        self, scores: list[Tensor], values: Tensor, keep: Tensor, residual: Tensor
+    ) -> list[Tensor]:
         """Masked softmax over key utterances, the aggregated weighted values, plus the residual.
 
         Args:
-            scores: ``(B, M, T, n, T)``.
+            scores: per target modality, ``(B, T, n, T)``.
             values: ``(B, M, T, d+1)`` per source modality.
             keep: ``(B, T)`` boolean.
             residual: ``(B, M, T, d+1)``, added in the same matmul (``baddbmm``).
 
         Returns:
-            ``A + residual``: ``(B, M, T, d+1)``.
+            Per target modality, ``A_i + residual_i``: ``(B, T, d+1)``, contiguous.
         """
-        b, m, t, n, _ = scores.shape
-        if self.score_activation == "tanh":
-            scores = torch.tanh(scores)
-        allowed = keep.view(b, 1, 1, 1, t)
-        ctx = context_mask(t, self.context, device=scores.device)
-        if ctx is not None:
-            allowed = allowed & ctx.view(1, 1, t, 1, t)
+        b, t, n, _ = scores[0].shape
         # A real query always has a real key (its own utterance is in every
-        # context), so only padded query rows are fully masked; their output is
-        # zeroed in finish(). That saves masked_softmax's pass re-zeroing them.
-        alpha = torch.softmax(scores.masked_fill(~allowed, torch.finfo(scores.dtype).min), dim=-1)
-        d_v = values.shape[-1]
+        # context), so only padded query rows are fully masked: their softmax is
+        # uniform and finite, and finish() zeroes their output.
+        bias = self.score_bias(keep, scores[0].dtype)
         weight = 1.0 / n if self.aggregate == "mean" else 1.0
-        if self.sources == "all":
-            res = residual.reshape(b, m * t, d_v)
-            out = torch.baddbmm(
-                res, alpha.reshape(b, m * t, m * t), values.reshape(b, m * t, d_v), alpha=weight
-            )
-        else:
-            vals = values[:, self.src].reshape(b * m, n * t, d_v)
-            res = residual.reshape(b * m, t, d_v)
-            out = torch.baddbmm(res, alpha.reshape(b * m, t, n * t), vals, alpha=weight)
-        return out.view(b, m, t, d_v)
+        out = []
+        for i, (s, res) in enumerate(zip(scores, residual.unbind(1))):
+            if self.score_activation == "tanh":
+                s = torch.tanh(s)
+            alpha = torch.softmax(s + bias, dim=-1).view(b, t, n * t)
+            out.append(torch.baddbmm(res, alpha, self.sources_of(values, i), alpha=weight))
+        return out
 
-    def finish(self, summed: Tensor, keep: Tensor) -> Tensor:
+    def finish(self, summed: list[Tensor], keep: Tensor) -> Tensor:
         """LayerNorm, output projection, dropout, combine, zero padding.
 
         Args:
-            summed: ``A + residual``: ``(B, M, T, d+1)``.
+            summed: per target modality, ``A_i + residual_i``: ``(B, T, d+1)``.
             keep: ``(B, T)``.
 
         Returns:
             ``(B, T, out_dim)``.
         """
-        outs = []
-        # unbind, not [:, i]: its backward stacks the pieces instead of zero-filling
-        # a full-size gradient for every modality
-        for name, e in zip(self.modalities, summed.unbind(1)):
-            outs.append(self.drop(F.relu(self.out[name](self.norm[name](e)))))
-        fused = torch.cat(outs, dim=-1) if self.combine == "concat" else torch.stack(outs).sum(0)
-        return fused.masked_fill(~keep.unsqueeze(-1), 0.0)
+        outs = [
+            self.drop(F.relu(self.out[name](self.norm[name](e)), inplace=True))
+            for name, e in zip(self.modalities, summed)
+        ]
+        if self.combine == "concat":
+            fused = torch.cat(outs, dim=-1)
+        else:
+            fused = outs[0]
+            for o in outs[1:]:
+                fused = fused + o
+        return torch.where(keep.unsqueeze(-1), fused, 0.0)
 
     def forward(self, feats: Mapping[str, Tensor], mask: Tensor) -> Tensor:
         """Fuse.

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import cast
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lmam.nn.cross_attention import CrossModalAttention
@@ -32,8 +31,10 @@ class LMAM(CrossModalAttention):
 
     with ``xi_m = [x_m; 1]``. Keys and values are the one-padded features
     themselves: the query is the only attention weight. With a rank-``r``
-    query the scores are computed as ``(xi_i U_i)(xi_j V_i)^T + xi_j b_i`` with
-    an inner dimension of ``r + 1``; ``U_i V_i^T`` is never formed. Every
+    query the scores are computed as ``(xi_i U_i)(xi_j V_i)^T + xi_j b_i``: one
+    product with an inner dimension of ``r + 1`` (the bias rides on the
+    one-padding), rounded up to a multiple of 8 with zero columns; neither
+    ``U_i V_i^T`` nor the ``(d+1)``-wide query is ever formed. Every
     utterance of every dialogue is processed at once (no loop over utterances);
     :func:`lmam.nn.reference.lmam_rowwise` is the row-by-row definition it equals.
 
@@ -76,23 +77,38 @@ class LMAM(CrossModalAttention):
             }
         )
 
-    def attention_scores(self, xi: Tensor, scale: Tensor | float) -> Tensor:
-        """Args: xi: ``(B, M, T, d+1)``; scale: float or ``(B, 1, 1, 1)``.
-        Returns: ``s Q_i xi_j^T``: ``(B, M, T, n, T)``."""
+    def attention_scores(self, xi: Tensor, scale: Tensor | float) -> list[Tensor]:
+        """Args: xi: ``(B, M, T, d+1)``; scale: float or ``(B, 1, 1)``.
+        Returns: ``s Q_i xi_j^T`` per target modality ``i``: ``(B, T, n, T)``."""
+        b, m, t, w = xi.shape
         if self.query_type == "full":
-            q = torch.stack([self.query[m](xi[:, i]) for i, m in enumerate(self.modalities)], 1)
-            return self.shared_key_scores(q * scale, xi)
-        layers = [cast(LowRankLinear, self.query[m]) for m in self.modalities]
-        u = torch.stack([q.U for q in layers])  # (M, d+1, r)
-        # V with the bias as one more column: (M, d+1, r+1)
-        v = torch.stack([torch.cat([q.V, cast(Tensor, q.bias)[:, None]], dim=1) for q in layers])
-        q_side = F.pad(torch.einsum("bmtd,mdr->bmtr", xi, u), (0, 1), value=1.0) * scale
-        # key side of every (target i, source j) pair: xi_j [V_i, b_i]
-        k_side = self.select_pairs(torch.einsum("bjsd,idr->bijsr", xi, v))  # (B, M, n, T, r+1)
-        b, m, t, k = q_side.shape
-        n = k_side.shape[2]
-        s = q_side.reshape(b * m, t, k) @ k_side.reshape(b * m, n * t, k).transpose(1, 2)
-        return s.view(b, m, t, n, t)
+            queries = [self.query[name](x) for name, x in zip(self.modalities, xi.unbind(1))]
+            return self.shared_key_scores(queries, xi, scale)
+        layers = [cast(LowRankLinear, self.query[name]) for name in self.modalities]
+        # inner width r + 1, rounded up to a multiple of 8 with zero columns,
+        # which the CPU matrix kernels run faster (measured in bench/fusion_cost.py)
+        r = -(-(self.rank + 1) // 8) * 8
+        fill = xi.new_zeros(w, r - self.rank)
+        fill[-1, 0] = 1.0  # picks the one-padding, the last column of xi
+        # query side, s xi_i [U_i, e, 0]: e multiplies the bias term of the key side;
+        # one (B, T, d+1) @ (d+1, r) product per modality, reading xi in place
+        q = [
+            torch.bmm(x, torch.cat([layer.U, fill], dim=1).expand(b, w, r))
+            for layer, x in zip(layers, xi.unbind(1))
+        ]
+        # key side of every (source j, target i) pair, xi_j [V_i, b_i, 0], in one matmul
+        v = torch.cat(
+            [
+                torch.cat([layer.V, cast(Tensor, layer.bias)[:, None], fill[:, 1:]], 1)
+                for layer in layers
+            ],
+            dim=1,
+        )
+        k = (xi.reshape(b * m * t, w) @ v).view(b, m, t, m, r)
+        return [
+            torch.bmm(q_i * scale, self.sources_of(k_i, i).transpose(1, 2)).view(b, t, -1, t)
+            for i, (q_i, k_i) in enumerate(zip(q, k.unbind(3)))
+        ]
 
     def values(self, xi: Tensor) -> Tensor:
         """Keys and values are the one-padded features: ``(B, M, T, d+1)``."""

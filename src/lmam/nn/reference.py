@@ -52,4 +52,5 @@ def lmam_rowwise(module: LMAM, feats: Mapping[str, Tensor], mask: Tensor) -> Ten
                 acc = acc + (alpha.unsqueeze(1) @ xi[:, j]).squeeze(1)
             rows.append(acc / len(sources) if module.aggregate == "mean" else acc)
         attended.append(torch.stack(rows, dim=1))
-    return module.finish(torch.stack(attended, dim=1) + module.residual_of(xi), keep)
+    summed = [a + r for a, r in zip(attended, module.residual_of(xi).unbind(1))]
+    return module.finish(summed, keep)
