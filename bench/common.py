@@ -33,7 +33,10 @@ def environment() -> dict[str, Any]:
 
 
 def interleaved_medians(
-    jobs: dict[str, Callable[[], object]], repeats: dict[str, int], warmup: int = 1
+    jobs: dict[str, Callable[[], object]],
+    repeats: dict[str, int],
+    warmup: int = 1,
+    samples: dict[str, list[float]] | None = None,
 ) -> dict[str, float]:
     """Median seconds of each job, timing them round-robin so that machine noise
     hits all of them alike (side by side in one process).
@@ -42,6 +45,7 @@ def interleaved_medians(
         jobs: name -> a callable doing one measured unit of work.
         repeats: name -> how many timed calls (jobs with fewer stop earlier).
         warmup: untimed calls of each job first.
+        samples: if given, every timing is also appended to ``samples[name]``.
     """
     for job in jobs.values():
         for _ in range(warmup):
@@ -53,6 +57,9 @@ def interleaved_medians(
                 start = time.perf_counter()
                 job()
                 times[name].append(time.perf_counter() - start)
+    if samples is not None:
+        for name, t in times.items():
+            samples[name].extend(t)
     return {name: statistics.median(t) for name, t in times.items()}
 
 

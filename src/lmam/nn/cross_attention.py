@@ -137,26 +137,20 @@ class CrossModalAttention(FusionModule):
             ``xi``: ``(B, M, T, d+1)`` and the boolean mask ``(B, T)``.
         """
         xs, keep = check_inputs(self.in_dims, feats, mask, zero_padding=False)
-        real = keep.unsqueeze(-1)
-        first = xs[0]
-        xi = first.new_empty(first.shape[0], len(xs), first.shape[1], self.dim + 1)
-        zero = xi.new_zeros(())
-        # zero the padding before a projection: garbage (NaN) there must not
-        # reach its weight gradient
-        xs = [
-            self.proj[name](torch.where(real, x, zero)) if name in self.proj else x
-            for name, x in zip(self.modalities, xs)
-        ]
-        # without autograd, one pass writes each modality straight into xi
-        in_place = not any(x.requires_grad or x.dtype != xi.dtype for x in xs)
-        for i, x in enumerate(xs):
-            part = xi[:, i, :, : self.dim]
-            if in_place:
-                torch.where(real, x, zero, out=part)
-            else:
-                part.copy_(torch.where(real, x, zero))
-        xi[..., self.dim] = keep.unsqueeze(1).to(xi.dtype)
-        return xi, keep
+        b, t = keep.shape
+        m = len(xs)
+        xi = xs[0].new_empty(b, m, t, self.dim + 1)
+        for i, (name, x) in enumerate(zip(self.modalities, xs)):
+            if name in self.proj:
+                # zero the padding before a projection: garbage (NaN) there must
+                # not reach its weight gradient
+                x = self.proj[name](x.masked_fill(~keep.unsqueeze(-1), 0.0))
+            xi[:, i, :, : self.dim] = x
+        xi[..., self.dim] = 1.0
+        # zero the padded rows of every modality, touching only those rows
+        padded = (~keep).unsqueeze(1).expand(b, m, t).reshape(-1).nonzero().squeeze(1)
+        rows = xi.view(b * m * t, self.dim + 1).index_fill_(0, padded, 0.0)
+        return rows.view(b, m, t, self.dim + 1), keep
 
     def score_scale(self, keep: Tensor) -> Tensor | float:
         """The scale ``s``: a float, or ``(B, 1, 1)`` for ``scale="length"``
