@@ -204,8 +204,9 @@ class CrossModalAttention(FusionModule):
         return F.gelu(xi) if self.residual == "gelu" else xi
 
     def score_bias(self, keep: Tensor, dtype: torch.dtype) -> Tensor:
-        """Additive mask of the scores: 0 where a key may be attended, the
-        lowest float elsewhere.
+        """Additive mask of the scores: 0 where a key may be attended, half the
+        lowest float elsewhere (adding any score to it cannot overflow to
+        ``-inf``, even in half precision, so no softmax row can become NaN).
 
         Returns:
             ``(B, 1, 1, T)`` for ``context="full"``, else ``(B, T, 1, T)``:
@@ -217,7 +218,7 @@ class CrossModalAttention(FusionModule):
         if ctx is not None:
             allowed = allowed & ctx.view(1, t, 1, t)
         bias = torch.zeros(allowed.shape, dtype=dtype, device=keep.device)
-        return bias.masked_fill_(~allowed, torch.finfo(dtype).min)
+        return bias.masked_fill_(~allowed, torch.finfo(dtype).min / 2)
 
     def attend(
         self, scores: list[Tensor], values: Tensor, keep: Tensor, residual: Tensor
@@ -235,8 +236,8 @@ class CrossModalAttention(FusionModule):
         """
         b, t, n, _ = scores[0].shape
         # A real query always has a real key (its own utterance is in every
-        # context), so only padded query rows are fully masked: their softmax is
-        # uniform and finite, and finish() zeroes their output.
+        # context), so only a padded query row can be fully masked: its softmax
+        # is then uniform and finite, and finish() zeroes its output.
         bias = self.score_bias(keep, scores[0].dtype)
         weight = 1.0 / n if self.aggregate == "mean" else 1.0
         out = []
