@@ -3,6 +3,7 @@
 from lmam.nn.base import FusionModule, check_inputs
 from lmam.nn.cross_attention import CrossModalAttention
 from lmam.nn.lmam import LMAM
+from lmam.nn.lmam_authors import AuthorsCodeLMAM
 from lmam.nn.lowrank import LowRankLinear
 from lmam.nn.masking import context_mask, masked_softmax
 from lmam.nn.matching_attention import MatchingAttention
@@ -10,6 +11,7 @@ from lmam.nn.reference import lmam_rowwise
 
 __all__ = [
     "LMAM",
+    "AuthorsCodeLMAM",
     "CrossModalAttention",
     "FusionModule",
     "LowRankLinear",
