@@ -43,13 +43,10 @@ class SelfAttentionFusion(CrossModalAttention):
         so that the projections read plain matrices."""
         return list(xi.transpose(0, 1).contiguous().unbind(0))
 
-    def attention_scores(self, xi: Tensor, scale: Tensor | float) -> list[Tensor]:
+    def scores_and_values(self, xi: Tensor, scale: Tensor | float) -> tuple[list[Tensor], Tensor]:
         """Args: xi: ``(B, M, T, d+1)``; scale: float or ``(B, 1, 1)``.
-        Returns: per target modality ``(B, T, n, T)``."""
+        Returns: per target modality ``(B, T, n, T)``, and the values ``(B, M, T, d+1)``."""
         xs = self._modality_major(xi)
         keys = torch.stack(self._per_modality(self.wk, xs), 1)
-        return self.shared_key_scores(self._per_modality(self.wq, xs), keys, scale)
-
-    def values(self, xi: Tensor) -> Tensor:
-        """Args: xi: ``(B, M, T, d+1)``. Returns: ``(B, M, T, d+1)``."""
-        return torch.stack(self._per_modality(self.wv, self._modality_major(xi)), 1)
+        values = torch.stack(self._per_modality(self.wv, xs), 1)
+        return self.shared_key_scores(self._per_modality(self.wq, xs), keys, scale), values

@@ -108,19 +108,19 @@ class CrossModalAttention(FusionModule):
     src: Tensor  # (M, n) source modalities of every target, a buffer
 
     # -- hooks for subclasses ------------------------------------------------
-    def attention_scores(self, xi: Tensor, scale: Tensor | float) -> list[Tensor]:
-        """Scaled scores of every target modality ``i``: ``(B, T, n, T)`` each
-        (query utterance, source, key utterance).
+    def scores_and_values(self, xi: Tensor, scale: Tensor | float) -> tuple[list[Tensor], Tensor]:
+        """The attention's inputs, in one hook so that work both need is done once.
 
         Args:
             xi: ``(B, M, T, d+1)``.
             scale: from :meth:`score_scale`; applied on the thin query side,
                 before the product, rather than on the scores.
-        """
-        raise NotImplementedError
 
-    def values(self, xi: Tensor) -> Tensor:
-        """What the weights average, per source modality: ``(B, M, T, d_v)``."""
+        Returns:
+            The scaled scores of every target modality ``i``, ``(B, T, n, T)``
+            each (query utterance, source, key utterance), and what the weights
+            average per source modality, ``(B, M, T, d_v)``.
+        """
         raise NotImplementedError
 
     score_activation: str = "none"  # "tanh" for matching attention
@@ -281,5 +281,5 @@ class CrossModalAttention(FusionModule):
             ``(B, T, out_dim)``; zero at padded utterances.
         """
         xi, keep = self.one_pad(feats, mask)
-        scores = self.attention_scores(xi, self.score_scale(keep))
-        return self.finish(self.attend(scores, self.values(xi), keep, self.residual_of(xi)), keep)
+        scores, values = self.scores_and_values(xi, self.score_scale(keep))
+        return self.finish(self.attend(scores, values, keep, self.residual_of(xi)), keep)

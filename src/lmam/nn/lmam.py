@@ -77,6 +77,12 @@ class LMAM(CrossModalAttention):
             }
         )
 
+    def scores_and_values(self, xi: Tensor, scale: Tensor | float) -> tuple[list[Tensor], Tensor]:
+        """Args: xi: ``(B, M, T, d+1)``; scale: float or ``(B, 1, 1)``.
+        Returns: ``s Q_i xi_j^T`` per target modality ``i``, ``(B, T, n, T)``, and
+        the values, which are the one-padded features themselves: ``xi``."""
+        return self.attention_scores(xi, scale), xi
+
     def attention_scores(self, xi: Tensor, scale: Tensor | float) -> list[Tensor]:
         """Args: xi: ``(B, M, T, d+1)``; scale: float or ``(B, 1, 1)``.
         Returns: ``s Q_i xi_j^T`` per target modality ``i``: ``(B, T, n, T)``."""
@@ -85,8 +91,9 @@ class LMAM(CrossModalAttention):
             queries = [self.query[name](x) for name, x in zip(self.modalities, xi.unbind(1))]
             return self.shared_key_scores(queries, xi, scale)
         layers = [cast(LowRankLinear, self.query[name]) for name in self.modalities]
-        # inner width r + 1, rounded up to a multiple of 8 with zero columns,
-        # which the CPU matrix kernels run faster (measured in bench/fusion_cost.py)
+        # inner width r + 1, rounded up to a multiple of 8 with zero columns: the
+        # matrix kernels run such widths faster (the key-side product at the
+        # benchmark's shapes, 144 columns against 138, by about a fifth on our CPU)
         r = -(-(self.rank + 1) // 8) * 8
         fill = xi.new_zeros(w, r - self.rank)
         fill[-1, 0] = 1.0  # picks the one-padding, the last column of xi
@@ -109,10 +116,6 @@ class LMAM(CrossModalAttention):
             torch.bmm(q_i * scale, self.sources_of(k_i, i).transpose(1, 2)).view(b, t, -1, t)
             for i, (q_i, k_i) in enumerate(zip(q, k.unbind(3)))
         ]
-
-    def values(self, xi: Tensor) -> Tensor:
-        """Keys and values are the one-padded features: ``(B, M, T, d+1)``."""
-        return xi
 
     def extra_repr(self) -> str:
         return (
