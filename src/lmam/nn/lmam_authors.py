@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lmam.nn.base import FusionModule
+from lmam.nn.masking import masked_softmax
 
 
 class AuthorsCodeLMAM(FusionModule):
@@ -78,8 +79,7 @@ class AuthorsCodeLMAM(FusionModule):
         b, t, d = memory.shape
         stacked = torch.stack(xs, 1).view(b, -1, d)  # (B, M*T, d)
         scores = torch.tanh(self.query(stacked) @ memory.transpose(1, 2))  # (B, M*T, T)
-        scores = scores.masked_fill(~keep.unsqueeze(1), torch.finfo(scores.dtype).min)
-        pooled = torch.softmax(scores, dim=-1) @ memory  # (B, M*T, d)
+        pooled = masked_softmax(scores, keep.unsqueeze(1)) @ memory  # (B, M*T, d)
         fused = F.gelu(pooled.view(b, -1, t, d).sum(1)) + memory
         if self.out is not None:
             fused = self.out(fused)
