@@ -10,13 +10,15 @@ from rich.markup import escape
 from rich.table import Table
 
 import lmam
+from lmam.cli_errors import ClearErrors
 from lmam.data.cli import data_app
 from lmam.features.cli import features_app
 from lmam.train.cli import evaluate_command, predict_command, train_command
-from lmam.train.config import TrainConfig
+from lmam.train.config import DEFAULT_THREADS, TrainConfig
 
 app = typer.Typer(
     name="lmam",
+    cls=ClearErrors,
     pretty_exceptions_enable=False,
     help="Multimodal conversational emotion recognition with low-rank matching attention.",
     no_args_is_help=True,
@@ -24,10 +26,55 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"lmam {lmam.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="print the version"
+    ),
+) -> None:
+    """Multimodal conversational emotion recognition with low-rank matching attention.
+
+    Exit codes: 0 success, 1 bad data or a run that cannot be used as asked,
+    2 a bad command line, option or config value, 130 interrupted.
+    """
+
+
 @app.command()
 def version() -> None:
     """Print the version."""
     print(lmam.__version__)
+
+
+@app.command()
+def models(
+    dim: int = typer.Option(100, help="width of every modality for the parameter count"),
+    classes: int = typer.Option(6, help="number of classes for the parameter count"),
+) -> None:
+    """List the registered backbones with their parameter counts (concat and LMAM)."""
+    from lmam.models import create_model
+    from lmam.models.registry import MODELS
+
+    dims = dict.fromkeys(("text", "audio", "visual"), dim)
+    table = Table(title=f"models (three modalities of width {dim}, {classes} classes)")
+    table.add_column("name")
+    table.add_column("concat, early", justify="right")
+    table.add_column("lmam, early_residual", justify="right")
+    table.add_column("description")
+    for name in lmam.list_models():
+        counts = []
+        for fusion, embed in (("concat", "early"), ("lmam", "early_residual")):
+            model = create_model(
+                name, in_dims=dims, num_classes=classes, fusion=fusion, embed=embed
+            )
+            counts.append(f"{sum(p.numel() for p in model.parameters() if p.requires_grad):,}")
+        table.add_row(name, *counts, escape(MODELS.describe(name)))
+    Console().print(table)
 
 
 @app.command()
@@ -52,18 +99,29 @@ def fusions(
 @app.command()
 def demo(
     out_dir: Path = typer.Option(Path("runs/demo"), help="where the runs go"),
-    seeds: int = typer.Option(3, help="number of seeds (0, 1, ...)"),
+    seeds: int = typer.Option(3, min=1, help="number of seeds (0, 1, ...)"),
+    epochs: int | None = typer.Option(
+        None, min=1, help="epochs per run (default: the dataset's fixed protocol)"
+    ),
+    threads: int | None = typer.Option(
+        None, min=1, help=f"torch threads per run (default {DEFAULT_THREADS})"
+    ),
+    fresh: bool = typer.Option(
+        False, help="retrain every run (default: reuse finished runs with the same settings)"
+    ),
     quiet: bool = typer.Option(True, help="no per-epoch progress bars"),
 ) -> None:
     """The main job: bc-LSTM with concatenation vs with LMAM on the bundled CMU-MOSI."""
     from lmam.experiments.demo import run_demo
 
-    run_demo(out_dir, list(range(seeds)), quiet=quiet)
+    run_demo(out_dir, list(range(seeds)), quiet=quiet, epochs=epochs, threads=threads, fresh=fresh)
 
 
 app.add_typer(data_app, name="data", help="List, inspect and export datasets.")
 app.add_typer(features_app, name="features", help="Extract features (text embeddings).")
-experiment_app = typer.Typer(help="Comparisons over seeds (tables + JSON).", no_args_is_help=True)
+experiment_app = typer.Typer(
+    cls=ClearErrors, help="Comparisons over seeds (tables + JSON).", no_args_is_help=True
+)
 app.add_typer(experiment_app, name="experiment")
 
 
@@ -74,7 +132,7 @@ def experiment_bclstm(
     seeds: int = typer.Option(5),
     epochs: int | None = typer.Option(None, help="default: the dataset's recommendation, else 50"),
     select: str | None = typer.Option(None, help="valid or last (default: the dataset's)"),
-    threads: int | None = typer.Option(None, help="torch threads per run"),
+    threads: int | None = typer.Option(None, min=1, help="torch threads per run"),
     out_dir: Path = typer.Option(Path("runs/experiments/bclstm")),
     json_out: Path | None = typer.Option(None, "--json", help="also write the table here"),
 ) -> None:
@@ -101,7 +159,7 @@ def experiment_fusions(
     dataset: str = typer.Option("mosi", help="dataset name or path"),
     seeds: int = typer.Option(5),
     embed: str = typer.Option("late"),
-    threads: int | None = typer.Option(None, help="torch threads per run"),
+    threads: int | None = typer.Option(None, min=1, help="torch threads per run"),
     out_dir: Path = typer.Option(Path("runs/experiments/fusions")),
     json_out: Path | None = typer.Option(None, "--json", help="also write the table here"),
 ) -> None:
@@ -127,15 +185,5 @@ app.command("predict")(predict_command)
 
 
 def main() -> None:
-    """Run the CLI; bad input ends with its message, not a traceback (``LMAM_DEBUG=1`` shows it)."""
-    import os
-    import sys
-
-    try:
-        app()
-    except (ValueError, FileNotFoundError, KeyError) as err:  # DataError is a ValueError
-        if os.environ.get("LMAM_DEBUG"):
-            raise
-        message = escape(str(err))
-        Console(stderr=True, soft_wrap=True, highlight=False).print(f"[red]error:[/red] {message}")
-        sys.exit(2)
+    """Run the CLI (errors end as :mod:`lmam.cli_errors` describes)."""
+    app(prog_name="lmam")

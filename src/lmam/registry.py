@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
+
+from lmam.options import OptionError, check_options, closest
 
 F = TypeVar("F", bound=Callable[..., Any])
 G = TypeVar("G", bound=Callable[..., Any])
@@ -43,13 +45,50 @@ class Registry(Generic[F]):
         """The factory of ``name``.
 
         Raises:
-            ValueError: for an unknown name, listing the known ones.
+            OptionError: for an unknown name, listing the known ones (and the closest).
         """
         if name not in self._entries:
-            raise ValueError(
-                f"unknown {self.kind} {name!r}; known {self.kind}s: {', '.join(self.names())}"
+            raise OptionError(
+                f"unknown {self.kind} {name!r}{closest(name, self.names())}; "
+                f"known {self.kind}s: {', '.join(self.names())}"
             )
         return self._entries[name]
+
+    def build(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        options: Mapping[str, Any],
+        reserved: tuple[str, ...] = (),
+        reword: bool = False,
+    ) -> Any:
+        """Call the factory of ``name`` with ``args`` and ``options``, checked first.
+
+        Args:
+            args: positional arguments (not checked).
+            options: keyword options, checked against the factory's signature.
+            reserved: parameters that are arguments, not options (left out of
+                the list of valid options in messages).
+            reword: re-raise a ``ValueError`` of the factory (a bad option
+                value it refused) as an :class:`~lmam.options.OptionError`
+                naming the entry.
+
+        Raises:
+            OptionError: an unknown name (listing the known ones), an unknown
+                option (listing the valid ones and the closest) or a value of
+                the wrong type.
+        """
+        factory = self.get(name)
+        where = f"{self.kind} {name!r}"
+        check_options(where, factory, options, reserved)
+        if not reword:
+            return factory(*args, **options)
+        try:
+            return factory(*args, **options)
+        except OptionError:
+            raise
+        except ValueError as e:
+            raise OptionError(f"{where}: {e}") from None
 
     def describe(self, name: str) -> str:
         """The one-line description of ``name``."""

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lmam.data import open_dataset
-from lmam.data.cli import data_app, parse_options
+from lmam.data.cli import data_app
 from tests.data import erc_fixtures as fx
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -71,7 +71,7 @@ def test_not_a_pickle_lists_the_known_layouts(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("hello")
     out = run("info", path, code=1)
-    assert "not a readable pickle" in out and "known layouts" in out
+    assert "not a pickle but a text file (it begins 'hello')" in out and "known layouts" in out
 
 
 def test_bad_data_is_one_clear_line(tmp_path: Path) -> None:
@@ -86,18 +86,9 @@ def test_bad_data_is_one_clear_line(tmp_path: Path) -> None:
 def test_bad_options(tmp_path: Path) -> None:
     path = fx.write(tmp_path / "x.pkl", fx.roberta_iemocap())
     assert "text must be one of" in run("info", path, "-o", "text=sum", code=1)
-    assert "not KEY=VALUE" in run("info", path, "-o", "text", code=1)
-    assert "does not apply" in run("info", path, "-o", "colour=red", code=1)
+    assert "expected KEY=VALUE" in run("info", path, "-o", "text", code=2)
+    assert "does not apply" in run("info", path, "-o", "colour=red", code=2)
     assert "neither a registered dataset" in run("info", "no-such-thing", code=1)
-
-
-def test_parse_options() -> None:
-    assert parse_options(["labels=sentiment", "seed=3", "valid_fraction=0.2", "x=true"]) == {
-        "labels": "sentiment",
-        "seed": 3,
-        "valid_fraction": 0.2,
-        "x": True,
-    }
 
 
 def test_export_round_trip(tmp_path: Path) -> None:

@@ -135,7 +135,7 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_not_a_pickle(tmp_path: Path) -> None:
     path = tmp_path / "text.pkl"
     path.write_text("hello, I am a CSV\n1,2,3\n")
-    with pytest.raises(DataError, match="not a readable pickle") as info:
+    with pytest.raises(DataError, match="not a pickle but a CSV text file") as info:
         safe_load(path)
     assert info.value.file == str(path)
 
@@ -143,7 +143,7 @@ def test_not_a_pickle(tmp_path: Path) -> None:
 def test_truncated_pickle(tmp_path: Path) -> None:
     path = tmp_path / "cut.pkl"
     path.write_bytes(pickle.dumps(list(range(1000)))[:50])
-    with pytest.raises(DataError, match="not a readable pickle"):
+    with pytest.raises(DataError, match="not a readable pickle: truncated or damaged"):
         safe_load(path)
 
 

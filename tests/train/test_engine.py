@@ -126,7 +126,7 @@ def test_bad_config_is_refused(tmp_path):
         config(tmp_path, loss="hinge")
     with pytest.raises(ValueError, match="classification"):
         Trainer(config(tmp_path, loss="mse"))
-    with pytest.raises(ValueError, match="unknown config keys"):
+    with pytest.raises(ValueError, match=r"unknown config key .datset. \(did you mean .dataset"):
         TrainConfig.from_dict({"datset": "x"})
 
 
@@ -217,6 +217,75 @@ def test_two_processes_match_one(tmp_path):
     assert one["best_epoch"] == two["best_epoch"]
     assert np.isclose(one["test"]["accuracy"], two["test"]["accuracy"], atol=0.02)
     assert one["test"]["n"] == two["test"]["n"]
+
+
+DDP_WORKER = """
+import os
+import sys
+
+import torch.distributed as dist
+
+from lmam import list_fusions
+from lmam.train import TrainConfig, Trainer
+
+if "WORLD_SIZE" in os.environ:  # one process group for all the runs
+    dist.init_process_group("gloo")
+for fusion in list_fusions():
+    cfg = TrainConfig(
+        dataset="synthetic",
+        dataset_options={"train": 10, "valid": 4, "test": 4},
+        epochs=2,
+        batch_size=5,
+        dropout=0.0,
+        model_options={"hidden": 4, "dense": 4},
+        fusion=fusion,
+        embed="late" if fusion == "lmam" else "early",
+        threads=1,
+        out_dir=sys.argv[1],
+        name=fusion,
+    )
+    Trainer(cfg, quiet=True).fit()
+"""
+
+
+def test_two_processes_match_one_for_every_fusion(tmp_path):
+    """With dropout 0, 2 processes = 1 process for every fusion, auxiliary losses included.
+
+    The global batch of 5 dialogues splits 3 + 2 over the ranks, so a loss that
+    is not weighted by each rank's share of the utterances would differ.
+    """
+    from lmam import list_fusions
+
+    script = tmp_path / "worker.py"
+    script.write_text(DDP_WORKER)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, str(script), str(tmp_path / "one")], check=True, env=env)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node=2",
+            "--master_port=29518",
+            str(script),
+            str(tmp_path / "two"),
+        ],
+        check=True,
+        env=env,
+        timeout=600,
+    )
+    for fusion in list_fusions():
+        one = json.loads((tmp_path / "one" / fusion / "summary.json").read_text())
+        two = json.loads((tmp_path / "two" / fusion / "summary.json").read_text())
+        assert two["processes"] == 2 and one["processes"] == 1
+        history = [json.loads((tmp_path / r / fusion / "metrics.json").read_text())["history"]
+                   for r in ("one", "two")]  # fmt: skip
+        for a, b in zip(*history):
+            assert abs(a["loss"] - b["loss"]) < 1e-5, (fusion, a["loss"], b["loss"])
+        for k, v in weights(tmp_path / "one" / fusion).items():
+            torch.testing.assert_close(
+                weights(tmp_path / "two" / fusion)[k], v, atol=1e-5, rtol=1e-4, msg=fusion
+            )
 
 
 def test_predict_writes_every_utterance_and_refuses_other_widths(tmp_path):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import typer
@@ -16,11 +15,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from lmam.cli_errors import ClearErrors
 from lmam.data.detect import open_dataset
 from lmam.data.registry import describe_dataset, list_datasets
 from lmam.data.types import ConversationDataset
+from lmam.options import parse_pairs
 
 data_app = typer.Typer(
+    cls=ClearErrors,
     help="List, inspect and export datasets (registered names, or files in any known layout).",
     no_args_is_help=True,
     add_completion=False,
@@ -78,38 +80,11 @@ def export_command(
 
 
 def _open(name_or_path: str, path: Path | None, option: list[str]) -> ConversationDataset:
-    """Open the dataset, or print the problem and exit with status 1."""
-    try:
-        options = parse_options(option)
-        if path is not None:
-            options["path"] = path
-        return open_dataset(name_or_path, **options)
-    except (ValueError, TypeError) as e:  # DataError is a ValueError
-        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
-        raise typer.Exit(1) from None
-
-
-def parse_options(pairs: list[str]) -> dict[str, Any]:
-    """``["labels=sentiment", "seed=1"]`` -> ``{"labels": "sentiment", "seed": 1}``.
-
-    Values read as int, then float, then true/false, else stay strings.
-    """
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"option {pair!r} is not KEY=VALUE")
-        options[key.strip()] = _value(value.strip())
-    return options
-
-
-def _value(text: str) -> Any:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False}.get(text.lower(), text)
+    """Open the dataset (a bad option is an ``OptionError``, bad data a ``DataError``)."""
+    options = parse_pairs(option, "--option")
+    if path is not None:
+        options["path"] = path
+    return open_dataset(name_or_path, **options)
 
 
 def info_tables(ds: ConversationDataset) -> list[Table]:

@@ -26,6 +26,7 @@ from lmam.data.registry import create_dataset, list_datasets
 from lmam.data.transcripts import FILES as TRANSCRIPT_FILES
 from lmam.data.transcripts import read_transcripts
 from lmam.data.types import ConversationDataset
+from lmam.errors import OptionError
 
 PICKLE_OPTIONS = ("labels", "text", "valid_fraction", "seed")
 LABEL_OPTIONS = ("labels",)
@@ -65,7 +66,7 @@ def open_dataset(name_or_path: str | Path, **options: Any) -> ConversationDatase
     try:
         return read_erc_pickle(path, **options)
     except DataError as e:
-        if e.problem.startswith("not a readable pickle"):
+        if e.problem.startswith(("not a readable pickle", "not a pickle")):
             raise DataError(f"{e.problem}; {known_layouts_text()}", file=path) from None
         raise
 
@@ -90,6 +91,6 @@ def _check_options(
     unknown = [k for k in options if k not in allowed]
     if unknown:
         takes = ", ".join(allowed) if allowed else "no options"
-        raise ValueError(
+        raise OptionError(
             f"{path}: option {unknown[0]!r} does not apply to {what} (it takes {takes})"
         )

@@ -1,8 +1,9 @@
 """MELD's official CSV release: ``train_sent_emo.csv``, ``dev_sent_emo.csv``, ``test_sent_emo.csv``.
 
 Columns: ``Sr No., Utterance, Speaker, Emotion, Sentiment, Dialogue_ID,
-Utterance_ID, Season, Episode, StartTime, EndTime``; the text is cp1252 (a
-UTF-8 re-save is accepted too). One conversation per ``Dialogue_ID``, its
+Utterance_ID, Season, Episode, StartTime, EndTime``; the published files
+are UTF-8 (with a byte-order mark); cp1252 and UTF-16 (with a byte-order mark)
+re-saves are read too, and the encoding found is recorded in the provenance. One conversation per ``Dialogue_ID``, its
 utterances in ``Utterance_ID`` order.
 
 * Labels: the classic files' order, emotions 0 neutral, 1 surprise, 2 fear,
@@ -19,6 +20,7 @@ utterances in ``Utterance_ID`` order.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
@@ -110,6 +112,17 @@ def _decode(file: Path) -> tuple[str, str]:
         raise DataError(
             f"missing: the MELD CSV release has {', '.join(FILES.values())}", file=file
         ) from None
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as e:
+            raise DataError(f"UTF-16 text with a bad byte at offset {e.start}", file=file) from None
+    if b"\x00" in raw[:4096]:
+        raise DataError(
+            "has NUL bytes: UTF-16 or UTF-32 text without a byte-order mark, or not text; "
+            "save it as UTF-8",
+            file=file,
+        )
     try:
         return raw.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:

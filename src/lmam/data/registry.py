@@ -36,9 +36,11 @@ def create_dataset(
     """Load the dataset ``name`` (from ``path`` where it needs files).
 
     Raises:
-        ValueError: for an unknown name, listing the known ones.
+        OptionError: (a ``ValueError``) an unknown name or option, or an option
+            value of the wrong type, naming the dataset and the option.
+        DataError: bad data.
     """
-    dataset: ConversationDataset = DATASETS.get(name)(
-        Path(path) if path is not None else None, **options
+    dataset: ConversationDataset = DATASETS.build(
+        name, (Path(path) if path is not None else None,), options, reserved=("path",)
     )
     return dataset

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from lmam.data.errors import DataError
+from lmam.data.sniff import HDF5_MAGIC, ZIP_MAGIC, describe_file, head, is_pickle_start
 
 _BUILTINS = {
     "dict": dict,
@@ -116,6 +117,10 @@ def safe_load(path: str | Path, *, encoding: str = "latin1") -> object:
     """
     path = Path(path)
     try:
+        if path.is_file() and not is_pickle_start(head(path, 1)):
+            raw = head(path)
+            if not raw or raw.startswith((ZIP_MAGIC, HDF5_MAGIC)):  # surely not a pickle
+                raise DataError(describe_file(path), file=path)
         with path.open("rb") as f:
             return _RestrictedUnpickler(f, encoding=encoding).load()
     except RefusedGlobal as e:
@@ -130,4 +135,4 @@ def safe_load(path: str | Path, *, encoding: str = "latin1") -> object:
     except IsADirectoryError:
         raise DataError("is a directory, not a pickle file", file=path) from None
     except _UNREADABLE as e:
-        raise DataError(f"not a readable pickle ({type(e).__name__}: {e})", file=path) from None
+        raise DataError(describe_file(path, e), file=path) from None

@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
+from lmam.data import create_dataset
 from lmam.experiments.grid import print_rows, run_grid, save_rows, summarise
 from lmam.train.config import TrainConfig
 
@@ -21,12 +23,26 @@ VARIANTS: dict[str, dict[str, Any]] = {
 METRICS = ["accuracy", "weighted_f1"]
 
 
-def run_demo(out_dir: Path, seeds: list[int], quiet: bool = True) -> list[dict]:
-    """Train both models on the bundled MOSI with its fixed-epoch protocol; print and save a table."""
+def run_demo(
+    out_dir: Path,
+    seeds: list[int],
+    quiet: bool = True,
+    epochs: int | None = None,
+    threads: int | None = None,
+    fresh: bool = False,
+) -> list[dict]:
+    """Train both models on the bundled MOSI with its fixed-epoch protocol; print and save a table.
+
+    Finished runs in ``out_dir`` with the same settings are reused (and said to
+    be); ``fresh=True`` retrains them.
+    """
     console = Console()
-    base = TrainConfig(dataset="mosi")
+    base = TrainConfig(dataset="mosi", epochs=epochs, threads=threads)
+    warning = create_dataset("mosi").warning
+    if warning:
+        console.print(f"[yellow]about this dataset:[/yellow] {escape(warning)}")
     variants = {_slug(label): changes for label, changes in VARIANTS.items()}
-    results = run_grid(base, variants, seeds, out_dir, quiet=quiet, console=console)
+    results = run_grid(base, variants, seeds, out_dir, quiet=quiet, console=console, fresh=fresh)
     rows = summarise(results, METRICS)
     for row, label in zip(rows, VARIANTS):
         row["variant"] = label
@@ -39,9 +55,13 @@ def run_demo(out_dir: Path, seeds: list[int], quiet: bool = True) -> list[dict]:
     save_rows(out_dir / "demo.json", rows, {"dataset": "mosi", "seeds": seeds})
     for row in rows:
         console.print(f"{row['variant']}: runs in {', '.join(row['runs'])}")
-    warning = next(iter(results.values()))[0].get("warning")
-    if warning:
-        console.print(f"[yellow]about this dataset:[/yellow] {warning}")
+    reused = sum(r["reused"] for runs in results.values() for r in runs)
+    total = sum(len(runs) for runs in results.values())
+    if reused:
+        console.print(
+            f"{reused} of {total} runs were reused from an earlier demo with the same settings "
+            "(lmam demo --fresh retrains them)"
+        )
     return rows
 
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lmam.train.config import TrainConfig
-from lmam.train.engine import train
+from lmam.train.engine import portable, train
 from lmam.train.io import atomic_write_json
 
 
@@ -25,11 +25,14 @@ def run_grid(
     out_dir: Path,
     quiet: bool = True,
     console: Console | None = None,
+    fresh: bool = False,
 ) -> dict[str, list[dict[str, Any]]]:
     """Train every variant (``base`` with the variant's fields replaced) for every seed.
 
-    Run directories are ``out_dir/<variant>-s<seed>``; an existing finished run
-    (with ``summary.json``) is reused, not retrained.
+    Run directories are ``out_dir/<variant>-s<seed>``. A finished run (with
+    ``summary.json``) whose ``config.yaml`` has the same settings is reused, not
+    retrained (``fresh=True``: retrain it); a run with other settings or an
+    unfinished one is trained again. Each summary says ``"reused"``.
 
     Returns:
         ``{variant: [summary per seed]}``.
@@ -39,18 +42,36 @@ def run_grid(
         results[name] = []
         for seed in seeds:
             run = out_dir / f"{name}-s{seed}"
-            if (run / "summary.json").exists():
-                results[name].append(json.loads((run / "summary.json").read_text()))
-                continue
-            if run.exists():  # an unfinished run: start it again
-                shutil.rmtree(run)
-            cfg = dataclasses.replace(
-                base, **changes, seed=seed, out_dir=str(out_dir), name=run.name
+            cfg = portable(
+                dataclasses.replace(base, **changes, seed=seed, out_dir=str(out_dir), name=run.name)
             )
-            if console is not None and quiet:
-                console.print(f"training {run.name} ...")
-            results[name].append(train(cfg, quiet=quiet))
+            reason = _reuse(run, cfg) if not fresh else "--fresh asked for"
+            if reason is None:
+                summary = json.loads((run / "summary.json").read_text())
+                results[name].append({**summary, "reused": True})
+                if console is not None:
+                    console.print(f"reusing {run} (finished earlier with the same settings)")
+                continue
+            if run.exists():
+                shutil.rmtree(run)
+            if console is not None:
+                console.print(f"training {run.name} ...{reason}")
+            results[name].append({**train(cfg, quiet=quiet), "reused": False})
     return results
+
+
+def _reuse(run: Path, cfg: TrainConfig) -> str | None:
+    """``None`` if ``run`` is finished with the settings of ``cfg``, else why it is retrained."""
+    if not run.exists():
+        return ""
+    if not (run / "summary.json").is_file():
+        return " (an unfinished run is trained again)"
+    try:
+        if TrainConfig.load(run / "config.yaml") == cfg:
+            return None
+    except ValueError:
+        pass
+    return " (the earlier run had other settings)"
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -79,11 +100,11 @@ def print_rows(
     rows: list[dict[str, Any]], metrics: list[str], title: str, console: Console
 ) -> None:
     table = Table(title=title)
-    table.add_column("variant", no_wrap=True)
+    table.add_column("variant")
     for m in metrics:
-        table.add_column(f"{m} (%)", justify="right")
-    table.add_column("parameters", justify="right")
-    table.add_column("s / epoch", justify="right")
+        table.add_column(f"{m} (%)", justify="right", no_wrap=True)
+    table.add_column("parameters", justify="right", no_wrap=True)
+    table.add_column("s / epoch", justify="right", no_wrap=True)
     for row in rows:
         table.add_row(
             row["variant"],

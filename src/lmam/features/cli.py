@@ -8,14 +8,15 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from lmam.cli_errors import ClearErrors
 from lmam.data.cli import info_tables
-from lmam.data.errors import DataError
 from lmam.data.ours import save_dataset
 from lmam.data.registry import create_dataset
+from lmam.errors import OptionError
 from lmam.features import datasets as _datasets  # noqa: F401  (registers the *-text datasets)
 from lmam.features.text import cache_dir
 
-features_app = typer.Typer(help="Build derived features, cached in lmam's format.")
+features_app = typer.Typer(cls=ClearErrors, help="Build derived features, cached in lmam's format.")
 NAMES = ("iemocap-text", "meld-text")
 
 
@@ -42,17 +43,12 @@ def text(
     """Sentence embeddings (all-MiniLM-L6-v2, 384-d) of every utterance of a transcript source."""
     console = Console()
     if name not in NAMES:
-        console.print(f"unknown name {name!r}; choose {' or '.join(NAMES)}", style="red")
-        raise typer.Exit(2)
+        raise OptionError(f"unknown feature set {name!r}; choose {' or '.join(NAMES)}")
     options: dict[str, object] = {"cache_dir": cache, "batch_size": batch_size}
     if name == "meld-text":
         options["labels"] = labels
     start = time.perf_counter()
-    try:
-        ds = create_dataset(name, path, **options)
-    except (ImportError, DataError) as e:
-        console.print(str(e), style="red", markup=False)
-        raise typer.Exit(1) from None
+    ds = create_dataset(name, path, **options)
     seconds = time.perf_counter() - start
     for table in info_tables(ds):
         console.print(table)

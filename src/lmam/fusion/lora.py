@@ -79,6 +79,8 @@ class LoRAFusion(FusionModule):
         ``forward(feats: {m: (B, T, D_m)}, mask: (B, T)) -> (B, T, out_dim)``.
     """
 
+    forwards_options_to = SelfAttentionFusion  # where **options go (see lmam.options)
+
     def __init__(
         self,
         in_dims: Mapping[str, int],

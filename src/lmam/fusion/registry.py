@@ -48,7 +48,10 @@ def create_fusion(
         **options: the fusion's own options.
 
     Raises:
-        ValueError: for an unknown name, listing the known ones.
+        OptionError: (a ``ValueError``) an unknown name or option, or a bad
+            option value, naming the fusion, the option and what it takes.
     """
-    module: FusionModule = fusion_factory(name)(in_dims, out_dim, **options)
+    module: FusionModule = FUSIONS.build(
+        name, (in_dims, out_dim), options, reserved=("in_dims", "out_dim"), reword=True
+    )
     return module

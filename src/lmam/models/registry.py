@@ -28,7 +28,10 @@ def create_model(name: str, **kwargs: object) -> nn.Module:
     """Build the model ``name`` (see :class:`lmam.models.base.ERCModel` for the arguments).
 
     Raises:
-        ValueError: for an unknown name, listing the known ones.
+        OptionError: (a ``ValueError``) an unknown name or option, or a bad
+            option value, naming the model, the option and what it takes.
     """
-    model: nn.Module = MODELS.get(name)(**kwargs)
+    model: nn.Module = MODELS.build(
+        name, (), kwargs, reserved=("in_dims", "num_classes"), reword=True
+    )
     return model

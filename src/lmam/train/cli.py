@@ -2,31 +2,35 @@
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from lmam.train.config import TrainConfig
+from lmam.errors import OptionError, RunError
+from lmam.options import parse_pairs
+from lmam.train.config import DEFAULT_THREADS, TrainConfig
 
 console = Console()
 
 
-def _options(values: list[str], what: str) -> dict[str, Any]:
-    """``key=value`` pairs, values parsed as YAML scalars (``rank=45``, ``query=full``)."""
-    out: dict[str, Any] = {}
-    for item in values:
-        if "=" not in item:
-            raise typer.BadParameter(f"{what} option {item!r} is not key=value")
-        key, value = item.split("=", 1)
-        out[key] = yaml.safe_load(value)
-    return out
+OPTION_FLAGS = {
+    "fusion_opt": "fusion_options",
+    "model_opt": "model_options",
+    "data_opt": "dataset_options",
+}
+RESUME_MAY_CHANGE = ("threads", "device", "epochs", "quiet")
+"""What ``--resume`` accepts besides the run: execution settings, and ``--epochs``
+to extend a run that ended by reaching its epoch count."""
 
 
 def train_command(
+    ctx: typer.Context,
     dataset: str = typer.Option("mosi", help="registered dataset name or a path to data"),
     data_path: str | None = typer.Option(
         None, help="files of a registered dataset that needs them"
@@ -35,10 +39,10 @@ def train_command(
     fusion: str = typer.Option("concat", help="registered fusion (lmam fusions)"),
     embed: str = typer.Option("early", help="early, early_residual or late"),
     fusion_opt: list[str] = typer.Option(
-        [], "--fusion-opt", help="fusion option key=value (repeat)"
+        [], "--fusion-opt", help="fusion option KEY=VALUE (repeat)"
     ),
-    model_opt: list[str] = typer.Option([], "--model-opt", help="model option key=value (repeat)"),
-    data_opt: list[str] = typer.Option([], "--data-opt", help="dataset option key=value (repeat)"),
+    model_opt: list[str] = typer.Option([], "--model-opt", help="model option KEY=VALUE (repeat)"),
+    data_opt: list[str] = typer.Option([], "--data-opt", help="dataset option KEY=VALUE (repeat)"),
     modalities: str | None = typer.Option(None, help="comma-separated, e.g. text,audio"),
     epochs: int | None = typer.Option(None, help="default: the dataset's recommendation, else 50"),
     batch_size: int = typer.Option(16),
@@ -46,58 +50,104 @@ def train_command(
     weight_decay: float = typer.Option(1e-5),
     dropout: float = typer.Option(0.2),
     seed: int = typer.Option(0),
-    loss: str = typer.Option("ce", help="ce, weighted_ce, focal or mse"),
+    loss: str | None = typer.Option(
+        None, help="ce, weighted_ce, focal or mse (default: ce, or mse for regression)"
+    ),
     patience: int | None = typer.Option(None, help="early stopping on validation (select valid)"),
     select: str | None = typer.Option(None, help="valid, last or test (default: the dataset's)"),
     metric: str | None = typer.Option(None, help="selection metric (default weighted_f1 / mae)"),
-    threads: int | None = typer.Option(None),
-    device: str = typer.Option("cpu", help="cpu, cuda, cuda:N or auto"),
+    threads: int | None = typer.Option(
+        None, help=f"torch CPU threads (default {DEFAULT_THREADS}, right for lmam's small models)"
+    ),
+    device: str = typer.Option("cpu", help="cpu, cuda, cuda:N, mps or auto"),
     out_dir: str = typer.Option("runs"),
     name: str | None = typer.Option(None, help="run directory name"),
     config: Path | None = typer.Option(
-        None, help="a config.yaml to start from (flags given override nothing)"
+        None, help="a config.yaml to start from; flags given on the command line override it"
     ),
-    resume: Path | None = typer.Option(None, help="continue this interrupted run directory"),
+    resume: Path | None = typer.Option(
+        None,
+        help="continue this run directory from its last completed epoch "
+        "(with --epochs N: extend it to N epochs)",
+    ),
     quiet: bool = typer.Option(False, help="no progress bar"),
 ) -> None:
     """Train a model; writes a run directory (config, metrics, checkpoint, predictions)."""
     from lmam.train.engine import Trainer
 
+    values = dict(ctx.params)
+    given = [
+        k
+        for k in values
+        if getattr(ctx.get_parameter_source(k), "name", "") in ("COMMANDLINE", "ENVIRONMENT")
+    ]
     if resume is not None:
-        cfg = TrainConfig.load(resume / "config.yaml")
-        summary = Trainer(cfg, run_dir=resume, quiet=quiet, resume=True).fit()
-    else:
-        if config is not None:
-            cfg = TrainConfig.load(config)
-        else:
-            cfg = TrainConfig(
-                dataset=dataset,
-                data_path=data_path,
-                dataset_options=_options(data_opt, "dataset"),
-                modalities=modalities.split(",") if modalities else None,
-                backbone=backbone,
-                model_options=_options(model_opt, "model"),
-                fusion=fusion,
-                fusion_options=_options(fusion_opt, "fusion"),
-                embed=embed,
-                epochs=epochs,
-                batch_size=batch_size,
-                lr=lr,
-                weight_decay=weight_decay,
-                dropout=dropout,
-                seed=seed,
-                loss=loss,
-                patience=patience,
-                select=select,
-                metric=metric,
-                threads=threads,
-                device=device,
-                out_dir=out_dir,
-                name=name,
+        changing = [k for k in given if k not in (*RESUME_MAY_CHANGE, "resume")]
+        if changing:
+            flag = "--" + changing[0].replace("_", "-")
+            raise OptionError(
+                f"--resume continues {resume} as it was configured; {flag} would change it "
+                f"(--resume takes only {', '.join('--' + k for k in RESUME_MAY_CHANGE)}; "
+                f"for a new run from its settings use --config {resume / 'config.yaml'})"
             )
-        summary = Trainer(cfg, quiet=quiet).fit()
+        if not (resume / "config.yaml").is_file():
+            raise RunError(f"{resume}: not a run directory (no config.yaml)")
+        cfg = TrainConfig.load(resume / "config.yaml")
+        cfg = replace(cfg, **{k: values[k] for k in given if k in ("threads", "device", "epochs")})
+        trainer = Trainer(cfg, run_dir=resume, quiet=quiet, resume=True)
+        if trainer.start_epoch > trainer.epochs:
+            console.print(
+                f"{resume} has completed all {trainer.epochs} epochs: nothing to train "
+                "(give --epochs N to extend it)"
+            )
+    else:
+        fields: dict[str, Any] = {}
+        for k, v in values.items():
+            if k in OPTION_FLAGS:
+                fields[OPTION_FLAGS[k]] = parse_pairs(v, "--" + k.replace("_", "-"))
+            elif k == "modalities":
+                fields[k] = [m.strip() for m in v.split(",")] if v else None
+            elif k not in ("config", "resume", "quiet"):
+                fields[k] = v
+        if config is None:
+            cfg = TrainConfig(**fields)
+        else:
+            cfg = TrainConfig.load(config)
+            over: dict[str, Any] = {}
+            for k in given:
+                key = OPTION_FLAGS.get(k, k)
+                if key in fields:
+                    old = getattr(cfg, key)
+                    over[key] = {**old, **fields[key]} if isinstance(old, dict) else fields[key]
+            cfg = replace(cfg, **over)
+        trainer = Trainer(cfg, quiet=quiet)
+    if trainer.ds.warning and trainer.dist.is_main:
+        console.print(f"[yellow]about this dataset:[/yellow] {escape(trainer.ds.warning)}")
+    try:
+        summary = trainer.fit()
+    except KeyboardInterrupt:
+        interrupted(trainer.run_dir, len(trainer.history))
+        raise typer.Exit(130) from None
     if summary:
         print_summary(summary)
+
+
+def interrupted(run_dir: Path, epochs_done: int) -> None:
+    """Say what an interrupted run left behind and how to continue it."""
+    if epochs_done:
+        Console(stderr=True).print(
+            f"interrupted: {epochs_done} epoch(s) completed and saved in {run_dir}; "
+            f"continue with: lmam train --resume {run_dir}",
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )
+        return
+    if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= {"config.yaml"}:
+        shutil.rmtree(run_dir)
+    Console(stderr=True).print(
+        "interrupted before the first epoch completed; nothing was kept", highlight=False
+    )
 
 
 def print_summary(summary: dict[str, Any]) -> None:
@@ -118,8 +168,6 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"epoch {summary['best_epoch']} of {summary['epochs_run']}, {summary['parameters']:,} parameters, "
         f"{summary['seconds_per_epoch']:.3f} s per training epoch"
     )
-    if summary.get("warning"):
-        console.print(f"[yellow]warning:[/yellow] {summary['warning']}")
 
 
 def evaluate_command(run: Path = typer.Argument(..., help="a run directory")) -> None:
@@ -147,6 +195,9 @@ def predict_command(
 ) -> None:
     """Predict every utterance of new data with a run's model."""
     from lmam.train.inference import predict_run
+
+    if out.is_dir():
+        raise OptionError(f"--out {out} is a directory; give the path of the CSV file to write")
 
     rows = predict_run(run, data, out)
     console.print(f"wrote {rows} predictions to {out}")

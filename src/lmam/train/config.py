@@ -3,16 +3,38 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from lmam.fusion.registry import FUSIONS
+from lmam.models import EMBEDS
+from lmam.models.registry import MODELS
+from lmam.options import OptionError, check_value, closest, load_yaml
 from lmam.train.io import atomic_write_text
 
 LOSSES = ("ce", "weighted_ce", "focal", "mse")
 SELECTIONS = ("valid", "last", "test")
+DEVICE = re.compile(r"^(cpu|auto|cuda(:\d+)?|mps)$")
+DEFAULT_THREADS = 1
+"""torch threads per run when ``threads`` is not given (see ``TrainConfig``)."""
+MODEL_ARGUMENTS = (
+    "in_dims",
+    "num_classes",
+    "fusion",
+    "embed",
+    "fusion_dim",
+    "fusion_options",
+    "dropout",
+)
+"""Model parameters set by their own config fields, not through ``model_options``."""
+RUN_SETTINGS = ("threads", "device", "out_dir", "name", "epochs")
+"""Fields that do not change what a run computes per epoch (``--resume`` may change
+``threads`` and ``device``; ``epochs`` may extend a run)."""
 
 
 @dataclass
@@ -35,7 +57,8 @@ class TrainConfig:
         lr, weight_decay: Adam's.
         dropout: dropout of the model.
         seed: seed of everything random.
-        loss: ``ce``, ``weighted_ce``, ``focal`` (classification) or ``mse`` (regression).
+        loss: ``ce``, ``weighted_ce``, ``focal`` (classification) or ``mse``
+            (regression); ``None``: ``ce`` for classification, ``mse`` for regression.
         focal_gamma: the focal loss's gamma.
         patience: stop after this many epochs without validation improvement
             (``select="valid"`` only; ``None``: never).
@@ -44,7 +67,11 @@ class TrainConfig:
             many published ERC repositories do; it exists for comparison only
             and is labelled as such everywhere.
         metric: the selection metric (``None``: ``weighted_f1``; ``mae`` for regression).
-        threads: torch CPU threads (``None``: torch's default).
+        threads: torch CPU (intra-op) threads; ``None``: ``DEFAULT_THREADS`` (1).
+            lmam's models are small: on 2 cores one thread trains bc-LSTM as
+            fast as two when the machine is idle and several times faster when
+            other processes are busy (``bench/threads.py``). The thread count
+            can change the last bits of a float sum, and so a run's results.
         device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``.
         out_dir: where run directories are created.
         name: the run directory's name (``None``: derived from the config).
@@ -66,7 +93,7 @@ class TrainConfig:
     weight_decay: float = 1e-5
     dropout: float = 0.2
     seed: int = 0
-    loss: str = "ce"
+    loss: str | None = None
     focal_gamma: float = 2.0
     patience: int | None = None
     select: str | None = None
@@ -77,15 +104,49 @@ class TrainConfig:
     name: str | None = None
 
     def __post_init__(self) -> None:
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        if self.select is not None and self.select not in SELECTIONS:
-            raise ValueError(f"select must be one of {SELECTIONS}, got {self.select!r}")
-        for name in ("batch_size",):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.epochs is not None and self.epochs <= 0:
-            raise ValueError(f"epochs must be positive, got {self.epochs}")
+        self.check()
+
+    def check(self) -> None:
+        """Refuse a bad value before anything runs.
+
+        Raises:
+            OptionError: naming the field, the value and what it takes.
+        """
+        hints = typing.get_type_hints(TrainConfig)
+        for f in dataclasses.fields(self):
+            check_value("", f.name, getattr(self, f.name), hints[f.name])
+        _choice("loss", self.loss, LOSSES, optional=True)
+        _choice("select", self.select, SELECTIONS, optional=True)
+        _choice("embed", self.embed, EMBEDS)
+        MODELS.get(self.backbone)
+        FUSIONS.get(self.fusion)
+        for name in ("batch_size", "epochs", "threads", "patience", "fusion_dim"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise OptionError(f"{name} must be a positive integer, got {value}")
+        if not self.lr > 0:
+            raise OptionError(f"lr must be positive, got {self.lr}")
+        if not self.weight_decay >= 0:
+            raise OptionError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if not 0 <= self.dropout < 1:
+            raise OptionError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not self.focal_gamma >= 0:
+            raise OptionError(f"focal_gamma must be >= 0, got {self.focal_gamma}")
+        if not DEVICE.match(self.device):
+            raise OptionError(f"device must be cpu, cuda, cuda:N, mps or auto, got {self.device!r}")
+        clash = [k for k in self.model_options if k in MODEL_ARGUMENTS]
+        if clash:
+            raise OptionError(
+                f"model option {clash[0]!r} is set by its own setting "
+                f"(--{clash[0].replace('_', '-')}), not by a model option"
+            )
+        if self.modalities is not None and not self.modalities:
+            raise OptionError("modalities must name at least one modality")
+
+    @property
+    def num_threads(self) -> int:
+        """The torch thread count this config asks for."""
+        return self.threads or DEFAULT_THREADS
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -95,16 +156,54 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown config keys {unknown}; known: {sorted(known)}")
+        """A config from plain data (as in ``config.yaml``).
+
+        Raises:
+            OptionError: an unknown key (naming the closest) or a bad value.
+        """
+        known = [f.name for f in dataclasses.fields(cls)]
+        for key in data:
+            if key not in known:
+                raise OptionError(
+                    f"unknown config key {key!r}{closest(str(key), known)}; "
+                    f"known: {', '.join(known)}"
+                )
         return cls(**data)
 
     @classmethod
     def load(cls, path: Path) -> TrainConfig:
-        with open(path) as f:
-            data = yaml.safe_load(f)
+        """Read a ``config.yaml``; every problem is an ``OptionError`` naming the file.
+
+        Numbers in scientific notation (``lr: 1e-3``) are read as numbers.
+        """
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise OptionError(f"{path}: no such config file") from None
+        except IsADirectoryError:
+            raise OptionError(f"{path}: a directory, not a config file") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise OptionError(f"{path}: cannot read this config file ({e})") from None
+        try:
+            data = load_yaml(text)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(e, "problem", None) or type(e).__name__
+            raise OptionError(f"{path}: not valid YAML{where}: {problem}") from None
         if not isinstance(data, dict):
-            raise ValueError(f"{path}: not a training configuration")
-        return cls.from_dict(data)
+            raise OptionError(f"{path}: not a training configuration (a YAML mapping of settings)")
+        try:
+            return cls.from_dict(data)
+        except OptionError as e:
+            raise OptionError(f"{path}: {e}") from None
+
+
+def _choice(name: str, value: str | None, allowed: tuple[str, ...], optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if value not in allowed:
+        raise OptionError(
+            f"{name} must be one of {', '.join(allowed)}, got {value!r}{closest(str(value), list(allowed))}"
+        )

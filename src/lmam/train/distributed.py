@@ -21,6 +21,7 @@ class DistInfo:
     rank: int = 0
     world: int = 1
     local_rank: int = 0
+    owner: bool = False  # whether setup() opened the process group (and teardown closes it)
 
     @property
     def active(self) -> bool:
@@ -36,13 +37,17 @@ def setup(device: torch.device) -> DistInfo:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return DistInfo()
-    if not dist.is_initialized():
+    owner = not dist.is_initialized()
+    if owner:
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+    return DistInfo(
+        dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")), owner
+    )
 
 
 def teardown(info: DistInfo) -> None:
-    if info.active and dist.is_initialized():
+    """Close the process group if :func:`setup` opened it (a caller's group stays open)."""
+    if info.active and info.owner and dist.is_initialized():
         dist.destroy_process_group()
 
 

@@ -13,6 +13,7 @@ epoch ``k`` continues exactly as an uninterrupted run would.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import time
@@ -26,13 +27,22 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
 
-from lmam.data import Conversation, ConversationDataset, collate, create_dataset, list_datasets
+from lmam.data import (
+    Conversation,
+    ConversationDataset,
+    DataError,
+    collate,
+    create_dataset,
+    list_datasets,
+)
+from lmam.errors import OptionError, RunError
 from lmam.models import ERCModel, create_model
+from lmam.options import closest
 from lmam.train import checkpoint, distributed
 from lmam.train.config import TrainConfig
 from lmam.train.io import atomic_write_json, atomic_write_text
 from lmam.train.losses import class_weights, summed_loss
-from lmam.train.metrics import better, classification_metrics, regression_metrics
+from lmam.train.metrics import METRICS, better, classification_metrics, regression_metrics
 
 EVAL_BATCH = 64
 TEST_SELECTION_LABEL = (
@@ -42,11 +52,26 @@ TEST_SELECTION_LABEL = (
 
 
 def resolve_device(name: str) -> torch.device:
+    """The torch device of ``cpu``, ``cuda``, ``cuda:N``, ``mps`` or ``auto``.
+
+    Raises:
+        OptionError: an unknown name, or a device this machine does not have.
+    """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} asked for, but CUDA is not available here")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise OptionError(f"device must be cpu, cuda, cuda:N, mps or auto, got {name!r}") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise OptionError(f"device {name!r} asked for, but CUDA is not available here")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise OptionError(
+                f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s)"
+            )
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise OptionError(f"device {name!r} asked for, but MPS is not available here")
     return device
 
 
@@ -59,8 +84,62 @@ def load_dataset(config: TrainConfig) -> ConversationDataset:
 
         ds = open_dataset(config.dataset, **config.dataset_options)
     if config.modalities:
+        unknown = [m for m in config.modalities if m not in ds.modalities]
+        if unknown:
+            raise OptionError(
+                f"modalities: {ds.name} has no modality {unknown[0]!r}; "
+                f"it has {', '.join(ds.modalities) or 'no features'}"
+            )
         ds = ds.select_modalities(list(config.modalities))
+    if not ds.modalities:
+        raise DataError(
+            "has no features to train on (texts only?): compute some first, e.g. "
+            "lmam features text",
+            file=config.dataset,
+        )
     return ds
+
+
+def portable(config: TrainConfig) -> TrainConfig:
+    """``config`` with its data paths made absolute, so a run works from any directory."""
+    changes: dict[str, Any] = {}
+    if config.dataset not in list_datasets() and Path(config.dataset).exists():
+        changes["dataset"] = str(Path(config.dataset).resolve())
+    if config.data_path is not None:
+        changes["data_path"] = str(Path(config.data_path).resolve())
+    return dataclasses.replace(config, **changes) if changes else config
+
+
+def resolve_loss(config: TrainConfig, ds: ConversationDataset) -> str:
+    """The config's loss, or the task's default (``ce`` / ``mse``); refuses a mismatch."""
+    if config.loss is None:
+        return "mse" if ds.task == "regression" else "ce"
+    if ds.task == "regression" and config.loss != "mse":
+        raise OptionError(
+            f"loss {config.loss!r}: dataset {ds.name!r} is a regression task; use mse "
+            "(the default for regression)"
+        )
+    if ds.task == "classification" and config.loss == "mse":
+        raise OptionError(
+            f"loss 'mse': dataset {ds.name!r} is a classification task; use ce, "
+            "weighted_ce or focal"
+        )
+    return config.loss
+
+
+def resolve_metric(config: TrainConfig, ds: ConversationDataset) -> str:
+    """The selection metric (default ``weighted_f1``, ``mae`` for regression), checked."""
+    default = "mae" if ds.task == "regression" else "weighted_f1"
+    metric = config.metric or default
+    allowed = METRICS[ds.task]
+    if ds.task == "regression" and num_outputs(ds) > 1:
+        allowed = ("mae", "pearson_r")  # Acc-2, F1, Acc-7 are for one score
+    if metric not in allowed:
+        raise OptionError(
+            f"metric must be one of {', '.join(allowed)} for {ds.task} "
+            f"(dataset {ds.name!r}), got {metric!r}{closest(metric, list(allowed))}"
+        )
+    return metric
 
 
 def num_outputs(ds: ConversationDataset) -> int:
@@ -166,32 +245,33 @@ class Trainer:
         quiet: bool = False,
         resume: bool = False,
     ) -> None:
-        self.config = config
+        config.check()
+        self.config = config if resume else portable(config)
         self.quiet = quiet
-        if config.threads:
-            torch.set_num_threads(config.threads)
+        torch.set_num_threads(config.num_threads)
         self.device = resolve_device(config.device)
         self.dist = distributed.setup(self.device)
         if self.device.type == "cuda" and self.dist.active:
             self.device = torch.device("cuda", self.dist.local_rank)
-        self.ds = load_dataset(config)
+        # everything that can be checked is checked before anything is written
+        self.ds = load_dataset(self.config)
         self.modalities = list(self.ds.modalities)
         self.task = self.ds.task
         self.select = config.select or self.ds.selection
-        self.metric = config.metric or ("mae" if self.task == "regression" else "weighted_f1")
+        self.metric = resolve_metric(config, self.ds)
+        self.loss = resolve_loss(config, self.ds)
         self.epochs = config.epochs or self.ds.epochs or 50
-        if self.task == "regression" and config.loss != "mse":
-            raise ValueError(f"dataset {self.ds.name!r} is a regression task: use loss 'mse'")
-        if self.task == "classification" and config.loss == "mse":
-            raise ValueError(
-                f"dataset {self.ds.name!r} is a classification task: 'mse' does not apply"
+        if self.select in ("valid", "test") and not getattr(self.ds, self.select):
+            raise OptionError(
+                f"select {self.select!r} needs a {self.select} split, and dataset "
+                f"{self.ds.name!r} has none; use select 'last' or give it one"
             )
-        self.model = build_model(config, self.ds).to(self.device)
+        self.model = build_model(self.config, self.ds).to(self.device)
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
         )
         self.weights: Tensor | None = None
-        if config.loss == "weighted_ce":
+        if self.loss == "weighted_ce":
             counts = torch.bincount(
                 torch.from_numpy(np.concatenate([c.labels for c in self.ds.train])),
                 minlength=self.ds.num_classes,
@@ -207,7 +287,13 @@ class Trainer:
             self._restore()
         elif self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            config.dump(self.run_dir / "config.yaml")
+            self.config.dump(self.run_dir / "config.yaml")
+
+    @property
+    def stopped_early(self) -> bool:
+        """Whether the run ended by early stopping (no improvement for ``patience`` epochs)."""
+        patience = self.config.patience
+        return self.select == "valid" and patience is not None and self.bad_epochs >= patience
 
     # -- set-up -----------------------------------------------------------------
     def _run_dir(self, run_dir: Path | None, resume: bool) -> Path:
@@ -219,7 +305,7 @@ class Trainer:
             path = Path(c.out_dir) / stem
         if resume:
             if not (path / "state" / "progress.json").exists():
-                raise FileNotFoundError(f"{path}: no completed epoch to resume from")
+                raise RunError(f"{path}: no completed epoch to resume from")
             return path
         if self.dist.active:  # every rank must agree on the directory
             return Path(distributed.broadcast(str(self._unique(path)), self.dist))
@@ -246,6 +332,18 @@ class Trainer:
         self.best_value = progress["best_value"]
         self.bad_epochs = progress["bad_epochs"]
         self.start_epoch = epoch + 1
+        if self.epochs < epoch:
+            raise OptionError(
+                f"epochs {self.epochs}: {self.run_dir} has already completed {epoch} epochs; "
+                "--epochs may only extend a run"
+            )
+        if self.stopped_early and self.epochs > epoch:
+            raise RunError(
+                f"{self.run_dir} stopped early at epoch {epoch} (no validation improvement "
+                f"for {self.config.patience} epochs); it cannot be extended"
+            )
+        if self.dist.is_main:  # --epochs may have extended the run
+            self.config.dump(self.run_dir / "config.yaml")
 
     # -- one epoch ------------------------------------------------------------------
     def _batch_loss(
@@ -255,15 +353,19 @@ class Trainer:
         logits = model(batch.feats, batch.mask, batch.speakers)
         keep = batch.mask
         total = summed_loss(
-            self.config.loss,
+            self.loss,
             logits[keep],
             batch.labels[keep],
             self.weights,
             self.config.focal_gamma,
         )
+        # DDP averages gradients over ranks: scale so that the average equals the
+        # single-process gradient of the global batch. The main loss is a sum over
+        # this rank's utterances; auxiliary losses are means over them.
         loss = total * self.dist.world / n_global
+        share = int(keep.sum()) * self.dist.world / n_global
         for aux in self.model.aux_losses(batch.labels, batch.mask).values():
-            loss = loss + aux
+            loss = loss + aux * share
         return (
             loss,
             to_records(logits, batch.labels, batch.mask, batch.ids, self.task),
@@ -359,6 +461,8 @@ class Trainer:
                         "epoch": epoch,
                         "loss": loss,
                         "seconds": seconds,
+                        "threads": torch.get_num_threads(),
+                        "processes": self.dist.world,
                         "train": self.metrics(train_rec),
                         "valid": self.metrics(valid_rec) if len(valid_rec.dialogue) else None,
                         "test": self.metrics(test_rec),
@@ -387,8 +491,6 @@ class Trainer:
         if split is None:
             improved = True
         else:
-            if entry[split] is None:
-                raise ValueError(f"select={self.select!r} needs a {split} split, and it is empty")
             value = float(entry[split][self.metric])
             improved = better(self.metric, value, self.best_value)
             if improved:
@@ -402,8 +504,7 @@ class Trainer:
             self._write_predictions(test_rec)
         else:
             self.bad_epochs += 1
-        patience = self.config.patience
-        return self.select == "valid" and patience is not None and self.bad_epochs >= patience
+        return self.stopped_early
 
     def _write_predictions(self, rec: Records) -> None:
         buf = io.StringIO()
@@ -494,6 +595,9 @@ class Trainer:
             "test": best["test"],
             "parameters": sum(p.numel() for p in self.model.parameters() if p.requires_grad),
             "seconds_per_epoch": float(np.mean(seconds)),
+            "loss": self.loss,
+            "threads": sorted({int(h["threads"]) for h in self.history if "threads" in h}),
+            "processes": self.dist.world,
             "warning": self.ds.warning,
         }
         atomic_write_json(self.run_dir / "summary.json", summary)

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from lmam.data import ConversationDataset, DataError, collate
+from lmam.errors import RunError
 from lmam.models import ERCModel
 from lmam.train import checkpoint
 from lmam.train.config import TrainConfig
@@ -22,9 +23,17 @@ from lmam.train.metrics import classification_metrics, regression_metrics
 
 def load_model(run_dir: Path) -> tuple[ERCModel, dict[str, Any]]:
     """The selected checkpoint of a run and its description."""
-    best = Path(run_dir) / "best"
+    run_dir = Path(run_dir)
+    best = run_dir / "best"
+    if not run_dir.is_dir():
+        raise RunError(f"{run_dir}: no such run directory")
     if not (best / "model.json").exists():
-        raise FileNotFoundError(f"{run_dir}: no checkpoint (best/model.json) in this run directory")
+        hint = (
+            f"; it has no completed epoch yet (continue it with lmam train --resume {run_dir})"
+            if (run_dir / "config.yaml").is_file()
+            else " (a run directory holds config.yaml, best/, summary.json)"
+        )
+        raise RunError(f"{run_dir}: no checkpoint (best/model.json) in this directory{hint}")
     desc = checkpoint.load_description(best)
     config = TrainConfig.from_dict(desc["config"])
     model = model_from_config(config, desc["in_dims"], desc["num_outputs"])
@@ -51,6 +60,12 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
         ``{"recorded": ..., "recomputed": ..., "identical": bool}``.
     """
     model, desc = load_model(run_dir)
+    summary = Path(run_dir) / "summary.json"
+    if not summary.is_file():
+        raise RunError(
+            f"{run_dir}: the run did not finish (no summary.json), so there is no record to "
+            f"compare with; continue it with lmam train --resume {run_dir}"
+        )
     config = TrainConfig.from_dict(desc["config"])
     ds = load_dataset(config)
     rec = predict_conversations(model, ds.test, list(desc["in_dims"]), desc["task"])
@@ -58,7 +73,7 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
         metrics = classification_metrics(rec.labels, rec.preds, desc["label_names"])
     else:
         metrics = regression_metrics(rec.labels, rec.preds)
-    with open(Path(run_dir) / "summary.json") as f:
+    with open(summary) as f:
         recorded = json.load(f)["test"]
     return {"recorded": recorded, "recomputed": metrics, "identical": recorded == metrics}
 

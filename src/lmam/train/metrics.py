@@ -74,6 +74,12 @@ def regression_metrics(labels: np.ndarray, preds: np.ndarray) -> dict[str, Any]:
     return out
 
 
+METRICS = {
+    "classification": ("accuracy", "weighted_f1", "macro_f1"),
+    "regression": ("mae", "pearson_r", "acc2", "f1", "acc7"),
+}
+"""Selection metrics by task (``acc2``, ``f1``, ``acc7``: one-dimensional scores only)."""
+
 HIGHER_IS_BETTER = {
     "accuracy": True,
     "weighted_f1": True,
