@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +13,8 @@ from typing import Any
 import torch
 from rich.console import Console
 from rich.table import Table
+
+from lmam.train.io import atomic_write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -74,11 +74,6 @@ def print_table(title: str, columns: list[str], rows: list[list[object]]) -> Non
 
 def write_json(name: str, payload: dict[str, Any]) -> Path:
     """Write ``bench/results/<name>.json`` atomically."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    fd, tmp = tempfile.mkstemp(dir=RESULTS, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(payload, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
+    atomic_write_json(path, payload)
     return path

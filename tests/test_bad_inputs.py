@@ -179,6 +179,12 @@ CASES = [
         ["nope", "neither a registered dataset", "synthetic"],
     ),
     (
+        "data path for a file",
+        ["train", "--dataset", "{good}", "--data-path", "elsewhere", "--quiet"],
+        2,
+        ["data_path 'elsewhere' applies to a registered dataset"],
+    ),
+    (
         "missing config",
         ["train", "--config", "{a_directory}/none.yaml"],
         2,

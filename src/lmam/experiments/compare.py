@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from lmam import list_fusions
 from lmam.experiments.grid import mean_std, print_rows, run_grid, save_rows, summarise
 from lmam.train.config import TrainConfig
-from lmam.train.engine import TEST_SELECTION_LABEL
+from lmam.train.engine import TEST_SELECTION_LABEL, load_dataset, portable
 
 BCLSTM_VARIANTS: dict[str, dict[str, Any]] = {
     "bclstm": {"fusion": "concat", "embed": "early"},
@@ -59,6 +60,9 @@ def compare(
     json_out: Path | None = None,
 ) -> dict[str, Any]:
     console = Console()
+    warning = load_dataset(portable(base)).warning
+    if warning:
+        console.print(f"[yellow]about this dataset:[/yellow] {escape(warning)}")
     results = run_grid(base, variants, seeds, out_dir, quiet=True, console=console)
     rows = summarise(results, metrics)
     print_rows(rows, metrics, f"{title}: {rows[0]['selection']}", console)

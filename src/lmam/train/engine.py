@@ -82,6 +82,11 @@ def load_dataset(config: TrainConfig) -> ConversationDataset:
     else:
         from lmam.data.detect import open_dataset
 
+        if config.data_path is not None:
+            raise OptionError(
+                f"data_path {config.data_path!r} applies to a registered dataset (lmam data "
+                f"list); {config.dataset!r} is read as a path"
+            )
         ds = open_dataset(config.dataset, **config.dataset_options)
     if config.modalities:
         unknown = [m for m in config.modalities if m not in ds.modalities]
