@@ -182,7 +182,7 @@ CASES = [
         "data path for a file",
         ["train", "--dataset", "{good}", "--data-path", "elsewhere", "--quiet"],
         2,
-        ["data_path 'elsewhere' applies to a registered dataset"],
+        ["elsewhere' applies to a registered dataset", "is read as a path"],
     ),
     (
         "missing config",
