@@ -11,6 +11,7 @@ from lmam.fusion.dual_lmf import DualLMFFusion
 from lmam.fusion.lmf import LMFFusion
 from lmam.fusion.lmf_mult import LMFMulTFusion
 from lmam.fusion.lora import LoRAFusion
+from lmam.fusion.mmmu_ba import MMMUBAFusion
 from lmam.fusion.mult import MulTFusion
 from lmam.fusion.registry import create_fusion, list_fusions, register_fusion
 from lmam.fusion.self_attention import SelfAttentionFusion
@@ -29,6 +30,7 @@ __all__ = [
     "LMFFusion",
     "LMFMulTFusion",
     "LoRAFusion",
+    "MMMUBAFusion",
     "MulTFusion",
     "SelfAttentionFusion",
     "TensorFusion",

@@ -1,7 +1,9 @@
 """bc-LSTM (Poria et al., ACL 2017), with the optional matching attention of bc-LSTM+Att.
 
 Utterance features -> bidirectional LSTM over the conversation -> dense
-(ReLU, dropout). With ``attention=True`` every utterance's LSTM output
+(ReLU, dropout). Options beyond the paper: a GRU cell, and variational input
+and recurrent dropout in the recurrent layer (the regularisation of the
+contextual inter-modal attention recipe, Ghosal et al., EMNLP 2018). With ``attention=True`` every utterance's LSTM output
 attends over the whole conversation with the classic ``general2`` matching
 attention and the attended vector replaces it before the dense layer (the
 bc-LSTM+Att of the ERC literature).
@@ -17,11 +19,14 @@ from torch import Tensor, nn
 from lmam.models.base import ERCModel
 from lmam.models.registry import register_model
 from lmam.nn.matching_attention import MatchingAttention
-from lmam.nn.rnn import BiLSTM
+from lmam.nn.options import choice
+from lmam.nn.rnn import BiRNN
+
+ACTIVATIONS = ("relu", "tanh")
 
 
 class BcLSTMEncoder(nn.Module):
-    """Bidirectional LSTM over utterances, then a dense layer.
+    """Bidirectional LSTM (or GRU) over utterances, then a dense layer.
 
     Args:
         in_dim: utterance feature width ``D_in``.
@@ -29,6 +34,11 @@ class BcLSTMEncoder(nn.Module):
         dense: output width (``out_dim``).
         attention: add the matching attention over the LSTM outputs.
         dropout: dropout on the LSTM outputs and after the dense layer.
+        cell: ``"lstm"`` or ``"gru"``.
+        input_dropout, recurrent_dropout: variational dropout of the
+            recurrent layer's input and state (see :class:`~lmam.nn.rnn.BiRNN`).
+        activation: of the dense layer, ``"relu"`` (bc-LSTM) or ``"tanh"``
+            (the contextual inter-modal attention recipe).
 
     ``forward(x: (B, T, D_in), mask: (B, T), speakers: (B, T)) -> (B, T, dense)``.
     """
@@ -40,9 +50,14 @@ class BcLSTMEncoder(nn.Module):
         dense: int = 100,
         attention: bool = False,
         dropout: float = 0.0,
+        cell: str = "lstm",
+        input_dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        activation: str = "relu",
     ) -> None:
         super().__init__()
-        self.lstm = BiLSTM(in_dim, hidden)
+        self.lstm = BiRNN(in_dim, hidden, cell, input_dropout, recurrent_dropout)
+        self.activation = choice("activation", activation, ACTIVATIONS)
         self.attention = (
             MatchingAttention(2 * hidden, 2 * hidden, att_type="general2") if attention else None
         )
@@ -54,7 +69,8 @@ class BcLSTMEncoder(nn.Module):
         h = self.drop(self.lstm(x, mask))
         if self.attention is not None:
             h, _ = self.attention(h, h, mask)
-        h = self.drop(torch.relu(self.dense(h)))
+        h = self.dense(h)
+        h = self.drop(torch.tanh(h) if self.activation == "tanh" else torch.relu(h))
         return h.masked_fill(~mask.to(torch.bool).unsqueeze(-1), 0.0)
 
 
@@ -71,10 +87,16 @@ def bclstm(
     dense: int = 100,
     attention: bool = False,
     dropout: float = 0.0,
+    cell: str = "lstm",
+    input_dropout: float = 0.0,
+    recurrent_dropout: float = 0.0,
+    activation: str = "relu",
 ) -> ERCModel:
     """bc-LSTM (``attention=True``: bc-LSTM+Att) with any fusion at any embedding point."""
     return ERCModel(
-        lambda d: BcLSTMEncoder(d, hidden, dense, attention, dropout),
+        lambda d: BcLSTMEncoder(
+            d, hidden, dense, attention, dropout, cell, input_dropout, recurrent_dropout, activation
+        ),
         in_dims=in_dims,
         num_classes=num_classes,
         fusion=fusion,

@@ -44,6 +44,9 @@ def train_command(
     model_opt: list[str] = typer.Option([], "--model-opt", help="model option KEY=VALUE (repeat)"),
     data_opt: list[str] = typer.Option([], "--data-opt", help="dataset option KEY=VALUE (repeat)"),
     modalities: str | None = typer.Option(None, help="comma-separated, e.g. text,audio"),
+    normalize: str = typer.Option(
+        "standard", help="standard (per-modality, training-split statistics) or none"
+    ),
     epochs: int | None = typer.Option(None, help="default: the dataset's recommendation, else 50"),
     batch_size: int = typer.Option(16),
     lr: float = typer.Option(1e-3),

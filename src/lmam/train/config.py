@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from lmam.data.normalize import NORMALIZATIONS
 from lmam.fusion.registry import FUSIONS
 from lmam.models import EMBEDS
 from lmam.models.registry import MODELS
@@ -46,6 +47,9 @@ class TrainConfig:
         data_path: the files of a registered dataset that needs them.
         dataset_options: options of the dataset loader.
         modalities: which modalities, in order (``None``: all of the dataset's).
+        normalize: ``"standard"`` (per-modality standardisation with statistics
+            of the training split, stored with the run and applied by
+            ``evaluate`` and ``predict``) or ``"none"``.
         backbone: a registered model name.
         model_options: options of the model (e.g. ``hidden``, ``attention``).
         fusion: a registered fusion name.
@@ -81,6 +85,7 @@ class TrainConfig:
     data_path: str | None = None
     dataset_options: dict[str, Any] = field(default_factory=dict)
     modalities: list[str] | None = None
+    normalize: str = "standard"
     backbone: str = "bclstm"
     model_options: dict[str, Any] = field(default_factory=dict)
     fusion: str = "concat"
@@ -116,6 +121,7 @@ class TrainConfig:
         for f in dataclasses.fields(self):
             check_value("", f.name, getattr(self, f.name), hints[f.name])
         _choice("loss", self.loss, LOSSES, optional=True)
+        _choice("normalize", self.normalize, NORMALIZATIONS)
         _choice("select", self.select, SELECTIONS, optional=True)
         _choice("embed", self.embed, EMBEDS)
         MODELS.get(self.backbone)

@@ -35,6 +35,7 @@ from lmam.data import (
     create_dataset,
     list_datasets,
 )
+from lmam.data.normalize import Standardizer
 from lmam.errors import OptionError, RunError
 from lmam.models import ERCModel, create_model
 from lmam.options import closest
@@ -177,10 +178,13 @@ def build_model(config: TrainConfig, ds: ConversationDataset) -> ERCModel:
     return model_from_config(config, ds.modalities, num_outputs(ds))
 
 
-def describe(config: TrainConfig, ds: ConversationDataset) -> dict[str, Any]:
+def describe(
+    config: TrainConfig, ds: ConversationDataset, standardizer: Standardizer | None = None
+) -> dict[str, Any]:
     """What a checkpoint needs to be rebuilt and used on new data."""
     return {
         "config": config.to_dict(),
+        "normalization": standardizer.to_dict() if standardizer is not None else None,
         "in_dims": ds.modalities,
         "label_names": ds.label_names,
         "task": ds.task,
@@ -261,6 +265,10 @@ class Trainer:
         # everything that can be checked is checked before anything is written
         self.ds = load_dataset(self.config)
         self.modalities = list(self.ds.modalities)
+        self.standardizer: Standardizer | None = None
+        if self.config.normalize == "standard":  # statistics of the training split only
+            self.standardizer = Standardizer.fit(self.ds.train, self.modalities)
+            self.ds = self.standardizer.apply_dataset(self.ds)
         self.task = self.ds.task
         self.select = config.select or self.ds.selection
         self.metric = resolve_metric(config, self.ds)
@@ -504,7 +512,9 @@ class Trainer:
             self.best_epoch = epoch
             self.bad_epochs = 0
             checkpoint.save_model(
-                self.model, self.run_dir / "best", describe(self.config, self.ds) | {"epoch": epoch}
+                self.model,
+                self.run_dir / "best",
+                describe(self.config, self.ds, self.standardizer) | {"epoch": epoch},
             )
             self._write_predictions(test_rec)
         else:

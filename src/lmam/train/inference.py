@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from lmam.data import ConversationDataset, DataError, collate
+from lmam.data.normalize import Standardizer
 from lmam.errors import RunError
 from lmam.models import ERCModel
 from lmam.train import checkpoint
@@ -19,6 +20,12 @@ from lmam.train.config import TrainConfig
 from lmam.train.engine import EVAL_BATCH, Records, load_dataset, model_from_config, to_records
 from lmam.train.io import atomic_write_text
 from lmam.train.metrics import classification_metrics, regression_metrics
+
+
+def standardize(ds: ConversationDataset, desc: dict[str, Any]) -> ConversationDataset:
+    """``ds`` with the feature standardisation the run was trained with (if any)."""
+    stats = desc.get("normalization")
+    return Standardizer.from_dict(stats).apply_dataset(ds) if stats else ds
 
 
 def load_model(run_dir: Path) -> tuple[ERCModel, dict[str, Any]]:
@@ -67,7 +74,7 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
             f"compare with; continue it with lmam train --resume {run_dir}"
         )
     config = TrainConfig.from_dict(desc["config"])
-    ds = load_dataset(config)
+    ds = standardize(load_dataset(config), desc)
     rec = predict_conversations(model, ds.test, list(desc["in_dims"]), desc["task"])
     if desc["task"] == "classification":
         metrics = classification_metrics(rec.labels, rec.preds, desc["label_names"])
@@ -106,7 +113,7 @@ def predict_run(run_dir: Path, data: str, out: Path) -> int:
     ds = open_dataset(data)
     in_dims = {m: int(w) for m, w in desc["in_dims"].items()}
     check_compatible(ds, in_dims, data)
-    ds = ds.select_modalities(list(in_dims))
+    ds = standardize(ds.select_modalities(list(in_dims)), desc)
     names = desc["label_names"]
     buf = io.StringIO()
     w = csv.writer(buf)
