@@ -185,6 +185,18 @@ CASES = [
         ["elsewhere' applies to a registered dataset", "is read as a path"],
     ),
     (
+        "unknown recipe",
+        ["train", "--recipe", "cimma", "--quiet"],
+        2,
+        ["unknown recipe 'cimma'", "did you mean 'cima'"],
+    ),
+    (
+        "config and recipe",
+        ["train", "--recipe", "cima", "--config", "{lr_abc}", "--quiet"],
+        2,
+        ["--config or --recipe, not both"],
+    ),
+    (
         "missing config",
         ["train", "--config", "{a_directory}/none.yaml"],
         2,

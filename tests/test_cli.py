@@ -238,3 +238,22 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
     assert proc.returncode == 130, err
     assert f"continue with: lmam train --resume {tmp_path / 'int'}" in err
     assert "Traceback" not in err
+
+
+def test_a_recipe_is_a_starting_point_that_flags_override(tmp_path):
+    import yaml
+
+    from lmam.train.recipes import RECIPES
+
+    r = invoke(
+        "train", "--recipe", "cima", *TINY, "--epochs", "1", "--model-opt", "hidden=4",
+        "--out-dir", tmp_path, "--name", "c",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    cfg = yaml.safe_load((tmp_path / "c" / "config.yaml").read_text())
+    recipe = RECIPES["cima"].settings
+    assert cfg["fusion"] == "mmmu_ba" and cfg["batch_size"] == recipe["batch_size"]
+    assert cfg["epochs"] == 1 and cfg["model_options"]["hidden"] == 4
+    assert cfg["model_options"]["recurrent_dropout"] == 0.5  # kept from the recipe
+    r = invoke("recipes")
+    assert r.exit_code == 0 and "Ghosal" in r.output

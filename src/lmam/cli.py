@@ -97,6 +97,20 @@ def fusions(
 
 
 @app.command()
+def recipes() -> None:
+    """List the named training recipes and where each comes from."""
+    from lmam.train.recipes import RECIPES
+
+    table = Table(title="recipes (lmam train --recipe NAME; flags override them)")
+    table.add_column("name")
+    table.add_column("what")
+    table.add_column("source")
+    for r in RECIPES.values():
+        table.add_row(r.name, escape(r.summary), escape(r.source))
+    Console().print(table)
+
+
+@app.command()
 def demo(
     out_dir: Path = typer.Option(Path("runs/demo"), help="where the runs go"),
     seeds: int = typer.Option(3, min=1, help="number of seeds (0, 1, ...)"),

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from lmam.models.base import ERCModel
 from lmam.models.registry import register_model
+from lmam.nn.init import INITS, keras_init_
 from lmam.nn.matching_attention import MatchingAttention
 from lmam.nn.options import choice
 from lmam.nn.rnn import BiRNN
@@ -91,9 +92,18 @@ def bclstm(
     input_dropout: float = 0.0,
     recurrent_dropout: float = 0.0,
     activation: str = "relu",
+    head_dropout: float | None = None,
+    init: str = "torch",
 ) -> ERCModel:
-    """bc-LSTM (``attention=True``: bc-LSTM+Att) with any fusion at any embedding point."""
-    return ERCModel(
+    """bc-LSTM (``attention=True``: bc-LSTM+Att) with any fusion at any embedding point.
+
+    ``dropout`` applies inside the encoder (after the recurrent and the dense
+    layer) and, unless ``head_dropout`` is given, before the classifier too.
+    ``init="keras"`` starts every layer from Keras' defaults
+    (:func:`~lmam.nn.init.keras_init_`), as recipes published in Keras do.
+    """
+    choice("init", init, INITS)
+    model = ERCModel(
         lambda d: BcLSTMEncoder(
             d, hidden, dense, attention, dropout, cell, input_dropout, recurrent_dropout, activation
         ),
@@ -103,5 +113,8 @@ def bclstm(
         embed=embed,
         fusion_dim=fusion_dim,
         fusion_options=fusion_options,
-        dropout=dropout,
+        dropout=dropout if head_dropout is None else head_dropout,
     )
+    if init == "keras":
+        keras_init_(model)
+    return model

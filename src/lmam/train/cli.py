@@ -15,6 +15,7 @@ from rich.table import Table
 from lmam.errors import OptionError, RunError
 from lmam.options import parse_pairs
 from lmam.train.config import DEFAULT_THREADS, TrainConfig
+from lmam.train.recipes import get_recipe
 
 console = Console()
 
@@ -68,6 +69,9 @@ def train_command(
     config: Path | None = typer.Option(
         None, help="a config.yaml to start from; flags given on the command line override it"
     ),
+    recipe: str | None = typer.Option(
+        None, help="a named recipe to start from (lmam recipes); flags override it"
+    ),
     resume: Path | None = typer.Option(
         None,
         help="continue this run directory from its last completed epoch "
@@ -110,12 +114,17 @@ def train_command(
                 fields[OPTION_FLAGS[k]] = parse_pairs(v, "--" + k.replace("_", "-"))
             elif k == "modalities":
                 fields[k] = [m.strip() for m in v.split(",")] if v else None
-            elif k not in ("config", "resume", "quiet"):
+            elif k not in ("config", "recipe", "resume", "quiet"):
                 fields[k] = v
-        if config is None:
+        if config is not None and recipe is not None:
+            raise OptionError("give --config or --recipe, not both")
+        if config is None and recipe is None:
             cfg = TrainConfig(**fields)
         else:
-            cfg = TrainConfig.load(config)
+            if config is not None:
+                cfg = TrainConfig.load(config)
+            else:
+                cfg = TrainConfig.from_dict(get_recipe(str(recipe)).settings)
             over: dict[str, Any] = {}
             for k in given:
                 key = OPTION_FLAGS.get(k, k)
