@@ -25,7 +25,7 @@ def test_max_over_positions_equals_conv_then_max(k):
 
 def test_features_reading_is_context_free():
     torch.manual_seed(0)
-    enc = TextCNNEncoder(12, filters=5, widths=(2, 3), dense=4).eval()
+    enc = TextCNNEncoder(12, filters=5, widths=(2, 3), dense=4, norm=False).eval()
     x = torch.randn(2, 6, 12)
     mask = torch.ones(2, 6, dtype=torch.bool)
     speakers = torch.zeros(2, 6, dtype=torch.long)
@@ -61,3 +61,20 @@ def test_bad_options():
         TextCNNEncoder(4, widths=(5,))
     with pytest.raises(ValueError, match="widths"):
         TextCNNEncoder(8, widths=())
+
+
+def test_norm_standardises_real_utterances_only():
+    torch.manual_seed(0)
+    enc = TextCNNEncoder(6, filters=3, widths=(2,), dense=4)
+    x = torch.randn(2, 5, 6) * torch.tensor([1.0, 1.0, 100.0, 1.0, 1.0, 1.0])
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]], dtype=torch.bool)
+    speakers = torch.zeros(2, 5, dtype=torch.long)
+    seen = {}
+    enc.norm.register_forward_hook(lambda mod, args, out: seen.update(out=out))
+    out = enc(x, mask, speakers)
+    torch.testing.assert_close(seen["out"].mean(0), torch.zeros(6), atol=1e-5, rtol=0)
+    garbage = x.clone()
+    garbage[~mask] = 1e4
+    torch.testing.assert_close(enc(garbage, mask, speakers), out)
+    one = enc(x[:1, :1], mask[:1, :1], speakers[:1, :1])  # one utterance: running statistics
+    assert torch.isfinite(one).all()

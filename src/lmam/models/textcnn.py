@@ -17,9 +17,14 @@ channels, filters spanning ``k`` neighbouring utterances, zero beyond the
 dialogue's ends) and max-pools over a window of the same width, which makes
 it contextual.
 
-Departures: the input is an utterance feature vector, not word vectors; the
-pooled features go through a dense layer (ReLU, dropout) to ``out_dim``, like
-our other backbones, instead of straight to the softmax.
+Departures: the input is an utterance feature vector, not word vectors; with
+``norm=True`` (default) each input feature is first standardised over the
+batch's real utterances (``BatchNorm1d``): the ERC feature sets mix scales (on
+CMU-MOSI the audio features reach 356 against the text's 1.5) and Kim's
+max-pooling over an unnormalised vector then picks the outliers, so that
+without it the model did not fit MOSI's *training* set (loss stuck at 0.69,
+chance); the pooled features go through a dense layer (ReLU, dropout) to
+``out_dim``, like our other backbones, instead of straight to the softmax.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from lmam.nn.options import choice, positive_int
 OVER = ("features", "utterances")
 
 
-def max_over_positions(x: Tensor, conv: nn.Conv1d, chunk: int = 1 << 22) -> Tensor:
+def max_over_positions(x: Tensor, conv: nn.Conv1d, chunk: int = 1 << 18) -> Tensor:
     """``conv(x[:, None]).amax(-1)`` for a one-channel ``conv``, without keeping the
     ``(N, F, L)`` convolution output for the backward pass.
 
@@ -77,6 +82,7 @@ class TextCNNEncoder(nn.Module):
         dense: output width (``out_dim``).
         over: ``"features"`` (each utterance's vector, context-free) or
             ``"utterances"`` (along the conversation).
+        norm: standardise every input feature over the real utterances (``BatchNorm1d``).
         dropout: dropout on the pooled features and after the dense layer.
 
     ``forward(x: (B, T, D_in), mask: (B, T), speakers: (B, T)) -> (B, T, dense)``.
@@ -90,8 +96,10 @@ class TextCNNEncoder(nn.Module):
         dense: int = 100,
         over: str = "features",
         dropout: float = 0.0,
+        norm: bool = True,
     ) -> None:
         super().__init__()
+        self.norm = nn.BatchNorm1d(in_dim) if norm else None
         self.over = choice("over", over, OVER)
         if not widths:
             raise ValueError("widths must name at least one kernel width")
@@ -103,6 +111,14 @@ class TextCNNEncoder(nn.Module):
         self.dense = nn.Linear(filters * len(self.widths), dense)
         self.drop = nn.Dropout(dropout)
         self.out_dim = dense
+
+    def _normalise(self, x: Tensor) -> Tensor:
+        """Args: x: ``(N, D_in)`` real utterances. A batch of one utterance uses the
+        running statistics (batch statistics need two)."""
+        norm = cast(nn.BatchNorm1d, self.norm)
+        if self.training and x.shape[0] > 1:
+            return norm(x)
+        return F.batch_norm(x, norm.running_mean, norm.running_var, norm.weight, norm.bias)
 
     def _per_utterance(self, x: Tensor) -> Tensor:
         """Args: x: ``(N, D_in)``. Returns: ``(N, filters * len(widths))``."""
@@ -124,6 +140,8 @@ class TextCNNEncoder(nn.Module):
 
     def forward(self, x: Tensor, mask: Tensor, speakers: Tensor) -> Tensor:
         keep = mask.to(torch.bool)
+        if self.norm is not None:
+            x = x.masked_scatter(keep.unsqueeze(-1), self._normalise(x[keep]))
         if self.over == "features":
             pooled = x.new_zeros(*x.shape[:2], self.dense.in_features)
             pooled[keep] = self._per_utterance(x[keep])  # padded utterances: not computed
@@ -146,11 +164,12 @@ def textcnn(
     widths: tuple[int, ...] = (3, 4, 5),
     dense: int = 100,
     over: str = "features",
+    norm: bool = True,
     dropout: float = 0.0,
 ) -> ERCModel:
     """TextCNN (Kim 2014; ``over="features"``: context-free) with any fusion at any embedding point."""
     return ERCModel(
-        lambda d: TextCNNEncoder(d, filters, tuple(widths), dense, over, dropout),
+        lambda d: TextCNNEncoder(d, filters, tuple(widths), dense, over, dropout, norm),
         in_dims=in_dims,
         num_classes=num_classes,
         fusion=fusion,
