@@ -4,50 +4,53 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from lmam import list_fusions
-from lmam.models import EMBEDS, create_model, list_models
+from lmam.models import EMBEDS, ERCModel, create_model, list_models
+from lmam.models.registry import register_model
 
 DIMS = {"text": 10, "audio": 6, "visual": 8}
+FUSIONS = ["concat", "lmam", "self_attention"]
+SMALL = {
+    "bclstm": {"hidden": 8, "dense": 8},
+    "textcnn": {"filters": 4, "widths": (2, 3), "dense": 8},
+    "dialoguernn": {"d_g": 8, "d_p": 6, "d_e": 5, "d_h": 8, "att_dim": 4, "listener": True},
+}
 
 
-def small(name: str, fusion: str, embed: str, **extra):
+def small(name: str, fusion: str, embed: str, dims=None, **extra):
     torch.manual_seed(0)
-    options = {"hidden": 8, "dense": 8} if name == "bclstm" else {}
+    options = SMALL.get(name, {})
     return create_model(
-        name, in_dims=DIMS, num_classes=3, fusion=fusion, embed=embed, **options, **extra
+        name,
+        in_dims=dims or DIMS,
+        num_classes=3,
+        fusion=fusion,
+        embed=embed,
+        **options,
+        **extra,
     )
 
 
-def batch(lengths=(5, 3, 1), length=5, seed=0):
+def batch(lengths=(5, 3, 1), length=5, seed=0, dims=None):
     g = torch.Generator().manual_seed(seed)
-    feats = {m: torch.randn(len(lengths), length, d, generator=g) for m, d in DIMS.items()}
+    dims = dims or DIMS
+    feats = {m: torch.randn(len(lengths), length, d, generator=g) for m, d in dims.items()}
     mask = torch.zeros(len(lengths), length, dtype=torch.bool)
     for b, n in enumerate(lengths):
         mask[b, :n] = True
-    speakers = torch.randint(0, 2, (len(lengths), length), generator=g)
+    speakers = torch.randint(0, 3, (len(lengths), length), generator=g)
     return feats, mask, speakers
 
 
-def test_registry():
-    assert "bclstm" in list_models()
-    with pytest.raises(ValueError, match=r"unknown model 'nope'.*bclstm"):
-        create_model("nope", in_dims=DIMS, num_classes=3)
-    with pytest.raises(ValueError, match="embed"):
-        small("bclstm", "concat", "middle")
-
-
-@pytest.mark.parametrize("name", list_models())
-@pytest.mark.parametrize("fusion", list_fusions())
-@pytest.mark.parametrize("embed", EMBEDS)
-def test_any_fusion_at_any_embedding_point(name, fusion, embed):
-    model = small(name, fusion, embed)
-    feats, mask, speakers = batch()
+def check_trains(model: nn.Module, feats, mask, speakers) -> None:
+    """Shapes, zeros at padding, and a finite gradient for every parameter."""
     logits = model(feats, mask, speakers)
-    assert logits.shape == (3, 5, 3)
+    assert logits.shape == (*mask.shape, 3)
     assert torch.isfinite(logits).all()
     assert torch.all(logits[~mask] == 0)
-    labels = torch.randint(0, 3, (3, 5))
+    labels = torch.randint(0, 3, mask.shape)
     loss = torch.nn.functional.cross_entropy(logits[mask], labels[mask])
     for aux in model.aux_losses(labels, mask).values():
         loss = loss + aux
@@ -57,19 +60,65 @@ def test_any_fusion_at_any_embedding_point(name, fusion, embed):
             assert p.grad is not None and torch.isfinite(p.grad).all(), pname
 
 
-@pytest.mark.parametrize("name", list_models())
-@pytest.mark.parametrize("embed", EMBEDS)
-@pytest.mark.parametrize("fusion", ["concat", "lmam"])
-def test_padding_invariance(name, embed, fusion):
-    model = small(name, fusion, embed).eval()
-    feats, mask, speakers = batch()
+def check_padding_invariance(model: nn.Module, dims=None) -> None:
+    model.eval()
+    feats, mask, speakers = batch(dims=dims)
     longer = {m: torch.cat([x, 9 * torch.randn(3, 4, x.shape[2])], 1) for m, x in feats.items()}
     longer_mask = torch.cat([mask, torch.zeros(3, 4, dtype=torch.bool)], 1)
-    longer_speakers = torch.cat([speakers, torch.ones(3, 4, dtype=torch.long)], 1)
+    longer_speakers = torch.cat([speakers, torch.full((3, 4), 5)], 1)
     with torch.no_grad():
         a = model(feats, mask, speakers)
         b = model(longer, longer_mask, longer_speakers)
     torch.testing.assert_close(b[:, :5], a, atol=1e-5, rtol=1e-5)
+
+
+def test_registry():
+    assert {"bclstm", "textcnn", "dialoguernn"} <= set(list_models())
+    assert list_models("dialogue*") == ["dialoguernn"]
+    with pytest.raises(ValueError, match=r"unknown model 'nope'.*bclstm"):
+        create_model("nope", in_dims=DIMS, num_classes=3)
+    with pytest.raises(ValueError, match="already registered"):
+        register_model("bclstm")(lambda **kw: None)
+    for name in list_models():
+        with pytest.raises(ValueError, match="embed"):
+            small(name, "concat", "middle")
+        with pytest.raises(ValueError, match="unknown fusion"):
+            small(name, "nope", "early")
+        with pytest.raises(ValueError, match="num_classes"):
+            create_model(name, in_dims=DIMS, num_classes=0)
+
+
+@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("embed", EMBEDS)
+@pytest.mark.parametrize("fusion", FUSIONS)
+def test_every_model_trains_at_every_embedding_point(name, embed, fusion):
+    model = small(name, fusion, embed)
+    check_trains(model, *batch())
+    with pytest.raises(ValueError, match="missing modality 'visual'"):
+        feats, mask, speakers = batch()
+        del feats["visual"]
+        model(feats, mask, speakers)
+
+
+@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("embed", EMBEDS)
+@pytest.mark.parametrize("fusion", FUSIONS)
+def test_padding_invariance(name, embed, fusion):
+    check_padding_invariance(small(name, fusion, embed))
+
+
+@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("embed", EMBEDS)
+@pytest.mark.parametrize("dims", [{"text": 10}, DIMS], ids=["one", "three"])
+def test_one_and_three_modalities(name, embed, dims):
+    model = small(name, "lmam", embed, dims=dims)
+    check_trains(model, *batch(dims=dims))
+
+
+@pytest.mark.parametrize("fusion", list_fusions())
+@pytest.mark.parametrize("embed", EMBEDS)
+def test_any_fusion_at_any_embedding_point(fusion, embed):
+    check_trains(small("bclstm", fusion, embed), *batch())
 
 
 def test_attention_variant_adds_the_matching_attention():
@@ -80,7 +129,7 @@ def test_attention_variant_adds_the_matching_attention():
 
 
 def test_embedding_points_wire_the_fusion_where_documented():
-    early = small("bclstm", "lmam", "early")
+    early = small("bclstm", "lmam", "early", fusion_dim=24)
     assert early.encoders["all"].lstm.fwd.input_size == early.fusion.out_dim == 24
     residual = small("bclstm", "lmam", "early_residual")
     assert residual.encoders["all"].lstm.fwd.input_size == 24
@@ -89,3 +138,82 @@ def test_embedding_points_wire_the_fusion_where_documented():
     assert set(late.encoders) == set(DIMS)
     assert late.fusion.in_dims == dict.fromkeys(DIMS, 8)
     assert late.classifier.in_features == late.fusion.out_dim
+    parallel = small("bclstm", "lmam", "parallel")
+    assert parallel.encoders["all"].lstm.fwd.input_size == 24  # the plain concatenation
+    assert parallel.parallel_proj.in_features == parallel.fusion.out_dim
+    assert parallel.parallel_proj.out_features == parallel.classifier.in_features == 8
+
+
+def test_parallel_adds_the_projected_fusion_to_the_backbone_output():
+    model = small("bclstm", "lmam", "parallel").eval()
+    feats, mask, speakers = batch()
+    with torch.no_grad():
+        h = model.features(feats, mask, speakers)
+        x = torch.cat([feats[m].masked_fill(~mask.unsqueeze(-1), 0) for m in DIMS], -1)
+        backbone = model.encoders["all"](x, mask, speakers)
+        side = model.parallel_proj(model.fusion(feats, mask))
+    torch.testing.assert_close(h, backbone + side)
+
+
+def test_lmam_default_width_is_the_narrowest_input():
+    model = small("bclstm", "lmam", "early_residual")
+    assert model.fusion.out_dim == min(DIMS.values())
+    assert small("bclstm", "concat", "early").fusion.out_dim == sum(DIMS.values())
+
+
+class ToyMultimodal(nn.Module):
+    """A multimodal-by-design backbone for the contract's tests: per modality a
+    linear map and a running mean over the conversation, and a built-in fusion
+    (each stream plus the mean of all). ``{m: (B, T, D_m)} -> {m: (B, T, 4)}``."""
+
+    multimodal = True
+
+    def __init__(self, in_dims: dict[str, int]) -> None:
+        super().__init__()
+        self.seen = dict(in_dims)
+        self.maps = nn.ModuleDict({m: nn.Linear(d, 4) for m, d in in_dims.items()})
+        self.out_dims = dict.fromkeys(in_dims, 4)
+
+    def forward(self, feats, mask, speakers):
+        keep = mask.unsqueeze(-1).float()
+        steps = torch.cumsum(keep, 1).clamp(min=1)
+        h = {m: torch.cumsum(self.maps[m](feats[m]) * keep, 1) / steps for m in self.maps}
+        mean = sum(h.values()) / len(h)
+        return {m: (v + mean) * keep for m, v in h.items()}
+
+
+def toy(fusion: str, embed: str) -> ERCModel:
+    torch.manual_seed(0)
+    return ERCModel(
+        ToyMultimodal, in_dims=DIMS, num_classes=3, fusion=fusion, embed=embed, multimodal=True
+    )
+
+
+@pytest.mark.parametrize("embed", EMBEDS)
+@pytest.mark.parametrize("fusion", FUSIONS)
+def test_multimodal_backbone_at_every_embedding_point(embed, fusion):
+    model = toy(fusion, embed)
+    check_trains(model, *batch())
+    check_padding_invariance(toy(fusion, embed))
+
+
+def test_multimodal_backbone_gets_one_stream_per_modality():
+    early = toy("lmam", "early")
+    d_out = early.fusion.d_out
+    assert early.encoders["all"].seen == dict.fromkeys(DIMS, d_out)
+    residual = toy("lmam", "early_residual")
+    assert residual.encoders["all"].seen == DIMS
+    assert {m: p.out_features for m, p in residual.residual_projs.items()} == DIMS
+    late = toy("lmam", "late")
+    assert late.fusion.in_dims == dict.fromkeys(DIMS, 4)
+    # early_residual: x_m + W_m O_m, with O_m the fusion's per-modality output
+    feats, mask, speakers = batch()
+    residual.eval()
+    seen = {}
+    residual.encoders["all"].register_forward_hook(lambda mod, args, out: seen.update(args[0]))
+    with torch.no_grad():
+        residual(feats, mask, speakers)
+        o = residual.fusion.per_modality(feats, mask)
+    for m in DIMS:
+        want = feats[m].masked_fill(~mask.unsqueeze(-1), 0) + residual.residual_projs[m](o[m])
+        torch.testing.assert_close(seen[m], want)

@@ -137,7 +137,7 @@ def test_unequal_widths_are_projected(query):
     dims = {"text": 5, "audio": 3, "visual": 7}
     torch.manual_seed(2)
     module = LMAM(dims, 4, rank=2, query=query).eval()
-    assert module.dim == 7 and set(module.proj) == {"text", "audio"}
+    assert module.dim == 3 and set(module.proj) == {"text", "visual"}  # default: the narrowest
     feats, mask = make_inputs(dims=dims)
     with torch.no_grad():
         torch.testing.assert_close(
@@ -237,9 +237,12 @@ def test_parameter_count_matches_design_note(d, r, k, d_out):
 
 
 def test_parameter_count_with_input_projections():
-    module = LMAM({"text": 100, "audio": 73, "visual": 512}, 64, rank=8)
+    module = LMAM({"text": 100, "audio": 73, "visual": 512}, 64, rank=8, dim=512)
     proj = (100 * 512 + 512) + (73 * 512 + 512)
     assert sum(p.numel() for p in module.parameters()) == design_note_count(512, 8, 3, 64, proj)
+    narrow = LMAM({"text": 100, "audio": 73, "visual": 512}, 64, rank=8)  # default dim: 73
+    proj = (100 * 73 + 73) + (512 * 73 + 73)
+    assert sum(p.numel() for p in narrow.parameters()) == design_note_count(73, 8, 3, 64, proj)
 
 
 def test_full_query_has_one_third_of_self_attention_weights():

@@ -7,7 +7,9 @@ from lmam.nn import MatchingAttention
 def classic(att: MatchingAttention, memory, x, mask):
     """The sequence-first original: one query (B, D) at a time."""
     m = memory.transpose(0, 1)  # (S, B, D)
-    if att.att_type == "dot":
+    if att.att_type == "simple":
+        scores = att.scalar(m).permute(1, 2, 0)  # (B, 1, S): the query plays no part
+    elif att.att_type == "dot":
         scores = torch.bmm(x.unsqueeze(1), m.permute(1, 2, 0))
     elif att.att_type == "general":
         scores = torch.bmm(att.transform(x).unsqueeze(1), m.permute(1, 2, 0))
@@ -23,7 +25,7 @@ def classic(att: MatchingAttention, memory, x, mask):
     return torch.bmm(alpha, m.transpose(0, 1)).squeeze(1), alpha
 
 
-@pytest.mark.parametrize("att_type", ["dot", "general", "general2", "concat"])
+@pytest.mark.parametrize("att_type", ["simple", "dot", "general", "general2", "concat"])
 def test_batched_equals_one_query_at_a_time(att_type):
     torch.manual_seed(0)
     att = MatchingAttention(6, 6, alpha_dim=5, att_type=att_type)

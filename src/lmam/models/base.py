@@ -1,15 +1,40 @@
-"""One composition of a fusion and a contextual encoder, for every backbone.
+"""One composition of a fusion and a backbone, for every backbone.
 
-A backbone is a *contextual encoder*: ``(B, T, D_in)`` utterance features of a
-conversation to ``(B, T, H)`` contextual features (see :class:`Encoder`). The
-model puts any registered fusion at one of three embedding points (the
-paper's Fig. 4):
+A backbone is a *contextual encoder* of one of two kinds:
 
-- ``early``: ``encoder(fusion(feats))``;
-- ``early_residual``: ``encoder(concat(feats) + Linear(fusion(feats)))``;
-- ``late``: one encoder per modality, then ``fusion({m: encoder_m(feats[m])})``;
+- single-stream (:class:`Encoder`, e.g. bc-LSTM, TextCNN, DialogueRNN):
+  ``(B, T, D_in)`` utterance features of a conversation to ``(B, T, H)``;
+- multimodal by design (:class:`MultimodalEncoder`, ``multimodal = True``,
+  e.g. MM-DFN, M2FNet, EmoCaps): it takes the modalities separately,
+  ``{m: (B, T, D_m)}``, fuses them inside (its own, baseline fusion) and returns
+  named contextual streams ``{k: (B, T, H_k)}`` (per modality, or one final one).
 
-and a linear classifier (or regressor) on top.
+The model puts any registered fusion at one of four embedding points (the
+paper's Fig. 4 (a)-(c), plus the placement of the authors' public code):
+
+============== ======================================== ==============================================
+embed          single-stream backbone                    multimodal backbone
+============== ======================================== ==============================================
+early          ``enc(F(x))``                             ``enc({m: O_m})``
+early_residual ``enc(cat(x) + W F(x))``                  ``enc({m: x_m + W_m O_m})``
+late           ``F({m: enc_m(x_m)})`` (one enc per m)    ``F(enc(x))`` (fuses the backbone's streams)
+parallel       ``enc(cat(x)) + W F(x)``                  ``cat(enc(x)) + W F(x)``
+============== ======================================== ==============================================
+
+``F`` is the fusion, ``O_m`` its per-modality output (LMAM's ``O_i``; a fusion
+without per-modality outputs gives every modality its fused output), ``W``
+and ``W_m`` linear maps, and a linear classifier (or regressor) sits on top.
+Under ``early``/``early_residual``/``parallel`` a multimodal backbone's
+streams are concatenated before the classifier.
+
+Which placement reproduces the authors' public scripts (design note, "Known
+departures of the authors' public code"): their DialogueRNN runs the fusion in
+a parallel branch on the inputs and adds its projection to the backbone's
+output, which is ``parallel``; their LSTM passes only the text through the
+recurrent layer and fuses it with the raw audio and visual features before
+the classifier, which is ``late`` with the audio and visual encoders left out
+(not offered here: ``late`` encodes every modality). ``early`` and
+``early_residual`` are the paper's Fig. 4 (a) and (b), ``late`` is (c).
 """
 
 from __future__ import annotations
@@ -21,13 +46,13 @@ import torch
 from torch import Tensor, nn
 
 from lmam.fusion.registry import create_fusion, fusion_factory
-from lmam.nn.base import FusionModule
+from lmam.nn.base import FusionModule, check_inputs
 
-EMBEDS = ("early", "early_residual", "late")
+EMBEDS = ("early", "early_residual", "late", "parallel")
 
 
 class Encoder(Protocol):
-    """What a backbone provides: attribute ``out_dim`` and
+    """A single-stream backbone: attribute ``out_dim`` and
     ``forward(x: (B, T, D_in), mask: (B, T), speakers: (B, T)) -> (B, T, out_dim)``."""
 
     out_dim: int
@@ -35,37 +60,70 @@ class Encoder(Protocol):
     def __call__(self, x: Tensor, mask: Tensor, speakers: Tensor) -> Tensor: ...
 
 
+class MultimodalEncoder(Protocol):
+    """A multimodal-by-design backbone: attributes ``multimodal = True`` and
+    ``out_dims: {k: H_k}``, and ``forward(feats: {m: (B, T, D_m)}, mask: (B, T),
+    speakers: (B, T)) -> {k: (B, T, H_k)}`` (zeros at padding)."""
+
+    multimodal: bool
+    out_dims: dict[str, int]
+
+    def __call__(
+        self, feats: Mapping[str, Tensor], mask: Tensor, speakers: Tensor
+    ) -> dict[str, Tensor]: ...
+
+
 EncoderFactory = Callable[[int], nn.Module]
+MultimodalEncoderFactory = Callable[[dict[str, int]], nn.Module]
 
 
 def encoder_width(encoder: nn.Module) -> int:
-    """The ``out_dim`` an encoder declares (a plain int attribute)."""
+    """The ``out_dim`` a single-stream encoder declares (a plain int attribute)."""
     width = encoder.__dict__.get("out_dim")
     if not isinstance(width, int):
         raise TypeError(f"{type(encoder).__name__} must set an int attribute out_dim")
     return width
 
 
+def encoder_widths(encoder: nn.Module) -> dict[str, int]:
+    """The ``out_dims`` a multimodal encoder declares (a dict of ints)."""
+    widths = encoder.__dict__.get("out_dims")
+    if not isinstance(widths, dict) or not widths:
+        raise TypeError(f"{type(encoder).__name__} must set a dict attribute out_dims")
+    return dict(widths)
+
+
+def default_fusion_dim(name: str, dims: Mapping[str, int], otherwise: int) -> int:
+    """The fusion's preferred output width for inputs ``dims`` (its class's
+    ``default_out_dim(dims)``, if it has one), else ``otherwise``."""
+    hook = getattr(fusion_factory(name), "default_out_dim", None)
+    return int(hook(dict(dims))) if callable(hook) else otherwise
+
+
 class ERCModel(nn.Module):
     """A fusion plugged into a backbone at an embedding point, plus a classifier.
 
     Args:
-        encoder_factory: ``in_dim -> encoder`` (an :class:`Encoder` module).
+        encoder_factory: ``in_dim -> encoder`` (an :class:`Encoder`), or with
+            ``multimodal=True``, ``{m: D_m} -> encoder`` (a :class:`MultimodalEncoder`).
         in_dims: ``{modality: width}`` in the fixed modality order.
         num_classes: number of classes (or regression outputs).
         fusion: a registered fusion name.
-        embed: ``"early"``, ``"early_residual"`` or ``"late"``.
-        fusion_dim: the fusion's output width; ``None``: the summed input
-            width for ``early``/``early_residual``, the encoder width for ``late``.
+        embed: ``"early"``, ``"early_residual"``, ``"late"`` or ``"parallel"``.
+        fusion_dim: the fusion's output width; ``None``: the fusion's own
+            default width for its inputs if it declares one (LMAM: the
+            narrowest input), else the summed input width for
+            ``early``/``early_residual``/``parallel`` and the encoder width for ``late``.
         fusion_options: options of the fusion (e.g. ``{"rank": 45}``).
         dropout: dropout before the classifier.
+        multimodal: the backbone takes the modalities separately.
 
     ``forward(feats: {m: (B, T, D_m)}, mask: (B, T), speakers: (B, T)) -> (B, T, num_classes)``.
     """
 
     def __init__(
         self,
-        encoder_factory: EncoderFactory,
+        encoder_factory: Callable[..., nn.Module],
         *,
         in_dims: Mapping[str, int],
         num_classes: int,
@@ -74,38 +132,62 @@ class ERCModel(nn.Module):
         fusion_dim: int | None = None,
         fusion_options: Mapping[str, object] | None = None,
         dropout: float = 0.0,
+        multimodal: bool = False,
     ) -> None:
         super().__init__()
         if embed not in EMBEDS:
             raise ValueError(f"embed must be one of {EMBEDS}, got {embed!r}")
         if num_classes <= 0:
             raise ValueError(f"num_classes must be positive, got {num_classes}")
+        if not in_dims:
+            raise ValueError("in_dims must name at least one modality")
         self.in_dims = dict(in_dims)
         self.modalities = tuple(in_dims)
         self.embed = embed
         self.num_classes = num_classes
         self.fusion_name = fusion
+        self.multimodal = multimodal
         options = dict(fusion_options or {})
         total = sum(self.in_dims.values())
         self.encoders = nn.ModuleDict()
+        # early_residual: W F(x) (single stream) or W_m O_m (per modality);
+        # parallel: W F(x) on the encoder output
         self.residual_proj: nn.Module | None = None
+        self.residual_projs = nn.ModuleDict()
+        self.parallel_proj: nn.Module | None = None
         if embed == "late":
-            for m, width in self.in_dims.items():
-                self.encoders[m] = encoder_factory(width)
-            enc_dims = {m: encoder_width(self.encoders[m]) for m in self.modalities}
-            out = fusion_dim or next(iter(enc_dims.values()))
+            if multimodal:
+                self.encoders["all"] = encoder_factory(dict(self.in_dims))
+                enc_dims = encoder_widths(self.encoders["all"])
+            else:
+                for m, width in self.in_dims.items():
+                    self.encoders[m] = encoder_factory(width)
+                enc_dims = {m: encoder_width(self.encoders[m]) for m in self.modalities}
+            out = fusion_dim or default_fusion_dim(fusion, enc_dims, next(iter(enc_dims.values())))
             self.fusion = self._fusion(fusion, enc_dims, out, options, num_classes)
             head_in = self.fusion.out_dim
         else:
-            out = fusion_dim or total
+            out = fusion_dim or default_fusion_dim(fusion, self.in_dims, total)
             self.fusion = self._fusion(fusion, self.in_dims, out, options, num_classes)
-            if embed == "early_residual":
-                self.residual_proj = nn.Linear(self.fusion.out_dim, total)
-                enc_in = total
+            per_stream = self._stream_width()
+            if multimodal:
+                if embed == "early":
+                    enc_in = dict.fromkeys(self.modalities, per_stream)
+                else:
+                    enc_in = dict(self.in_dims)
+                    if embed == "early_residual":
+                        for m, width in self.in_dims.items():
+                            self.residual_projs[m] = nn.Linear(per_stream, width)
+                self.encoders["all"] = encoder_factory(enc_in)
+                head_in = sum(encoder_widths(self.encoders["all"]).values())
             else:
-                enc_in = self.fusion.out_dim
-            self.encoders["all"] = encoder_factory(enc_in)
-            head_in = encoder_width(self.encoders["all"])
+                enc_width = total if embed != "early" else self.fusion.out_dim
+                if embed == "early_residual":
+                    self.residual_proj = nn.Linear(self.fusion.out_dim, total)
+                self.encoders["all"] = encoder_factory(enc_width)
+                head_in = encoder_width(self.encoders["all"])
+            if embed == "parallel":
+                self.parallel_proj = nn.Linear(self.fusion.out_dim, head_in)
         self.drop = nn.Dropout(dropout)
         self.classifier = nn.Linear(head_in, num_classes)
 
@@ -117,6 +199,62 @@ class ERCModel(nn.Module):
             options.setdefault("num_classes", num_classes)
         return create_fusion(name, in_dims=dims, out_dim=out, **options)
 
+    def _stream_width(self) -> int:
+        """Width of each modality's fusion-enhanced stream for a multimodal backbone."""
+        if callable(getattr(self.fusion, "per_modality", None)):
+            return int(getattr(self.fusion, "d_out", self.fusion.out_dim))
+        return self.fusion.out_dim
+
+    def _streams(self, feats: Mapping[str, Tensor], keep: Tensor) -> dict[str, Tensor]:
+        """One fusion-enhanced stream per modality, ``{m: (B, T, d)}``: the fusion's
+        per-modality outputs if it has them, else its fused output for every modality."""
+        per_modality = getattr(self.fusion, "per_modality", None)
+        if callable(per_modality):
+            out: dict[str, Tensor] = per_modality(feats, keep)
+            return out
+        fused = self.fusion(feats, keep)
+        return dict.fromkeys(self.modalities, fused)
+
+    def features(self, feats: Mapping[str, Tensor], mask: Tensor, speakers: Tensor) -> Tensor:
+        """The features the classifier reads.
+
+        Args:
+            feats: ``{modality: (B, T, D_m)}``.
+            mask: ``(B, T)``, true at real utterances.
+            speakers: ``(B, T)`` speaker ids.
+
+        Returns:
+            ``(B, T, H)``.
+        """
+        xs, keep = check_inputs(self.in_dims, feats, mask)
+        clean = dict(zip(self.modalities, xs))
+        enc = self.encoders
+        if self.embed == "late":
+            if self.multimodal:
+                return self.fusion(enc["all"](clean, keep, speakers), keep)
+            encoded = {m: enc[m](clean[m], keep, speakers) for m in self.modalities}
+            return self.fusion(encoded, keep)
+        if self.multimodal:
+            if self.embed == "early":
+                streams = self._streams(clean, keep)
+            elif self.embed == "early_residual":
+                o = self._streams(clean, keep)
+                streams = {m: clean[m] + self.residual_projs[m](o[m]) for m in self.modalities}
+            else:
+                streams = clean
+            h = torch.cat(list(enc["all"](streams, keep, speakers).values()), dim=-1)
+        else:
+            if self.embed == "early":
+                x = self.fusion(clean, keep)
+            else:
+                x = torch.cat(xs, dim=-1)
+                if self.residual_proj is not None:
+                    x = x + self.residual_proj(self.fusion(clean, keep))
+            h = enc["all"](x, keep, speakers)
+        if self.parallel_proj is not None:
+            h = h + self.parallel_proj(self.fusion(clean, keep))
+        return h
+
     def forward(self, feats: Mapping[str, Tensor], mask: Tensor, speakers: Tensor) -> Tensor:
         """Args:
             feats: ``{modality: (B, T, D_m)}``.
@@ -127,19 +265,7 @@ class ERCModel(nn.Module):
             ``(B, T, num_classes)`` logits (zeros at padding).
         """
         keep = mask.to(torch.bool)
-        if self.embed == "late":
-            encoded = {
-                m: self.encoders[m](feats[m].masked_fill(~keep.unsqueeze(-1), 0.0), keep, speakers)
-                for m in self.modalities
-            }
-            h = self.fusion(encoded, keep)
-        else:
-            fused = self.fusion(feats, keep)
-            if self.residual_proj is not None:
-                xs, _ = self.fusion.prepare(feats, keep)
-                fused = torch.cat(xs, dim=-1) + self.residual_proj(fused)
-            h = self.encoders["all"](fused, keep, speakers)
-        logits = self.classifier(self.drop(h))
+        logits = self.classifier(self.drop(self.features(feats, keep, speakers)))
         return logits.masked_fill(~keep.unsqueeze(-1), 0.0)
 
     def aux_losses(self, labels: Tensor, mask: Tensor) -> dict[str, Tensor]:

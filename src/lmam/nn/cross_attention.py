@@ -248,6 +248,20 @@ class CrossModalAttention(FusionModule):
             out.append(torch.baddbmm(res, alpha, self.sources_of(values, i), alpha=weight))
         return out
 
+    def project(self, summed: list[Tensor]) -> list[Tensor]:
+        """LayerNorm, output projection, ReLU and dropout of every modality.
+
+        Args:
+            summed: per target modality, ``A_i + residual_i``: ``(B, T, d+1)``.
+
+        Returns:
+            The per-modality outputs ``O_i``: ``(B, T, d_out)`` each.
+        """
+        return [
+            self.drop(F.relu(self.out[name](self.norm[name](e)), inplace=True))
+            for name, e in zip(self.modalities, summed)
+        ]
+
     def finish(self, summed: list[Tensor], keep: Tensor) -> Tensor:
         """LayerNorm, output projection, dropout, combine, zero padding.
 
@@ -258,10 +272,7 @@ class CrossModalAttention(FusionModule):
         Returns:
             ``(B, T, out_dim)``.
         """
-        outs = [
-            self.drop(F.relu(self.out[name](self.norm[name](e)), inplace=True))
-            for name, e in zip(self.modalities, summed)
-        ]
+        outs = self.project(summed)
         if self.combine == "concat":
             fused = torch.cat(outs, dim=-1)
         else:
@@ -281,5 +292,24 @@ class CrossModalAttention(FusionModule):
             ``(B, T, out_dim)``; zero at padded utterances.
         """
         xi, keep = self.one_pad(feats, mask)
+        return self.finish(self._attended(xi, keep), keep)
+
+    def _attended(self, xi: Tensor, keep: Tensor) -> list[Tensor]:
         scores, values = self.scores_and_values(xi, self.score_scale(keep))
-        return self.finish(self.attend(scores, values, keep, self.residual_of(xi)), keep)
+        return self.attend(scores, values, keep, self.residual_of(xi))
+
+    def per_modality(self, feats: Mapping[str, Tensor], mask: Tensor) -> dict[str, Tensor]:
+        """The per-modality outputs ``O_i`` before they are combined (what a
+        backbone that takes the modalities separately receives).
+
+        Args:
+            feats: ``{modality: (B, T, D_m)}``.
+            mask: ``(B, T)``, nonzero at real utterances.
+
+        Returns:
+            ``{modality: (B, T, d_out)}``; zero at padded utterances.
+        """
+        xi, keep = self.one_pad(feats, mask)
+        outs = self.project(self._attended(xi, keep))
+        pad = ~keep.unsqueeze(-1)
+        return {m: o.masked_fill(pad, 0.0) for m, o in zip(self.modalities, outs)}

@@ -45,7 +45,10 @@ class LMAM(CrossModalAttention):
         query: ``"lowrank"`` or ``"full"`` (a dense ``(d+1, d+1)`` weight).
         **options: ``dim``, ``sources``, ``scale``, ``context``, ``residual``,
             ``aggregate``, ``combine``, ``dropout`` of
-            :class:`~lmam.nn.cross_attention.CrossModalAttention`.
+            :class:`~lmam.nn.cross_attention.CrossModalAttention`; LMAM's
+            default ``dim`` is the *narrowest* input width (wider modalities
+            get an input projection), chosen for the plug-in cost (at most
+            0.62 M added parameters, ``bench/backbones.py``), not by accuracy.
 
     Shapes:
         ``forward(feats: {m: (B, T, D_m)}, mask: (B, T)) -> (B, T, out_dim)``.
@@ -62,6 +65,8 @@ class LMAM(CrossModalAttention):
         query: str = "lowrank",
         **options: object,
     ) -> None:
+        if options.get("dim") is None:
+            options["dim"] = min(in_dims.values(), default=1)
         super().__init__(in_dims, out_dim, **options)  # type: ignore[arg-type]
         if query not in QUERIES:
             raise ValueError(f"query must be one of {QUERIES}, got {query!r}")
@@ -76,6 +81,13 @@ class LMAM(CrossModalAttention):
                 for m in self.modalities
             }
         )
+
+    @staticmethod
+    def default_out_dim(in_dims: Mapping[str, int]) -> int:
+        """The output width a model gives LMAM when none is set: the narrowest
+        input width (keeps the output projections, and a backbone's residual
+        projection, no wider than any input; chosen for parameter cost)."""
+        return min(in_dims.values())
 
     def scores_and_values(self, xi: Tensor, scale: Tensor | float) -> tuple[list[Tensor], Tensor]:
         """Args: xi: ``(B, M, T, d+1)``; scale: float or ``(B, 1, 1)``.

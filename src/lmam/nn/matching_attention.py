@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from lmam.nn.masking import masked_softmax
 
-ATT_TYPES = ("dot", "general", "general2", "concat")
+ATT_TYPES = ("simple", "dot", "general", "general2", "concat")
 
 
 class MatchingAttention(nn.Module):
@@ -15,6 +15,7 @@ class MatchingAttention(nn.Module):
 
     Scores, for a query ``x`` and a memory row ``m``:
 
+    - ``simple``: ``w . m`` (the memory row alone, as DialogueRNN's ``simple``);
     - ``dot``: ``x . m`` (needs ``cand_dim == mem_dim``);
     - ``general``: ``(x W) . m`` with ``W`` bias-free;
     - ``general2``: ``tanh((x W + b) . m)``;
@@ -28,7 +29,7 @@ class MatchingAttention(nn.Module):
         mem_dim: width of the memory rows.
         cand_dim: width of the queries.
         alpha_dim: hidden width of the ``concat`` scorer.
-        att_type: one of ``dot``, ``general``, ``general2``, ``concat``.
+        att_type: one of ``simple``, ``dot``, ``general``, ``general2``, ``concat``.
     """
 
     def __init__(
@@ -44,7 +45,9 @@ class MatchingAttention(nn.Module):
         self.mem_dim = mem_dim
         self.cand_dim = cand_dim
         self.att_type = att_type
-        if att_type == "general":
+        if att_type == "simple":
+            self.scalar = nn.Linear(mem_dim, 1, bias=False)
+        elif att_type == "general":
             self.transform = nn.Linear(cand_dim, mem_dim, bias=False)
         elif att_type == "general2":
             self.transform = nn.Linear(cand_dim, mem_dim, bias=True)
@@ -63,6 +66,8 @@ class MatchingAttention(nn.Module):
         Returns:
             ``(B, T, S)``.
         """
+        if self.att_type == "simple":
+            return self.scalar(memory).transpose(1, 2).expand(-1, query.shape[1], -1)
         if self.att_type == "dot":
             return query @ memory.transpose(1, 2)
         if self.att_type == "general":

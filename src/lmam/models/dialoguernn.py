@@ -1,0 +1,249 @@
+"""DialogueRNN (Majumder et al., AAAI 2019): global, party and emotion GRUs.
+
+At utterance ``t`` of speaker ``s`` (``u_t``: the utterance's features)::
+
+    g_t   = GRU_G([u_t; q_s,t-1], g_t-1)                 global state
+    c_t   = attention of u_t over g_1 .. g_t-1           context (0 at t = 1)
+    q_s,t = GRU_P([u_t; c_t], q_s,t-1)                   speaker update
+    q_l,t = GRU_L([u_t; q_s,t], q_l,t-1)  (listeners; option, else q_l,t = q_l,t-1)
+    e_t   = GRU_E(q_s,t, e_t-1)                          emotion state
+
+Variants: DialogueRNN (one direction), BiDialogueRNN (a second DialogueRNN on
+the reversed conversation, emotion states concatenated) and BiDialogueRNN+Att
+(every emotion state attends over all of them with ``general2`` matching
+attention; the paper's best variant, our default); then a dense layer (ReLU).
+The context attention is ``simple``, ``dot``, ``general``, ``general2`` or
+``concat`` (:class:`~lmam.nn.matching_attention.MatchingAttention`).
+
+Departures from the reference implementation (``declare-lab/conv-emotion``),
+none of which changes a real utterance's output: the parties are read from
+the speaker ids, any number per dialogue; the dialogues of a batch are sorted
+by length so that step ``t`` runs only on the dialogues that are still going
+(padded steps are not computed), and the party GRU runs only on the speaker
+(and, with ``listener=True``, the dialogue's other parties), not on every
+party slot. Defaults ``D_g = D_p = 150``, ``D_e = D_h = 100``, ``general``
+attention, no listener update and recurrent dropout 0.1 are those of the
+reference's MELD script (its IEMOCAP script uses 500-wide states); they were
+not tuned here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import Tensor, nn
+
+from lmam.models.base import ERCModel
+from lmam.models.registry import register_model
+from lmam.nn.matching_attention import MatchingAttention
+from lmam.nn.rnn import reverse_padded
+
+
+def local_parties(speakers: Tensor, keep: Tensor) -> tuple[Tensor, Tensor]:
+    """Each dialogue's speakers renumbered ``0 .. P_b - 1`` (in increasing id order).
+
+    Args:
+        speakers: ``(B, T)`` integer speaker ids (any values; padding ignored).
+        keep: ``(B, T)`` boolean, true at real utterances.
+
+    Returns:
+        ``party``: ``(B, T)`` long (0 at padding) and ``count``: ``(B,)`` parties per dialogue.
+    """
+    b, _ = keep.shape
+    ids = speakers.long().masked_fill(~keep, 0)
+    ids = ids - ids.min()
+    span = int(ids.max()) + 1
+    key = torch.arange(b, device=ids.device).unsqueeze(1) * span + ids
+    uniq, inverse = torch.unique(key[keep], return_inverse=True)
+    owner = uniq // span
+    count = torch.bincount(owner, minlength=b)
+    start = torch.cumsum(count, 0) - count
+    party = torch.zeros_like(ids)
+    party[keep] = inverse - start[owner[inverse]]
+    return party, count
+
+
+class DialogueRNNDirection(nn.Module):
+    """One direction of DialogueRNN: the emotion states of every utterance.
+
+    Args:
+        in_dim: ``D_m``; global, party and emotion widths ``D_g``, ``D_p``, ``D_e``.
+        listener: update the listeners' states too.
+        att_type: the context attention's type; ``att_dim``: its ``concat`` width.
+        dropout: dropout on the new global, party and emotion states.
+
+    ``forward(x: (B, T, D_m), keep: (B, T), party: (B, T), count: (B,)) -> (B, T, D_e)``.
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        d_g: int,
+        d_p: int,
+        d_e: int,
+        listener: bool,
+        att_type: str,
+        att_dim: int,
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        self.d_g, self.d_p, self.d_e = d_g, d_p, d_e
+        self.g_cell = nn.GRUCell(in_dim + d_p, d_g)
+        self.p_cell = nn.GRUCell(in_dim + d_g, d_p)
+        self.l_cell = nn.GRUCell(in_dim + d_p, d_p) if listener else None
+        self.e_cell = nn.GRUCell(d_p, d_e)
+        self.attention = MatchingAttention(d_g, in_dim, att_dim, att_type)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor, keep: Tensor, party: Tensor, count: Tensor) -> Tensor:
+        b, t_pad, _ = x.shape
+        lengths = keep.sum(1)
+        order = torch.argsort(lengths, descending=True, stable=True)
+        x, party, count = x[order], party[order], count[order]
+        lens = lengths[order].tolist()
+        n_parties = max(int(count.max()), 1)
+        active = [sum(1 for n in lens if n > t) for t in range(lens[0] if lens else 0)]
+        rows = torch.arange(b, device=x.device) * n_parties
+        real_party = torch.arange(n_parties, device=x.device) < count.unsqueeze(1)  # (B, P)
+        q = x.new_zeros(b * n_parties, self.d_p)
+        g_mem = x.new_zeros(b, 0, self.d_g)  # g_1 .. g_t-1 of the dialogues still going
+        e = x.new_zeros(b, self.d_e)
+        outs: list[Tensor] = []
+        for t, n in enumerate(active):
+            u = x[:n, t]
+            spk = rows[:n] + party[:n, t]
+            q_spk = q[spk]
+            g_prev = g_mem[:n, -1] if t > 0 else x.new_zeros(n, self.d_g)
+            g = self.drop(self.g_cell(torch.cat([u, q_spk], 1), g_prev))
+            if t > 0:
+                c, _ = self.attention(g_mem[:n], u)
+            else:
+                c = x.new_zeros(n, self.d_g)
+            q_new = self.drop(self.p_cell(torch.cat([u, c], 1), q_spk))
+            idx = spk
+            if self.l_cell is not None:
+                listens = real_party[:n].clone()
+                listens[torch.arange(n, device=x.device), party[:n, t]] = False
+                who, which = listens.nonzero(as_tuple=True)
+                if len(who):
+                    li = rows[who] + which
+                    heard = torch.cat([u[who], q_new[who]], 1)
+                    q_l = self.drop(self.l_cell(heard, q[li]))
+                    idx = torch.cat([spk, li])
+                    q_new = torch.cat([q_new, q_l])
+            e = self.drop(self.e_cell(q_new[:n], e[:n]))
+            q = q.index_copy(0, idx, q_new)
+            g_mem = torch.cat([g_mem[:n], g.unsqueeze(1)], 1)
+            outs.append(nn.functional.pad(e, (0, 0, 0, b - n)))
+        out = torch.stack(outs, 1) if outs else x.new_zeros(b, 0, self.d_e)
+        out = nn.functional.pad(out, (0, 0, 0, t_pad - out.shape[1]))
+        return out[torch.argsort(order)]
+
+
+class DialogueRNNEncoder(nn.Module):
+    """DialogueRNN, BiDialogueRNN or BiDialogueRNN+Att over a batch of conversations.
+
+    Args:
+        in_dim: utterance feature width ``D_m``.
+        d_g, d_p, d_e, d_h: global, party, emotion and output (dense) widths.
+        bidirectional: BiDialogueRNN (else DialogueRNN).
+        emotion_attention: attention over the emotion states (+Att).
+        listener: update the listeners' party states.
+        att_type: context attention: ``simple``, ``dot``, ``general``, ``general2``, ``concat``.
+        att_dim: hidden width of the ``concat`` attention.
+        rec_dropout: dropout inside the recurrence and on the emotion states.
+        dropout: dropout after the dense layer.
+
+    ``forward(x: (B, T, D_m), mask: (B, T), speakers: (B, T)) -> (B, T, d_h)``.
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        d_g: int = 150,
+        d_p: int = 150,
+        d_e: int = 100,
+        d_h: int = 100,
+        bidirectional: bool = True,
+        emotion_attention: bool = True,
+        listener: bool = False,
+        att_type: str = "general",
+        att_dim: int = 100,
+        rec_dropout: float = 0.1,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        args = (in_dim, d_g, d_p, d_e, listener, att_type, att_dim, rec_dropout)
+        self.forward_rnn = DialogueRNNDirection(*args)
+        self.backward_rnn = DialogueRNNDirection(*args) if bidirectional else None
+        width = 2 * d_e if bidirectional else d_e
+        self.emotion_attention = (
+            MatchingAttention(width, width, att_type="general2") if emotion_attention else None
+        )
+        self.dense = nn.Linear(width, d_h)
+        self.rec_drop = nn.Dropout(rec_dropout)
+        self.drop = nn.Dropout(dropout)
+        self.out_dim = d_h
+
+    def forward(self, x: Tensor, mask: Tensor, speakers: Tensor) -> Tensor:
+        keep = mask.to(torch.bool)
+        party, count = local_parties(speakers, keep)
+        emotions = self.forward_rnn(x, keep, party, count)
+        if self.backward_rnn is not None:
+            lengths = keep.sum(1)
+            back_party = reverse_padded(party.unsqueeze(-1), lengths).squeeze(-1)
+            back = self.backward_rnn(reverse_padded(x, lengths), keep, back_party, count)
+            emotions = torch.cat([emotions, reverse_padded(back, lengths)], -1)
+        emotions = self.rec_drop(emotions)
+        if self.emotion_attention is not None:
+            emotions, _ = self.emotion_attention(emotions, emotions, keep)
+        h = self.drop(torch.relu(self.dense(emotions)))
+        return h.masked_fill(~keep.unsqueeze(-1), 0.0)
+
+
+@register_model("dialoguernn")
+def dialoguernn(
+    *,
+    in_dims: Mapping[str, int],
+    num_classes: int,
+    fusion: str = "concat",
+    embed: str = "early",
+    fusion_dim: int | None = None,
+    fusion_options: Mapping[str, object] | None = None,
+    d_g: int = 150,
+    d_p: int = 150,
+    d_e: int = 100,
+    d_h: int = 100,
+    bidirectional: bool = True,
+    emotion_attention: bool = True,
+    listener: bool = False,
+    att_type: str = "general",
+    att_dim: int = 100,
+    rec_dropout: float = 0.1,
+    dropout: float = 0.0,
+) -> ERCModel:
+    """DialogueRNN (default: BiDialogueRNN+Att) with any fusion at any embedding point."""
+    return ERCModel(
+        lambda d: DialogueRNNEncoder(
+            d,
+            d_g,
+            d_p,
+            d_e,
+            d_h,
+            bidirectional,
+            emotion_attention,
+            listener,
+            att_type,
+            att_dim,
+            rec_dropout,
+            dropout,
+        ),
+        in_dims=in_dims,
+        num_classes=num_classes,
+        fusion=fusion,
+        embed=embed,
+        fusion_dim=fusion_dim,
+        fusion_options=fusion_options,
+        dropout=dropout,
+    )

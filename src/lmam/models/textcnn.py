@@ -1,0 +1,180 @@
+"""TextCNN (Kim, EMNLP 2014) as the ERC literature uses it as a baseline.
+
+Kim's CNN convolves one sentence's word vectors with filters of several widths
+and max-pools each filter over the sentence: a context-free classifier of one
+utterance. As an ERC baseline it keeps that property: DialogueRNN's paper
+(Majumder et al., AAAI 2019) describes its CNN baseline as its own textual
+feature extractor, which "does not use contextual information from the
+surrounding utterances", and MMGCN (Hu et al., ACL 2021) lists TextCNN among
+the context-free baselines on IEMOCAP and MELD. The LMAM paper feeds the
+extracted multimodal utterance features "into 1D-CNN". With utterance
+feature vectors (no words) as the input, our default reading
+(``over="features"``) therefore convolves each utterance's own feature vector
+(one input channel, length ``D_in``) with every filter width and max-pools over
+it: no information crosses utterances. The other reading,
+``over="utterances"``, convolves along the conversation (``D_in`` input
+channels, filters spanning ``k`` neighbouring utterances, zero beyond the
+dialogue's ends) and max-pools over a window of the same width, which makes
+it contextual.
+
+Departures: the input is an utterance feature vector, not word vectors; with
+``norm=True`` (default) each input feature is first standardised over the
+batch's real utterances (``BatchNorm1d``): the ERC feature sets mix scales (on
+CMU-MOSI the audio features reach 356 against the text's 1.5) and Kim's
+max-pooling over an unnormalised vector then picks the outliers, so that
+without it the model did not fit MOSI's *training* set (loss stuck at 0.69,
+chance); the pooled features go through a dense layer (ReLU, dropout) to
+``out_dim``, like our other backbones, instead of straight to the softmax.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import cast
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from lmam.models.base import ERCModel
+from lmam.models.registry import register_model
+from lmam.nn.options import choice, positive_int
+
+OVER = ("features", "utterances")
+
+
+def max_over_positions(x: Tensor, conv: nn.Conv1d, chunk: int = 1 << 18) -> Tensor:
+    """``conv(x[:, None]).amax(-1)`` for a one-channel ``conv``, without keeping the
+    ``(N, F, L)`` convolution output for the backward pass.
+
+    The winning window of every filter is found without gradient (in chunks of
+    about ``chunk`` output values), then only those windows are recomputed with
+    gradient: the same value, and the same gradient as max-pooling's.
+
+    Args:
+        x: ``(N, D)`` rows, each convolved as one channel of length ``D``.
+        conv: ``Conv1d(1, F, k)``.
+
+    Returns:
+        ``(N, F)``.
+    """
+    k = conv.kernel_size[0]
+    weight = conv.weight[:, 0, :]  # (F, k)
+    windows = x.unfold(1, k, 1)  # (N, L, k), a view
+    n, length, _ = windows.shape
+    step = max(1, chunk // max(1, length * weight.shape[0]))
+    with torch.no_grad():
+        best = torch.cat(
+            [(windows[i : i + step] @ weight.T).argmax(1) for i in range(0, n, step)]
+        )  # (N, F)
+    picked = windows.gather(1, best.unsqueeze(-1).expand(-1, -1, k))  # (N, F, k)
+    out = (picked * weight).sum(-1)
+    return out + conv.bias if conv.bias is not None else out
+
+
+class TextCNNEncoder(nn.Module):
+    """Convolutions of several widths with max-pooling, then a dense layer.
+
+    Args:
+        in_dim: utterance feature width ``D_in``.
+        filters: filters per width.
+        widths: the kernel widths.
+        dense: output width (``out_dim``).
+        over: ``"features"`` (each utterance's vector, context-free) or
+            ``"utterances"`` (along the conversation).
+        norm: standardise every input feature over the real utterances (``BatchNorm1d``).
+        dropout: dropout on the pooled features and after the dense layer.
+
+    ``forward(x: (B, T, D_in), mask: (B, T), speakers: (B, T)) -> (B, T, dense)``.
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        filters: int = 100,
+        widths: tuple[int, ...] = (3, 4, 5),
+        dense: int = 100,
+        over: str = "features",
+        dropout: float = 0.0,
+        norm: bool = True,
+    ) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm1d(in_dim) if norm else None
+        self.over = choice("over", over, OVER)
+        if not widths:
+            raise ValueError("widths must name at least one kernel width")
+        self.widths = tuple(positive_int("widths", k) for k in widths)
+        if over == "features" and max(self.widths) > in_dim:
+            raise ValueError(f"kernel width {max(self.widths)} exceeds the feature width {in_dim}")
+        channels = 1 if over == "features" else in_dim
+        self.convs = nn.ModuleList(nn.Conv1d(channels, filters, k) for k in self.widths)
+        self.dense = nn.Linear(filters * len(self.widths), dense)
+        self.drop = nn.Dropout(dropout)
+        self.out_dim = dense
+
+    def _normalise(self, x: Tensor) -> Tensor:
+        """Args: x: ``(N, D_in)`` real utterances. A batch of one utterance uses the
+        running statistics (batch statistics need two)."""
+        norm = cast(nn.BatchNorm1d, self.norm)
+        if self.training and x.shape[0] > 1:
+            return norm(x)
+        return F.batch_norm(x, norm.running_mean, norm.running_var, norm.weight, norm.bias)
+
+    def _per_utterance(self, x: Tensor) -> Tensor:
+        """Args: x: ``(N, D_in)``. Returns: ``(N, filters * len(widths))``."""
+        convs = cast(list[nn.Conv1d], list(self.convs))
+        return torch.cat([F.relu(max_over_positions(x, conv)) for conv in convs], dim=-1)
+
+    def _along_conversation(self, x: Tensor, keep: Tensor) -> Tensor:
+        """Args: x: ``(B, T, D_in)`` (zero at padding); keep: ``(B, T)``.
+        Returns: ``(B, T, filters * len(widths))``."""
+        seq = x.transpose(1, 2)  # (B, D_in, T)
+        outs = []
+        for k, conv in zip(self.widths, self.convs):
+            left = (k - 1) // 2
+            h = F.relu(conv(F.pad(seq, (left, k - 1 - left))))  # (B, F, T)
+            # max over a window of k utterances, real ones only (ReLU >= 0, so 0 is neutral)
+            h = h.masked_fill(~keep.unsqueeze(1), 0.0)
+            outs.append(F.max_pool1d(F.pad(h, (left, k - 1 - left)), k, stride=1))
+        return torch.cat(outs, dim=1).transpose(1, 2)
+
+    def forward(self, x: Tensor, mask: Tensor, speakers: Tensor) -> Tensor:
+        keep = mask.to(torch.bool)
+        if self.norm is not None:
+            x = x.masked_scatter(keep.unsqueeze(-1), self._normalise(x[keep]))
+        if self.over == "features":
+            pooled = x.new_zeros(*x.shape[:2], self.dense.in_features)
+            pooled[keep] = self._per_utterance(x[keep])  # padded utterances: not computed
+        else:
+            pooled = self._along_conversation(x.masked_fill(~keep.unsqueeze(-1), 0.0), keep)
+        h = self.drop(torch.relu(self.dense(self.drop(pooled))))
+        return h.masked_fill(~keep.unsqueeze(-1), 0.0)
+
+
+@register_model("textcnn")
+def textcnn(
+    *,
+    in_dims: Mapping[str, int],
+    num_classes: int,
+    fusion: str = "concat",
+    embed: str = "early",
+    fusion_dim: int | None = None,
+    fusion_options: Mapping[str, object] | None = None,
+    filters: int = 100,
+    widths: tuple[int, ...] = (3, 4, 5),
+    dense: int = 100,
+    over: str = "features",
+    norm: bool = True,
+    dropout: float = 0.0,
+) -> ERCModel:
+    """TextCNN (Kim 2014; ``over="features"``: context-free) with any fusion at any embedding point."""
+    return ERCModel(
+        lambda d: TextCNNEncoder(d, filters, tuple(widths), dense, over, dropout, norm),
+        in_dims=in_dims,
+        num_classes=num_classes,
+        fusion=fusion,
+        embed=embed,
+        fusion_dim=fusion_dim,
+        fusion_options=fusion_options,
+        dropout=dropout,
+    )

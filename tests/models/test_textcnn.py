@@ -1,0 +1,80 @@
+"""TextCNN: both readings, and the fast max over convolution positions."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lmam.models.textcnn import TextCNNEncoder, max_over_positions
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_max_over_positions_equals_conv_then_max(k):
+    torch.manual_seed(0)
+    conv = nn.Conv1d(1, 6, k)
+    x = torch.randn(7, 20, requires_grad=True)
+    got = max_over_positions(x, conv, chunk=50)  # several chunks
+    want = conv(x.unsqueeze(1)).amax(-1)
+    torch.testing.assert_close(got, want)
+    (g_got,) = torch.autograd.grad(got.square().sum(), [x])
+    (g_want,) = torch.autograd.grad(want.square().sum(), [x])
+    torch.testing.assert_close(g_got, g_want)
+
+
+def test_features_reading_is_context_free():
+    torch.manual_seed(0)
+    enc = TextCNNEncoder(12, filters=5, widths=(2, 3), dense=4, norm=False).eval()
+    x = torch.randn(2, 6, 12)
+    mask = torch.ones(2, 6, dtype=torch.bool)
+    speakers = torch.zeros(2, 6, dtype=torch.long)
+    out = enc(x, mask, speakers)
+    y = x.clone()
+    y[:, 3] = torch.randn(2, 12)  # another utterance 3 changes only utterance 3
+    changed = (enc(y, mask, speakers) - out).abs().amax(-1) > 1e-6
+    assert changed[:, 3].all() and not changed[:, [0, 1, 2, 4, 5]].any()
+    # equals the plain convolution, ReLU and max-pool of each utterance's vector
+    pooled = torch.cat([F.relu(c(x.reshape(12, 1, 12))).amax(-1) for c in enc.convs], -1)
+    want = torch.relu(enc.dense(pooled)).view(2, 6, 4)
+    torch.testing.assert_close(out, want)
+
+
+def test_utterances_reading_sees_neighbours_within_the_window():
+    torch.manual_seed(0)
+    enc = TextCNNEncoder(4, filters=3, widths=(3,), dense=4, over="utterances").eval()
+    x = torch.randn(1, 9, 4)
+    mask = torch.ones(1, 9, dtype=torch.bool)
+    speakers = torch.zeros(1, 9, dtype=torch.long)
+    out = enc(x, mask, speakers)
+    y = x.clone()
+    y[0, 4] += 3.0
+    changed = (enc(y, mask, speakers) - out).abs().amax(-1)[0] > 1e-6
+    # a width-3 convolution then a width-3 max-pool: reach of 2 either side
+    assert not changed[[0, 1, 7, 8]].any() and changed[4]
+
+
+def test_bad_options():
+    with pytest.raises(ValueError, match="over"):
+        TextCNNEncoder(8, over="words")
+    with pytest.raises(ValueError, match="exceeds"):
+        TextCNNEncoder(4, widths=(5,))
+    with pytest.raises(ValueError, match="widths"):
+        TextCNNEncoder(8, widths=())
+
+
+def test_norm_standardises_real_utterances_only():
+    torch.manual_seed(0)
+    enc = TextCNNEncoder(6, filters=3, widths=(2,), dense=4)
+    x = torch.randn(2, 5, 6) * torch.tensor([1.0, 1.0, 100.0, 1.0, 1.0, 1.0])
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]], dtype=torch.bool)
+    speakers = torch.zeros(2, 5, dtype=torch.long)
+    seen = {}
+    enc.norm.register_forward_hook(lambda mod, args, out: seen.update(out=out))
+    out = enc(x, mask, speakers)
+    torch.testing.assert_close(seen["out"].mean(0), torch.zeros(6), atol=1e-5, rtol=0)
+    garbage = x.clone()
+    garbage[~mask] = 1e4
+    torch.testing.assert_close(enc(garbage, mask, speakers), out)
+    one = enc(x[:1, :1], mask[:1, :1], speakers[:1, :1])  # one utterance: running statistics
+    assert torch.isfinite(one).all()
