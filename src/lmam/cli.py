@@ -165,6 +165,35 @@ def experiment_bclstm(
         f"{dataset}, test set, {seeds} seeds",
         True,
         json_out,
+        ttests=[("bclstm-lmam-early_residual", "bclstm"), ("bclstm-lmam-late", "bclstm")],
+    )
+
+
+@experiment_app.command("cima")
+def experiment_cima(
+    dataset: str = typer.Option("mosi", help="dataset name or path"),
+    data_path: str | None = typer.Option(None),
+    seeds: int = typer.Option(5, min=2),
+    threads: int | None = typer.Option(None, min=1, help="torch threads per run"),
+    out_dir: Path = typer.Option(Path("runs/experiments/cima")),
+    json_out: Path | None = typer.Option(None, "--json", help="also write the table here"),
+) -> None:
+    """The cima recipe with MMMU-BA, concatenation, LMAM and text only; paired t-tests."""
+    from lmam.experiments.compare import CIMA_VARIANTS, compare
+    from lmam.train.recipes import get_recipe
+
+    settings = {**get_recipe("cima").settings, "dataset": dataset, "data_path": data_path}
+    base = TrainConfig.from_dict({**settings, "threads": threads})
+    compare(
+        base,
+        CIMA_VARIANTS,
+        list(range(seeds)),
+        out_dir / dataset.replace("/", "_"),
+        ["accuracy", "weighted_f1"],
+        f"{dataset}, cima recipe, {seeds} seeds",
+        False,
+        json_out,
+        ttests=[("lmam", "concat"), ("mmmu_ba", "concat"), ("lmam", "mmmu_ba")],
     )
 
 

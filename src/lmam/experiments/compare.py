@@ -32,6 +32,36 @@ BCLSTM_VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
+CIMA_VARIANTS: dict[str, dict[str, Any]] = {
+    "mmmu_ba": {},
+    "concat": {"fusion": "concat", "fusion_dim": 300},
+    "lmam": {"fusion": "lmam", "fusion_dim": None},
+    "text-only": {"fusion": "concat", "fusion_dim": 100, "modalities": ["text"]},
+}
+"""The ``cima`` recipe with its own fusion (MMMU-BA), concatenation, LMAM (its
+default options) and text alone; everything else as the recipe says."""
+
+
+def paired_ttest(
+    results: dict[str, list[dict[str, Any]]], a: str, b: str, metric: str
+) -> dict[str, Any]:
+    """Paired t-test (SciPy) of the test ``metric`` of variants ``a`` and ``b`` over seeds."""
+    from scipy import stats
+
+    x = [r["test"][metric] for r in results[a]]
+    y = [r["test"][metric] for r in results[b]]
+    test = stats.ttest_rel(x, y)
+    return {
+        "a": a,
+        "b": b,
+        "metric": metric,
+        "mean_difference": float(sum(x) / len(x) - sum(y) / len(y)),
+        "t": float(test.statistic),
+        "p": float(test.pvalue),
+        "seeds": len(x),
+    }
+
+
 def select_by_test(runs: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
     """Per run: the test metrics at the epoch with the best TEST ``metric`` (optimistic)."""
     out = []
@@ -58,6 +88,7 @@ def compare(
     title: str,
     with_test_selection: bool,
     json_out: Path | None = None,
+    ttests: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     console = Console()
     warning = load_dataset(portable(base)).warning
@@ -77,6 +108,16 @@ def compare(
         test_rows = summarise({k: select_by_test(v, sel) for k, v in results.items()}, metrics)
         print_rows(test_rows, metrics, f"{title}: {TEST_SELECTION_LABEL}", console)
         payload["rows_select_by_test"] = test_rows
+    for a, b in ttests or []:
+        tests = payload.setdefault("paired_ttests", [])
+        for metric in metrics:
+            t = paired_ttest(results, a, b, metric)
+            tests.append(t)
+            console.print(
+                f"paired t-test, {a} vs {b}, {metric}: mean difference "
+                f"{100 * t['mean_difference']:+.2f} points, t = {t['t']:.3f}, p = {t['p']:.4f} "
+                f"({t['seeds']} seeds)"
+            )
     rows = payload.pop("rows")
     save_rows(out_dir / "results.json", rows, payload)
     if json_out is not None:
@@ -88,4 +129,12 @@ def fusion_variants(embed: str) -> dict[str, dict[str, Any]]:
     return {name: {"fusion": name, "embed": embed} for name in list_fusions()}
 
 
-__all__ = ["BCLSTM_VARIANTS", "compare", "fusion_variants", "mean_std", "select_by_test"]
+__all__ = [
+    "BCLSTM_VARIANTS",
+    "CIMA_VARIANTS",
+    "compare",
+    "fusion_variants",
+    "mean_std",
+    "paired_ttest",
+    "select_by_test",
+]

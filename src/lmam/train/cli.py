@@ -38,7 +38,10 @@ def train_command(
     ),
     backbone: str = typer.Option("bclstm", help="registered model (lmam models)"),
     fusion: str = typer.Option("concat", help="registered fusion (lmam fusions)"),
-    embed: str = typer.Option("early", help="early, early_residual or late"),
+    embed: str = typer.Option("early", help="early, early_residual, late or parallel"),
+    fusion_dim: int | None = typer.Option(
+        None, help="the fusion's output width (default: the model's choice)"
+    ),
     fusion_opt: list[str] = typer.Option(
         [], "--fusion-opt", help="fusion option KEY=VALUE (repeat)"
     ),
