@@ -291,6 +291,12 @@ CASES = [
         2,
         ["dataset 'synthetic' has no option 'sed'", "did you mean 'seed'"],
     ),
+    (
+        "flag of the wrong type",
+        ["train", "--epochs", "ten"],
+        2,
+        ["Error: Invalid value for '--epochs'"],
+    ),
     ("demo with no seeds", ["demo", "--seeds", "0"], 2, ["--seeds"]),
     ("unknown feature set", ["features", "text", "nope"], 2, ["unknown feature set 'nope'"]),
 ]

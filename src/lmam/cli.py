@@ -19,6 +19,7 @@ from lmam.train.config import DEFAULT_THREADS, TrainConfig
 app = typer.Typer(
     name="lmam",
     cls=ClearErrors,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     help="Multimodal conversational emotion recognition with low-rank matching attention.",
     no_args_is_help=True,
@@ -134,7 +135,10 @@ def demo(
 app.add_typer(data_app, name="data", help="List, inspect and export datasets.")
 app.add_typer(features_app, name="features", help="Extract features (text embeddings).")
 experiment_app = typer.Typer(
-    cls=ClearErrors, help="Comparisons over seeds (tables + JSON).", no_args_is_help=True
+    cls=ClearErrors,
+    rich_markup_mode=None,
+    help="Comparisons over seeds (tables + JSON).",
+    no_args_is_help=True,
 )
 app.add_typer(experiment_app, name="experiment")
 

@@ -23,6 +23,7 @@ from lmam.options import parse_pairs
 
 data_app = typer.Typer(
     cls=ClearErrors,
+    rich_markup_mode=None,
     help="List, inspect and export datasets (registered names, or files in any known layout).",
     no_args_is_help=True,
     add_completion=False,

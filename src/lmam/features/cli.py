@@ -16,7 +16,9 @@ from lmam.errors import OptionError
 from lmam.features import datasets as _datasets  # noqa: F401  (registers the *-text datasets)
 from lmam.features.text import cache_dir
 
-features_app = typer.Typer(cls=ClearErrors, help="Build derived features, cached in lmam's format.")
+features_app = typer.Typer(
+    cls=ClearErrors, rich_markup_mode=None, help="Build derived features, cached in lmam's format."
+)
 NAMES = ("iemocap-text", "meld-text")
 
 
