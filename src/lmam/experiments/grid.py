@@ -100,7 +100,7 @@ def print_rows(
     rows: list[dict[str, Any]], metrics: list[str], title: str, console: Console
 ) -> None:
     table = Table(title=title)
-    table.add_column("variant")
+    table.add_column("variant", overflow="fold")
     for m in metrics:
         table.add_column(f"{m} (%)", justify="right", no_wrap=True)
     table.add_column("parameters", justify="right", no_wrap=True)
