@@ -3,7 +3,8 @@
 The dataset's own protocol (CMU-MOSI: a fixed 40 epochs; IEMOCAP-text and
 MELD-text: the epoch selected on validation); LMAM at its default placement
 (``early_residual``, the paper's Fig. 4 (b)) with default options, and for
-DialogueRNN also at ``parallel`` (the placement of the authors' code).
+DialogueRNN also at ``parallel`` (the placement of the authors' code); TextCNN
+also with its other reading, ``over="utterances"``.
 
     python bench/backbone_results.py [--dataset mosi] [--data-path DIR] [--seeds 3] \
         [--threads 1] [--json bench/results/backbones_mosi.json]
@@ -24,6 +25,18 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "backbone": "textcnn",
         "fusion": "lmam",
         "embed": "early_residual",
+    },
+    "textcnn-utterances": {
+        "backbone": "textcnn",
+        "fusion": "concat",
+        "embed": "early",
+        "model_options": {"over": "utterances"},
+    },
+    "textcnn-utterances-lmam-early_residual": {
+        "backbone": "textcnn",
+        "fusion": "lmam",
+        "embed": "early_residual",
+        "model_options": {"over": "utterances"},
     },
     "dialoguernn": {"backbone": "dialoguernn", "fusion": "concat", "embed": "early"},
     "dialoguernn-lmam-early_residual": {

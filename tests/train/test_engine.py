@@ -44,8 +44,12 @@ def test_same_seed_same_metrics_and_run_directory_contents(tmp_path):
     b = train(config(tmp_path, name="b", fusion="lmam", embed="early_residual"), quiet=True)
     c = train(config(tmp_path, name="c", fusion="lmam", embed="early_residual", seed=1), quiet=True)
     assert a["test"] == b["test"] and a["valid"] == b["valid"]
-    assert a["test"] != c["test"]
     run = Path(a["run_dir"])
+    # another seed trains differently (its test metrics may still coincide when
+    # both runs predict one class after 3 epochs)
+    loss_a = json.loads((run / "metrics.json").read_text())["history"][-1]["loss"]
+    loss_c = json.loads((Path(c["run_dir"]) / "metrics.json").read_text())["history"][-1]["loss"]
+    assert loss_a != loss_c
     for f in (
         "config.yaml",
         "metrics.json",
