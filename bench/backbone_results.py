@@ -3,10 +3,11 @@
 The dataset's own protocol (CMU-MOSI: a fixed 40 epochs; IEMOCAP-text and
 MELD-text: the epoch selected on validation); LMAM at its default placement
 (``early_residual``, the paper's Fig. 4 (b)) with default options, and for
-DialogueRNN also at ``parallel`` (the placement of the authors' code).
+DialogueRNN also at ``parallel`` (the placement of the authors' code); TextCNN
+also with its other reading, ``over="utterances"``.
 
     python bench/backbone_results.py [--dataset mosi] [--data-path DIR] [--seeds 3] \
-        [--threads 1] [--json bench/results/backbones_mosi.json]
+        [--threads 1] [--normalize standard|none] [--json bench/results/backbones_mosi.json]
 """
 
 from __future__ import annotations
@@ -25,6 +26,18 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "fusion": "lmam",
         "embed": "early_residual",
     },
+    "textcnn-utterances": {
+        "backbone": "textcnn",
+        "fusion": "concat",
+        "embed": "early",
+        "model_options": {"over": "utterances"},
+    },
+    "textcnn-utterances-lmam-early_residual": {
+        "backbone": "textcnn",
+        "fusion": "lmam",
+        "embed": "early_residual",
+        "model_options": {"over": "utterances"},
+    },
     "dialoguernn": {"backbone": "dialoguernn", "fusion": "concat", "embed": "early"},
     "dialoguernn-lmam-early_residual": {
         "backbone": "dialoguernn",
@@ -41,11 +54,17 @@ def main() -> None:
     parser.add_argument("--data-path", default=None)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--normalize", default="standard", help="standard or none")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset")
     parser.add_argument("--out-dir", type=Path, default=Path("runs/experiments/backbones"))
     parser.add_argument("--json", type=Path, default=None, help="also write the table here")
     args = parser.parse_args()
-    base = TrainConfig(dataset=args.dataset, data_path=args.data_path, threads=args.threads)
+    base = TrainConfig(
+        dataset=args.dataset,
+        data_path=args.data_path,
+        threads=args.threads,
+        normalize=args.normalize,
+    )
     chosen = {k: VARIANTS[k] for k in args.variants.split(",")}
     compare(
         base,

@@ -34,7 +34,13 @@ output, which is ``parallel``; their LSTM passes only the text through the
 recurrent layer and fuses it with the raw audio and visual features before
 the classifier, which is ``late`` with the audio and visual encoders left out
 (not offered here: ``late`` encodes every modality). ``early`` and
-``early_residual`` are the paper's Fig. 4 (a) and (b), ``late`` is (c).
+``early_residual`` are the paper's Fig. 4 (a) and (b), ``late`` is (c). The
+placement is all that is reproduced: with ``fusion="lmam_authors_code"`` the
+fusion step is theirs too.
+
+Not yet expressible: a multimodal backbone with its own fusion only (its
+baseline row) needs a fusion that does nothing; it comes with the first such
+backbone.
 """
 
 from __future__ import annotations

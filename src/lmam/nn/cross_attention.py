@@ -53,8 +53,8 @@ class CrossModalAttention(FusionModule):
             fused width (attribute ``out_dim``) is ``d_out`` for
             ``combine="sum"`` and ``M * d_out`` for ``combine="concat"``.
         dim: common width ``d``. ``None``: the common input width, or the
-            largest one when they differ. Modalities of another width get a
-            ``Linear(d_m, d)`` in front.
+            largest one when they differ (LMAM: the narrowest). Modalities of
+            another width get a ``Linear(d_m, d)`` in front.
         sources: ``"all"`` (intra- and inter-modal), ``"inter"`` or ``"intra"``.
         scale: score scale ``s``: ``"dim"`` (``1/sqrt(d+1)``), ``"length"``
             (``1/sqrt(T_valid)`` per dialogue), ``"none"`` (1) or a float.
