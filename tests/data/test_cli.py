@@ -85,7 +85,7 @@ def test_bad_data_is_one_clear_line(tmp_path: Path) -> None:
 
 def test_bad_options(tmp_path: Path) -> None:
     path = fx.write(tmp_path / "x.pkl", fx.roberta_iemocap())
-    assert "text must be one of" in run("info", path, "-o", "text=sum", code=1)
+    assert "x.pkl: text must be one of" in run("info", path, "-o", "text=sum", code=2)
     assert "expected KEY=VALUE" in run("info", path, "-o", "text", code=2)
     assert "does not apply" in run("info", path, "-o", "colour=red", code=2)
     assert "neither a registered dataset" in run("info", "no-such-thing", code=1)

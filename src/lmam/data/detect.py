@@ -45,12 +45,22 @@ def open_dataset(name_or_path: str | Path, **options: Any) -> ConversationDatase
     Raises:
         DataError: no such name or path, an unknown layout (the message lists
             the known ones), or bad data.
-        ValueError: an option the reader does not take.
+        OptionError: an option the reader does not take, or a value it refuses
+            (naming the file).
     """
     if isinstance(name_or_path, str) and name_or_path in list_datasets():
         path = options.pop("path", None)
         return create_dataset(name_or_path, path, **options)
     path = Path(name_or_path)
+    try:
+        return _open_path(path, options)
+    except (DataError, OptionError):
+        raise
+    except ValueError as e:  # a reader refused an option's value
+        raise OptionError(f"{path}: {e}") from None
+
+
+def _open_path(path: Path, options: dict[str, Any]) -> ConversationDataset:
     if not path.exists():
         raise DataError(
             "neither a registered dataset nor an existing file or directory; registered: "
@@ -80,7 +90,7 @@ def _open_directory(path: Path, options: dict[str, Any]) -> ConversationDataset:
         return read_transcripts(path, **options)
     pickles = sorted(p for p in path.iterdir() if p.suffix in (".pkl", ".pickle") and p.is_file())
     if len(pickles) == 1:
-        return open_dataset(pickles[0], **options)
+        return _open_path(pickles[0], options)
     found = f"{len(pickles)} pickle files" if pickles else "nothing readable"
     raise DataError(f"a directory with {found}; {known_layouts_text()}", file=path)
 
