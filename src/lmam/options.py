@@ -18,7 +18,6 @@ import types
 import typing
 from collections import abc
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,14 +72,6 @@ def parse_pairs(items: list[str], flag: str) -> dict[str, Any]:
 
 
 # -- checking ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Param:
-    """One accepted option: its annotation (``None``: unknown) and default."""
-
-    annotation: Any
-    default: Any
-
-
 def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
     try:
         return typing.get_type_hints(fn)
@@ -88,8 +79,9 @@ def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
         return {}
 
 
-def _read(fn: Callable[..., Any], skip: int, out: dict[str, Param]) -> bool:
-    """Add ``fn``'s keyword parameters to ``out``; returns whether it takes ``**kwargs``."""
+def _read(fn: Callable[..., Any], skip: int, out: dict[str, Any]) -> bool:
+    """Add ``fn``'s keyword parameters (name -> annotation, ``None`` if unknown) to
+    ``out``; returns whether it takes ``**kwargs``."""
     hints = _hints(fn)
     params = list(inspect.signature(fn).parameters.values())[skip:]
     open_ = False
@@ -97,39 +89,39 @@ def _read(fn: Callable[..., Any], skip: int, out: dict[str, Param]) -> bool:
         if p.kind is p.VAR_KEYWORD:
             open_ = True
         elif p.kind is not p.VAR_POSITIONAL and p.name not in out:
-            default = None if p.default is p.empty else p.default
-            out[p.name] = Param(hints.get(p.name), default)
+            out[p.name] = hints.get(p.name)
     return open_
 
 
-def accepted_options(factory: Callable[..., Any]) -> tuple[dict[str, Param], bool]:
-    """The keyword options ``factory`` accepts, and whether it also takes any other.
+def accepted_options(factory: Callable[..., Any]) -> tuple[dict[str, Any], bool]:
+    """The keyword options ``factory`` accepts (name -> annotation, ``None`` if
+    unknown), and whether it also takes any other.
 
     For a class, ``__init__`` is read, then (while it takes ``**options``) the
     ``__init__`` it hands them to.
     """
-    out: dict[str, Param] = {}
+    out: dict[str, Any] = {}
     if not isinstance(factory, type):
-        open_ = _read(factory, 0, out)
-        return out, open_
-    cls: type | None = factory
-    while cls is not None:
-        owners = [c for c in cls.__mro__ if "__init__" in c.__dict__]
-        nxt: type | None = None
-        for i, owner in enumerate(owners):
-            if owner is object:
-                return out, False
-            open_ = _read(owner.__dict__["__init__"], 1, out)
-            if not open_:
-                return out, False
-            target = owner.__dict__.get("forwards_options_to")
-            if isinstance(target, type):
-                nxt = target
-                break
-            if i + 1 == len(owners) or owners[i + 1] is object:
-                return out, True
-        cls = nxt
-    return out, True
+        return out, _read(factory, 0, out)
+    return out, _read_class(factory, out)
+
+
+def _read_class(cls: type, out: dict[str, Any]) -> bool:
+    """Follow ``**options`` from ``cls.__init__`` down its MRO (or to the class
+    named by ``forwards_options_to``); returns whether unknown options pass."""
+    open_ = False
+    for owner in cls.__mro__:
+        if owner is object:
+            break
+        if "__init__" not in owner.__dict__:
+            continue
+        open_ = _read(owner.__dict__["__init__"], 1, out)
+        if not open_:
+            return False
+        target = owner.__dict__.get("forwards_options_to")
+        if isinstance(target, type):
+            return _read_class(target, out)
+    return open_
 
 
 def _type_name(annotation: Any) -> str:
@@ -219,4 +211,4 @@ def check_options(
             raise OptionError(
                 f"{where} has no option {name!r}{closest(name, valid)}; its options: {listed}"
             )
-        check_value(where, name, value, params[name].annotation)
+        check_value(where, name, value, params[name])

@@ -117,10 +117,9 @@ def safe_load(path: str | Path, *, encoding: str = "latin1") -> object:
     """
     path = Path(path)
     try:
-        if path.is_file() and not is_pickle_start(head(path, 1)):
-            raw = head(path)
-            if not raw or raw.startswith((ZIP_MAGIC, HDF5_MAGIC)):  # surely not a pickle
-                raise DataError(describe_file(path), file=path)
+        raw = head(path) if path.is_file() else b"\x80"
+        if not is_pickle_start(raw) and (not raw or raw.startswith((ZIP_MAGIC, HDF5_MAGIC))):
+            raise DataError(describe_file(path), file=path)  # surely not a pickle
         with path.open("rb") as f:
             return _RestrictedUnpickler(f, encoding=encoding).load()
     except RefusedGlobal as e:

@@ -33,9 +33,6 @@ MODEL_ARGUMENTS = (
     "dropout",
 )
 """Model parameters set by their own config fields, not through ``model_options``."""
-RUN_SETTINGS = ("threads", "device", "out_dir", "name", "epochs")
-"""Fields that do not change what a run computes per epoch (``--resume`` may change
-``threads`` and ``device``; ``epochs`` may extend a run)."""
 
 
 @dataclass
