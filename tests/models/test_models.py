@@ -155,6 +155,26 @@ def test_parallel_adds_the_projected_fusion_to_the_backbone_output():
     torch.testing.assert_close(h, backbone + side)
 
 
+def test_late_text_encodes_only_the_text_and_fuses_it_with_the_raw_others():
+    model = small("bclstm", "lmam", "late_text").eval()
+    assert set(model.encoders) == {"text"}
+    assert model.fusion.in_dims == {"text": 8, "audio": 6, "visual": 8}
+    feats, mask, speakers = batch()
+    with torch.no_grad():
+        h = model.features(feats, mask, speakers)
+        clean = {m: x.masked_fill(~mask.unsqueeze(-1), 0) for m, x in feats.items()}
+        clean["text"] = model.encoders["text"](clean["text"], mask, speakers)
+        want = model.fusion(clean, mask)
+    torch.testing.assert_close(h, want)
+
+
+def test_late_text_needs_a_text_modality_and_a_single_stream_backbone():
+    with pytest.raises(ValueError, match="needs a modality named 'text'"):
+        small("bclstm", "lmam", "late_text", dims={"audio": 6, "visual": 8})
+    with pytest.raises(ValueError, match="single-stream backbone"):
+        toy("lmam", "late_text")
+
+
 def test_lmam_default_width_is_the_narrowest_input():
     model = small("bclstm", "lmam", "early_residual")
     assert model.fusion.out_dim == min(DIMS.values())
@@ -189,7 +209,10 @@ def toy(fusion: str, embed: str) -> ERCModel:
     )
 
 
-@pytest.mark.parametrize("embed", EMBEDS)
+MULTIMODAL_EMBEDS = [e for e in EMBEDS if e != "late_text"]
+
+
+@pytest.mark.parametrize("embed", MULTIMODAL_EMBEDS)
 @pytest.mark.parametrize("fusion", FUSIONS)
 def test_multimodal_backbone_at_every_embedding_point(embed, fusion):
     model = toy(fusion, embed)

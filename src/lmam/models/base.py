@@ -9,8 +9,8 @@ A backbone is a *contextual encoder* of one of two kinds:
   ``{m: (B, T, D_m)}``, fuses them inside (its own, baseline fusion) and returns
   named contextual streams ``{k: (B, T, H_k)}`` (per modality, or one final one).
 
-The model puts any registered fusion at one of four embedding points (the
-paper's Fig. 4 (a)-(c), plus the placement of the authors' public code):
+The model puts any registered fusion at one of five embedding points (the
+paper's Fig. 4 (a)-(c), plus the two placements of the authors' public code):
 
 ============== ======================================== ==============================================
 embed          single-stream backbone                    multimodal backbone
@@ -19,6 +19,7 @@ early          ``enc(F(x))``                             ``enc({m: O_m})``
 early_residual ``enc(cat(x) + W F(x))``                  ``enc({m: x_m + W_m O_m})``
 late           ``F({m: enc_m(x_m)})`` (one enc per m)    ``F(enc(x))`` (fuses the backbone's streams)
 parallel       ``enc(cat(x)) + W F(x)``                  ``cat(enc(x)) + W F(x)``
+late_text      ``F({text: enc(x_text), m: x_m})``         (not defined: raises)
 ============== ======================================== ==============================================
 
 ``F`` is the fusion, ``O_m`` its per-modality output (LMAM's ``O_i``; a fusion
@@ -32,8 +33,8 @@ departures of the authors' public code"): their DialogueRNN runs the fusion in
 a parallel branch on the inputs and adds its projection to the backbone's
 output, which is ``parallel``; their LSTM passes only the text through the
 recurrent layer and fuses it with the raw audio and visual features before
-the classifier, which is ``late`` with the audio and visual encoders left out
-(not offered here: ``late`` encodes every modality). ``early`` and
+the classifier, which is ``late_text`` (``late`` with the other modalities'
+encoders left out; it needs a modality named ``text``). ``early`` and
 ``early_residual`` are the paper's Fig. 4 (a) and (b), ``late`` is (c). The
 placement is all that is reproduced: with ``fusion="lmam_authors_code"`` the
 fusion step is theirs too.
@@ -54,7 +55,7 @@ from torch import Tensor, nn
 from lmam.fusion.registry import create_fusion, fusion_factory
 from lmam.nn.base import FusionModule, check_inputs
 
-EMBEDS = ("early", "early_residual", "late", "parallel")
+EMBEDS = ("early", "early_residual", "late", "parallel", "late_text")
 
 
 class Encoder(Protocol):
@@ -115,7 +116,8 @@ class ERCModel(nn.Module):
         in_dims: ``{modality: width}`` in the fixed modality order.
         num_classes: number of classes (or regression outputs).
         fusion: a registered fusion name.
-        embed: ``"early"``, ``"early_residual"``, ``"late"`` or ``"parallel"``.
+        embed: ``"early"``, ``"early_residual"``, ``"late"``, ``"parallel"`` or
+            ``"late_text"`` (single-stream backbones only).
         fusion_dim: the fusion's output width; ``None``: the fusion's own
             default width for its inputs if it declares one (LMAM: the
             narrowest input), else the summed input width for
@@ -153,6 +155,16 @@ class ERCModel(nn.Module):
         self.num_classes = num_classes
         self.fusion_name = fusion
         self.multimodal = multimodal
+        if embed == "late_text":
+            if multimodal:
+                raise ValueError(
+                    "embed 'late_text' encodes only the text with a single-stream backbone; "
+                    f"a multimodal backbone takes one of {EMBEDS[:-1]}"
+                )
+            if "text" not in self.in_dims:
+                raise ValueError(
+                    f"embed 'late_text' needs a modality named 'text', got {self.modalities}"
+                )
         options = dict(fusion_options or {})
         total = sum(self.in_dims.values())
         self.encoders = nn.ModuleDict()
@@ -161,14 +173,18 @@ class ERCModel(nn.Module):
         self.residual_proj: nn.Module | None = None
         self.residual_projs = nn.ModuleDict()
         self.parallel_proj: nn.Module | None = None
-        if embed == "late":
+        if embed in ("late", "late_text"):
             if multimodal:
                 self.encoders["all"] = encoder_factory(dict(self.in_dims))
                 enc_dims = encoder_widths(self.encoders["all"])
             else:
-                for m, width in self.in_dims.items():
-                    self.encoders[m] = encoder_factory(width)
-                enc_dims = {m: encoder_width(self.encoders[m]) for m in self.modalities}
+                encoded = self.modalities if embed == "late" else ("text",)
+                for m in encoded:
+                    self.encoders[m] = encoder_factory(self.in_dims[m])
+                enc_dims = {
+                    m: encoder_width(self.encoders[m]) if m in encoded else self.in_dims[m]
+                    for m in self.modalities
+                }
             out = fusion_dim or default_fusion_dim(fusion, enc_dims, next(iter(enc_dims.values())))
             self.fusion = self._fusion(fusion, enc_dims, out, options, num_classes)
             head_in = self.fusion.out_dim
@@ -235,10 +251,13 @@ class ERCModel(nn.Module):
         xs, keep = check_inputs(self.in_dims, feats, mask)
         clean = dict(zip(self.modalities, xs))
         enc = self.encoders
-        if self.embed == "late":
+        if self.embed in ("late", "late_text"):
             if self.multimodal:
                 return self.fusion(enc["all"](clean, keep, speakers), keep)
-            encoded = {m: enc[m](clean[m], keep, speakers) for m in self.modalities}
+            encoded = {
+                m: enc[m](clean[m], keep, speakers) if m in enc else clean[m]
+                for m in self.modalities
+            }
             return self.fusion(encoded, keep)
         if self.multimodal:
             if self.embed == "early":

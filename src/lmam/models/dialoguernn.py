@@ -110,8 +110,11 @@ class DialogueRNNDirection(nn.Module):
         g_mem = x.new_zeros(b, 0, self.d_g)  # g_1 .. g_t-1 of the dialogues still going
         e = x.new_zeros(b, self.d_e)
         outs: list[Tensor] = []
+        # one view per step: the backward of x[:n, t] would build a zero gradient
+        # of x's full size at every step (quadratic when x needs a gradient)
+        steps = x.unbind(1)
         for t, n in enumerate(active):
-            u = x[:n, t]
+            u = steps[t][:n]
             spk = rows[:n] + party[:n, t]
             q_spk = q[spk]
             g_prev = g_mem[:n, -1] if t > 0 else x.new_zeros(n, self.d_g)

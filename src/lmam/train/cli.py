@@ -38,7 +38,7 @@ def train_command(
     ),
     backbone: str = typer.Option("bclstm", help="registered model (lmam models)"),
     fusion: str = typer.Option("concat", help="registered fusion (lmam fusions)"),
-    embed: str = typer.Option("early", help="early, early_residual, late or parallel"),
+    embed: str = typer.Option("early", help="early, early_residual, late, parallel or late_text"),
     fusion_dim: int | None = typer.Option(
         None, help="the fusion's output width (default: the model's choice)"
     ),

@@ -51,7 +51,8 @@ class TrainConfig:
         model_options: options of the model (e.g. ``hidden``, ``attention``).
         fusion: a registered fusion name.
         fusion_options: options of the fusion (e.g. ``rank``).
-        embed: ``early``, ``early_residual`` or ``late``.
+        embed: ``early``, ``early_residual``, ``late``, ``parallel`` or ``late_text``
+            (:data:`lmam.models.EMBEDS`).
         fusion_dim: width of the fusion output (``None``: the model's default).
         epochs: number of epochs (``None``: the dataset's recommendation, else 50).
         batch_size: dialogues per (global) batch.
