@@ -2,7 +2,10 @@
 
 Each reads its source (fast), then returns the cached embedded dataset, building
 it on first use (about a minute on two CPU cores). Options: ``cache_dir``,
-``batch_size``, ``progress``, ``encoder`` (a :class:`TextEncoder`, e.g. for tests).
+``batch_size``, ``progress``, ``encoder`` (a :class:`TextEncoder`, e.g. for tests),
+and ``fine_tune`` (fine-tune the encoder on the training labels first, selected on
+validation; :mod:`lmam.features.finetune`) with ``fine_tune_epochs``,
+``fine_tune_lr`` and ``fine_tune_seed``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,12 @@ from pathlib import Path
 from lmam.data.meld_csv import is_meld_csv_dir, read_meld_csv
 from lmam.data.registry import create_dataset, register_dataset
 from lmam.data.types import ConversationDataset
+from lmam.features.finetune import FineTune
 from lmam.features.text import TextEncoder, cached_text_dataset
+
+
+def _fine_tuning(fine_tune: bool, epochs: int, lr: float, seed: int) -> FineTune | None:
+    return FineTune(epochs=epochs, lr=lr, seed=seed) if fine_tune else None
 
 
 @register_dataset(
@@ -25,6 +33,10 @@ def load_iemocap_text(
     batch_size: int = 128,
     progress: bool = True,
     encoder: TextEncoder | None = None,
+    fine_tune: bool = False,
+    fine_tune_epochs: int = 4,
+    fine_tune_lr: float = 2e-5,
+    fine_tune_seed: int = 0,
 ) -> ConversationDataset:
     """IEMOCAP transcripts (``cosmic_iemocap.pkl`` or its directory) embedded, 384-d text.
 
@@ -38,6 +50,7 @@ def load_iemocap_text(
         cache=cache_dir,
         batch_size=batch_size,
         progress=progress,
+        fine_tuning=_fine_tuning(fine_tune, fine_tune_epochs, fine_tune_lr, fine_tune_seed),
     )
 
 
@@ -52,6 +65,10 @@ def load_meld_text(
     batch_size: int = 128,
     progress: bool = True,
     encoder: TextEncoder | None = None,
+    fine_tune: bool = False,
+    fine_tune_epochs: int = 4,
+    fine_tune_lr: float = 2e-5,
+    fine_tune_seed: int = 0,
 ) -> ConversationDataset:
     """MELD embedded, 384-d text: from ``cosmic_meld.pkl`` (or its directory) or MELD's CSVs.
 
@@ -70,4 +87,5 @@ def load_meld_text(
         cache=cache_dir,
         batch_size=batch_size,
         progress=progress,
+        fine_tuning=_fine_tuning(fine_tune, fine_tune_epochs, fine_tune_lr, fine_tune_seed),
     )

