@@ -132,6 +132,29 @@ def test_bad_config_is_refused(tmp_path):
         TrainConfig.from_dict({"datset": "x"})
 
 
+def test_modality_dropout_drops_only_that_modality_while_training(tmp_path, monkeypatch):
+    seen: list[dict[str, float]] = []
+    trainer = Trainer(config(tmp_path, name="md", modality_dropout={"audio": 0.5}, epochs=1))
+    forward = trainer.model.forward
+
+    def spy(feats, mask, speakers):
+        real = mask.bool()
+        seen.append({m: float((x[real] == 0).float().mean()) for m, x in feats.items()})
+        return forward(feats, mask, speakers)
+
+    monkeypatch.setattr(trainer.model, "forward", spy)
+    trainer.fit()
+    assert 0.35 < seen[0]["audio"] < 0.65 and seen[0]["text"] < 0.01
+    assert seen[-1]["audio"] < 0.01  # the last forward passes are evaluation: untouched
+
+
+def test_modality_dropout_is_checked(tmp_path):
+    with pytest.raises(ValueError, match=r"modality_dropout of 'audio' must be in \[0, 1\)"):
+        config(tmp_path, modality_dropout={"audio": 1.5})
+    with pytest.raises(ValueError, match="the run has no modality 'smell'; it has text"):
+        Trainer(config(tmp_path, modality_dropout={"smell": 0.1}))
+
+
 def test_predict_refuses_data_of_other_widths():
     ds = create_dataset("synthetic", train=2, valid=1, test=1)
     check_compatible(ds, dict(ds.modalities), "new.npz")

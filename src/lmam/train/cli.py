@@ -24,6 +24,7 @@ OPTION_FLAGS = {
     "fusion_opt": "fusion_options",
     "model_opt": "model_options",
     "data_opt": "dataset_options",
+    "modality_dropout": "modality_dropout",
 }
 RESUME_MAY_CHANGE = ("threads", "device", "epochs", "quiet")
 """What ``--resume`` accepts besides the run: execution settings, and ``--epochs``
@@ -56,6 +57,11 @@ def train_command(
     lr: float = typer.Option(1e-3),
     weight_decay: float = typer.Option(1e-5),
     dropout: float = typer.Option(0.2),
+    modality_dropout: list[str] = typer.Option(
+        [],
+        "--modality-dropout",
+        help="MODALITY=P: dropout on that modality's input features while training (repeat)",
+    ),
     seed: int = typer.Option(0),
     loss: str | None = typer.Option(
         None, help="ce, weighted_ce, focal or mse (default: ce, or mse for regression)"

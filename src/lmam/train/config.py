@@ -58,6 +58,8 @@ class TrainConfig:
         batch_size: dialogues per (global) batch.
         lr, weight_decay: Adam's.
         dropout: dropout of the model.
+        modality_dropout: ``{modality: p}``, dropout on that modality's input
+            features while training (after normalisation), e.g. ``{"audio": 0.3}``.
         seed: seed of everything random.
         loss: ``ce``, ``weighted_ce``, ``focal`` (classification) or ``mse``
             (regression); ``None``: ``ce`` for classification, ``mse`` for regression.
@@ -95,6 +97,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-5
     dropout: float = 0.2
+    modality_dropout: dict[str, float] = field(default_factory=dict)
     seed: int = 0
     loss: str | None = None
     focal_gamma: float = 2.0
@@ -134,6 +137,9 @@ class TrainConfig:
             raise OptionError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if not 0 <= self.dropout < 1:
             raise OptionError(f"dropout must be in [0, 1), got {self.dropout}")
+        for m, p in self.modality_dropout.items():
+            if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
+                raise OptionError(f"modality_dropout of {m!r} must be in [0, 1), got {p!r}")
         if not self.focal_gamma >= 0:
             raise OptionError(f"focal_gamma must be >= 0, got {self.focal_gamma}")
         if not DEVICE.match(self.device):

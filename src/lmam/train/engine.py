@@ -89,6 +89,12 @@ def load_dataset(config: TrainConfig) -> ConversationDataset:
                 f"list); {config.dataset!r} is read as a path"
             )
         ds = open_dataset(config.dataset, **config.dataset_options)
+    for m in config.modality_dropout:
+        if m not in (config.modalities or ds.modalities):
+            raise OptionError(
+                f"modality_dropout: the run has no modality {m!r}; "
+                f"it has {', '.join(config.modalities or ds.modalities)}"
+            )
     if config.modalities:
         unknown = [m for m in config.modalities if m not in ds.modalities]
         if unknown:
@@ -363,7 +369,13 @@ class Trainer:
         self, convs: list[Conversation], n_global: int, model: torch.nn.Module
     ) -> tuple[Tensor, Records, float]:
         batch = collate(convs, self.modalities).to(self.device)
-        logits = model(batch.feats, batch.mask, batch.speakers)
+        feats = {
+            m: torch.nn.functional.dropout(x, self.config.modality_dropout[m])
+            if self.config.modality_dropout.get(m)
+            else x
+            for m, x in batch.feats.items()
+        }
+        logits = model(feats, batch.mask, batch.speakers)
         keep = batch.mask
         total = summed_loss(
             self.loss,
