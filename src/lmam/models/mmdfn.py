@@ -172,7 +172,9 @@ class MMDFNEncoder(nn.Module):
         for m in self.modalities:
             u = self.proj[m](feats[m])
             if m in self.rnns:
-                for k, rnn in enumerate(self.rnns[m]):
+                stack = self.rnns[m]
+                assert isinstance(stack, nn.ModuleList)
+                for k, rnn in enumerate(stack):
                     u = rnn(self.drop(u) if k else u, keep)
             nodes.append((u + spk)[keep])
         return torch.cat(nodes)
