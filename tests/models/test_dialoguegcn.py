@@ -160,3 +160,11 @@ def test_gradient_reaches_every_parameter():
     for name, p in enc.named_parameters():
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
     assert torch.all(x.grad[~mask] == 0)
+
+
+def test_without_torch_geometric_the_error_names_the_extra(monkeypatch):
+    import lmam.nn.graph as graph
+
+    monkeypatch.setattr(graph.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ImportError, match=r"dialoguegcn backbone needs torch_geometric.*\[graph\]"):
+        encoder()

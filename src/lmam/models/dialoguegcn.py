@@ -37,12 +37,10 @@ from collections.abc import Mapping
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.nn import GraphConv
-from torch_geometric.utils import scatter, softmax
 
 from lmam.models.base import ERCModel
 from lmam.models.registry import register_model
-from lmam.nn.graph import checked_parties, node_table, window_edges
+from lmam.nn.graph import checked_parties, node_table, require_torch_geometric, window_edges
 from lmam.nn.matching_attention import MatchingAttention
 from lmam.nn.options import positive_int
 from lmam.nn.rnn import BiRNN
@@ -79,6 +77,8 @@ class RelationalGraphConv(nn.Module):
     def forward(
         self, x: Tensor, edge_index: Tensor, edge_type: Tensor, edge_weight: Tensor
     ) -> Tensor:
+        from torch_geometric.utils import scatter
+
         weight = torch.einsum("rb,bio->rio", self.comp, self.bases)  # (R, in, out)
         per_relation = torch.einsum("ni,rio->nro", x, weight).flatten(0, 1)  # (N R, out)
         source, target = edge_index
@@ -117,6 +117,9 @@ class DialogueGCNEncoder(nn.Module):
         dropout: float = 0.5,
     ) -> None:
         super().__init__()
+        require_torch_geometric("dialoguegcn")
+        from torch_geometric.nn import GraphConv
+
         self.num_speakers = positive_int("num_speakers", num_speakers)
         self.window_past = window("window_past", window_past)
         self.window_future = window("window_future", window_future)
@@ -145,6 +148,8 @@ class DialogueGCNEncoder(nn.Module):
             ``edge_index``: ``(2, E)`` rows (source, target); ``edge_type``: ``(E,)``;
             ``edge_weight``: ``(E,)``, summing to 1 over each target's window.
         """
+        from torch_geometric.utils import softmax
+
         _, dialogue, position = node_table(keep)
         nodes = g[keep]  # (N, 2 d_e)
         edge_index = window_edges(keep, self.window_past, self.window_future)

@@ -43,12 +43,10 @@ from collections.abc import Mapping
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.nn import GCN2Conv
-from torch_geometric.utils import scatter
 
 from lmam.models.base import ERCModel
 from lmam.models.registry import register_model
-from lmam.nn.graph import checked_parties, window_edges
+from lmam.nn.graph import checked_parties, require_torch_geometric, window_edges
 from lmam.nn.options import positive_int
 from lmam.nn.rnn import BiRNN
 
@@ -76,6 +74,8 @@ def multimodal_graph(
         ``edge_index``: ``(2, E)`` (both directions of every edge, self-loops
         once); ``edge_weight``: ``(E,)``, ``D^-1/2 A D^-1/2``.
     """
+    from torch_geometric.utils import scatter
+
     n = int(keep.sum())
     intra = window_edges(keep, window, window)  # (2, E_u) over utterances
     shift = torch.arange(num_modalities, device=keep.device) * n
@@ -135,6 +135,9 @@ class MMDFNEncoder(nn.Module):
         dropout: float = 0.4,
     ) -> None:
         super().__init__()
+        require_torch_geometric("mmdfn")
+        from torch_geometric.nn import GCN2Conv
+
         self.modalities = tuple(in_dims)
         self.num_speakers = positive_int("num_speakers", num_speakers)
         positive_int("layers", layers)

@@ -5,14 +5,26 @@ The nodes are the real utterances of a padded batch in row-major order
 padded position to its node, :func:`window_edges` links every node to the
 nodes of its own dialogue within a window, and :func:`checked_parties`
 renumbers each dialogue's speakers and refuses more than a model was built for.
+
+The graph backbones import ``torch_geometric`` (an optional dependency, the
+``graph`` extra) only when they are built, so that ``import lmam`` stays fast
+and works without it.
 """
 
 from __future__ import annotations
+
+import importlib.util
 
 import torch
 from torch import Tensor
 
 from lmam.models.dialoguernn import local_parties
+
+
+def require_torch_geometric(model: str) -> None:
+    """Raise an ``ImportError`` naming ``model`` and the extra when torch_geometric is absent."""
+    if importlib.util.find_spec("torch_geometric") is None:
+        raise ImportError(f"the {model} backbone needs torch_geometric: pip install 'lmam[graph]'")
 
 
 def node_table(keep: Tensor) -> tuple[Tensor, Tensor, Tensor]:
