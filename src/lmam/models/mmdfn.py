@@ -39,6 +39,7 @@ audio and visual through a linear map only.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 
 import torch
@@ -46,14 +47,13 @@ from torch import Tensor, nn
 
 from lmam.models.base import ERCModel
 from lmam.models.registry import register_model
-from lmam.nn.graph import checked_parties, require_torch_geometric, window_edges
+from lmam.nn.graph import checked_parties, node_table, require_torch_geometric, window_edges
 from lmam.nn.options import positive_int
 from lmam.nn.rnn import BiRNN
 
 
-def angular_similarity(a: Tensor, b: Tensor) -> Tensor:
-    """``1 - arccos(0.99999 cos(a, b)) / pi`` row by row; ``a, b: (E, D) -> (E,)``."""
-    cos = (a * b).sum(-1) / (a.norm(dim=-1) * b.norm(dim=-1)).clamp(min=1e-12)
+def angular(cos: Tensor) -> Tensor:
+    """The angular similarity ``1 - arccos(0.99999 cos) / pi`` of cosines ``cos``."""
     return 1.0 - torch.acos(0.99999 * cos) / math.pi
 
 
@@ -76,22 +76,33 @@ def multimodal_graph(
     """
     from torch_geometric.utils import scatter
 
-    n = int(keep.sum())
+    m_count = num_modalities
+    _, dialogue, position = node_table(keep)
+    n = dialogue.numel()
+    unit = nodes / nodes.norm(dim=-1, keepdim=True).clamp(min=1e-12)
+    per_modality = unit.view(m_count, n, -1)
+    # intra-modal cosines of every dialogue at once: (M, B, T, T)
+    padded = unit.new_zeros(m_count, *keep.shape, unit.shape[1])
+    padded[:, dialogue, position] = per_modality
+    cosines = padded @ padded.transpose(-1, -2)
     intra = window_edges(keep, window, window)  # (2, E_u) over utterances
-    shift = torch.arange(num_modalities, device=keep.device) * n
+    src_u, dst_u = intra
+    shift = torch.arange(m_count, device=keep.device) * n
     edges = [(intra.unsqueeze(1) + shift.view(1, -1, 1)).flatten(1)]
-    pairs = [(a, b) for a in range(num_modalities) for b in range(num_modalities) if a != b]
-    weights = [nodes.new_ones(edges[0].shape[1])]
+    weights = [angular(cosines[:, dialogue[dst_u], position[src_u], position[dst_u]]).flatten()]
+    pairs = [(a, b) for a in range(m_count) for b in range(m_count) if a != b]
     if pairs:
         utt = torch.arange(n, device=keep.device)
         src = torch.tensor([a for a, _ in pairs], device=keep.device)
         dst = torch.tensor([b for _, b in pairs], device=keep.device)
-        inter = torch.stack([(src * n).unsqueeze(1) + utt, (dst * n).unsqueeze(1) + utt])
-        edges.append(inter.flatten(1))
-        weights.append(nodes.new_full((edges[-1].shape[1],), modal_weight))
+        edges.append(
+            torch.stack([(src * n).unsqueeze(1) + utt, (dst * n).unsqueeze(1) + utt]).flatten(1)
+        )
+        cos = (per_modality[src] * per_modality[dst]).sum(-1)  # (P, N)
+        weights.append(modal_weight * angular(cos).flatten())
     edge_index = torch.cat(edges, 1)
     source, target = edge_index
-    weight = torch.cat(weights) * angular_similarity(nodes[source], nodes[target])
+    weight = torch.cat(weights)
     degree = scatter(weight, target, 0, dim_size=nodes.shape[0], reduce="sum")
     scale = degree.clamp(min=1e-12).rsqrt()
     return edge_index, scale[source] * weight * scale[target]
@@ -191,6 +202,12 @@ class MMDFNEncoder(nn.Module):
         edge_index, edge_weight = multimodal_graph(
             x, keep, len(self.modalities), self.window, self.modal_weight
         )
+        # P H as one sparse product (rows: targets); the graph is symmetric
+        size = (x.shape[0], x.shape[0])
+        adj = torch.sparse_coo_tensor(edge_index.flip(0), edge_weight, size, check_invariants=False)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+            adj = adj.coalesce().to_sparse_csr()
         x = self.drop(x)
         h0 = torch.relu(self.fc0(x))
         h = self.drop(h0)
@@ -198,7 +215,7 @@ class MMDFNEncoder(nn.Module):
         for conv in self.convs:
             q = h
             state = self.cell(q, state)
-            h = self.drop(torch.relu(conv(state[0], h0, edge_index, edge_weight))) + q
+            h = self.drop(torch.relu(conv(state[0], h0, adj))) + q
         out = torch.relu(torch.cat([x, h], -1)).chunk(len(self.modalities))
         streams = {}
         for m, o in zip(self.modalities, out):
