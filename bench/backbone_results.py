@@ -1,10 +1,11 @@
-"""TextCNN and DialogueRNN with and without LMAM, mean +- std over seeds.
+"""TextCNN, DialogueRNN, DialogueGCN and MM-DFN with and without LMAM, mean +- std over seeds.
 
 The dataset's own protocol (CMU-MOSI: a fixed 40 epochs; IEMOCAP-text and
 MELD-text: the epoch selected on validation); LMAM at its default placement
 (``early_residual``, the paper's Fig. 4 (b)) with default options, and for
 DialogueRNN also at ``parallel`` (the placement of the authors' code); TextCNN
-also with its other reading, ``over="utterances"``.
+also with its other reading, ``over="utterances"``. MM-DFN's row without LMAM
+is its own fusion only (``fusion="none"``).
 
     python bench/backbone_results.py [--dataset mosi] [--data-path DIR] [--seeds 3] \
         [--threads 1] [--normalize standard|none] [--json bench/results/backbones_mosi.json]
@@ -45,6 +46,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "embed": "early_residual",
     },
     "dialoguernn-lmam-parallel": {"backbone": "dialoguernn", "fusion": "lmam", "embed": "parallel"},
+    "dialoguegcn": {"backbone": "dialoguegcn", "fusion": "concat", "embed": "early"},
+    "dialoguegcn-lmam-early_residual": {
+        "backbone": "dialoguegcn",
+        "fusion": "lmam",
+        "embed": "early_residual",
+    },
+    "mmdfn": {"backbone": "mmdfn", "fusion": "none", "embed": "early"},
+    "mmdfn-lmam-early_residual": {"backbone": "mmdfn", "fusion": "lmam", "embed": "early_residual"},
 }
 
 

@@ -12,7 +12,10 @@ Two goals are checked:
 - plug-in cost: with its default options, LMAM at every embedding point adds
   at most 0.62 M parameters to every backbone (the paper's Tables V/VI) and
   costs at most the paper's time ratio for that backbone (Table VI, IEMOCAP:
-  TextCNN 1.65/0.68, bc-LSTM 2.18/1.21, DialogueRNN 48.54/47.96);
+  TextCNN 1.65/0.68, bc-LSTM 2.18/1.21, DialogueRNN 48.54/47.96, DialogueGCN
+  57.77/56.18, MM-DFN 3.89/3.15). Every backbone's row without LMAM is its
+  default: ``fusion="concat"`` for the single-stream ones, MM-DFN with its own
+  fusion only (``fusion="none"``);
 - DialogueRNN speed: text-only BiDialogueRNN+Att at the reference's sizes
   (D_m 100, D_g = D_p = 500, D_e = D_h = 300, ``general`` attention) takes at most
   50x the time of text-only bc-LSTM (the reference implementation took about 110x).
@@ -37,7 +40,13 @@ from lmam.models import EMBEDS, create_model, list_models
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "iemocap"
 WIDTHS = {"text": 100, "audio": 100, "visual": 512}
 CLASSES = 6
-PAPER_TIME_RATIO = {"textcnn": 1.65 / 0.68, "bclstm": 2.18 / 1.21, "dialoguernn": 48.54 / 47.96}
+PAPER_TIME_RATIO = {
+    "textcnn": 1.65 / 0.68,
+    "bclstm": 2.18 / 1.21,
+    "dialoguernn": 48.54 / 47.96,
+    "dialoguegcn": 57.77 / 56.18,
+    "mmdfn": 3.89 / 3.15,
+}
 PAPER_ADDED_PARAMS = 0.62e6
 SPEED_GOAL = 50.0
 REFERENCE_SIZES = {"d_g": 500, "d_p": 500, "d_e": 300, "d_h": 300, "att_type": "general"}

@@ -16,6 +16,8 @@ SMALL = {
     "bclstm": {"hidden": 8, "dense": 8},
     "textcnn": {"filters": 4, "widths": (2, 3), "dense": 8},
     "dialoguernn": {"d_g": 8, "d_p": 6, "d_e": 5, "d_h": 8, "att_dim": 4, "listener": True},
+    "dialoguegcn": {"d_e": 4, "graph_hidden": 6, "d_h": 8, "num_speakers": 3, "num_bases": 2},
+    "mmdfn": {"hidden": 6, "graph_hidden": 5, "layers": 2, "num_speakers": 3},
 }
 
 
@@ -73,8 +75,8 @@ def check_padding_invariance(model: nn.Module, dims=None) -> None:
 
 
 def test_registry():
-    assert {"bclstm", "textcnn", "dialoguernn"} <= set(list_models())
-    assert list_models("dialogue*") == ["dialoguernn"]
+    assert {"bclstm", "textcnn", "dialoguernn", "dialoguegcn", "mmdfn"} <= set(list_models())
+    assert list_models("dialogue*") == ["dialoguegcn", "dialoguernn"]
     with pytest.raises(ValueError, match=r"unknown model 'nope'.*bclstm"):
         create_model("nope", in_dims=DIMS, num_classes=3)
     with pytest.raises(ValueError, match="already registered"):
@@ -88,8 +90,19 @@ def test_registry():
             create_model(name, in_dims=DIMS, num_classes=0)
 
 
-@pytest.mark.parametrize("name", list_models())
-@pytest.mark.parametrize("embed", EMBEDS)
+def model_points() -> list[tuple[str, str]]:
+    """Every (model, embed) pair the contract defines: ``late_text`` only for
+    single-stream backbones (a multimodal one refuses it, tested below)."""
+    multimodal = {n for n in list_models() if small(n, "none", "early").multimodal}
+    return [
+        (n, e) for n in list_models() for e in EMBEDS if not (e == "late_text" and n in multimodal)
+    ]
+
+
+POINTS = model_points()
+
+
+@pytest.mark.parametrize(("name", "embed"), POINTS)
 @pytest.mark.parametrize("fusion", FUSIONS)
 def test_every_model_trains_at_every_embedding_point(name, embed, fusion):
     model = small(name, fusion, embed)
@@ -100,15 +113,13 @@ def test_every_model_trains_at_every_embedding_point(name, embed, fusion):
         model(feats, mask, speakers)
 
 
-@pytest.mark.parametrize("name", list_models())
-@pytest.mark.parametrize("embed", EMBEDS)
+@pytest.mark.parametrize(("name", "embed"), POINTS)
 @pytest.mark.parametrize("fusion", FUSIONS)
 def test_padding_invariance(name, embed, fusion):
     check_padding_invariance(small(name, fusion, embed))
 
 
-@pytest.mark.parametrize("name", list_models())
-@pytest.mark.parametrize("embed", EMBEDS)
+@pytest.mark.parametrize(("name", "embed"), POINTS)
 @pytest.mark.parametrize("dims", [{"text": 10}, DIMS], ids=["one", "three"])
 def test_one_and_three_modalities(name, embed, dims):
     model = small(name, "lmam", embed, dims=dims)
@@ -173,6 +184,10 @@ def test_late_text_needs_a_text_modality_and_a_single_stream_backbone():
         small("bclstm", "lmam", "late_text", dims={"audio": 6, "visual": 8})
     with pytest.raises(ValueError, match="single-stream backbone"):
         toy("lmam", "late_text")
+    for name in list_models():
+        if (name, "late_text") not in POINTS:
+            with pytest.raises(ValueError, match="single-stream backbone"):
+                small(name, "lmam", "late_text")
 
 
 def test_lmam_default_width_is_the_narrowest_input():
@@ -240,3 +255,36 @@ def test_multimodal_backbone_gets_one_stream_per_modality():
     for m in DIMS:
         want = feats[m].masked_fill(~mask.unsqueeze(-1), 0) + residual.residual_projs[m](o[m])
         torch.testing.assert_close(seen[m], want)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_no_fusion_runs_the_backbone_on_the_raw_modalities(name):
+    model = small(name, "none", "early")
+    assert model.fusion is None
+    check_trains(model, *batch())
+    check_padding_invariance(small(name, "none", "early"))
+    assert model.aux_losses(torch.zeros(3, 5, dtype=torch.long), batch()[1]) == {}
+    model.eval()
+    feats, mask, speakers = batch()
+    clean = {m: x.masked_fill(~mask.unsqueeze(-1), 0) for m, x in feats.items()}
+    with torch.no_grad():
+        h = model.features(feats, mask, speakers)
+        if model.multimodal:
+            want = torch.cat(list(model.encoders["all"](clean, mask, speakers).values()), -1)
+        else:
+            want = model.encoders["all"](torch.cat(list(clean.values()), -1), mask, speakers)
+    torch.testing.assert_close(h, want)
+
+
+@pytest.mark.parametrize("embed", [e for e in EMBEDS if e != "early"])
+def test_no_fusion_takes_only_the_early_embedding(embed):
+    for name in ("bclstm", "mmdfn"):
+        with pytest.raises(ValueError, match=r"fusion='none' works only with embed='early'"):
+            small(name, "none", embed)
+
+
+def test_no_fusion_gives_a_multimodal_backbone_the_raw_modalities():
+    model = toy("none", "early")
+    assert model.encoders["all"].seen == DIMS
+    assert model.classifier.in_features == 4 * len(DIMS)
+    check_trains(model, *batch())

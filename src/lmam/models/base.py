@@ -39,9 +39,11 @@ encoders left out; it needs a modality named ``text``). ``early`` and
 placement is all that is reproduced: with ``fusion="lmam_authors_code"`` the
 fusion step is theirs too.
 
-Not yet expressible: a multimodal backbone with its own fusion only (its
-baseline row) needs a fusion that does nothing; it comes with the first such
-backbone.
+No fusion: ``fusion="none"`` (only with ``embed="early"``) builds no fusion
+module; a multimodal backbone gets the raw modalities, ``cat(enc(x))`` (its
+own fusion only: its baseline row), a single-stream backbone their
+concatenation, ``enc(cat(x))`` (the same as ``fusion="concat"`` without its
+module); there are no auxiliary losses.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from lmam.fusion.registry import create_fusion, fusion_factory
 from lmam.nn.base import FusionModule, check_inputs
 
 EMBEDS = ("early", "early_residual", "late", "parallel", "late_text")
+NO_FUSION = "none"
 
 
 class Encoder(Protocol):
@@ -115,7 +118,7 @@ class ERCModel(nn.Module):
             ``multimodal=True``, ``{m: D_m} -> encoder`` (a :class:`MultimodalEncoder`).
         in_dims: ``{modality: width}`` in the fixed modality order.
         num_classes: number of classes (or regression outputs).
-        fusion: a registered fusion name.
+        fusion: a registered fusion name, or ``"none"`` (no fusion module; ``embed="early"`` only).
         embed: ``"early"``, ``"early_residual"``, ``"late"``, ``"parallel"`` or
             ``"late_text"`` (single-stream backbones only).
         fusion_dim: the fusion's output width; ``None``: the fusion's own
@@ -155,6 +158,11 @@ class ERCModel(nn.Module):
         self.num_classes = num_classes
         self.fusion_name = fusion
         self.multimodal = multimodal
+        if fusion == NO_FUSION and embed != "early":
+            raise ValueError(
+                f"fusion={NO_FUSION!r} works only with embed='early' (the backbone on "
+                f"the raw modalities), got embed={embed!r}"
+            )
         if embed == "late_text":
             if multimodal:
                 raise ValueError(
@@ -173,7 +181,14 @@ class ERCModel(nn.Module):
         self.residual_proj: nn.Module | None = None
         self.residual_projs = nn.ModuleDict()
         self.parallel_proj: nn.Module | None = None
-        if embed in ("late", "late_text"):
+        self.fusion: FusionModule | None = None
+        if fusion == NO_FUSION:
+            self.encoders["all"] = encoder_factory(dict(self.in_dims) if multimodal else total)
+            if multimodal:
+                head_in = sum(encoder_widths(self.encoders["all"]).values())
+            else:
+                head_in = encoder_width(self.encoders["all"])
+        elif embed in ("late", "late_text"):
             if multimodal:
                 self.encoders["all"] = encoder_factory(dict(self.in_dims))
                 enc_dims = encoder_widths(self.encoders["all"])
@@ -223,6 +238,7 @@ class ERCModel(nn.Module):
 
     def _stream_width(self) -> int:
         """Width of each modality's fusion-enhanced stream for a multimodal backbone."""
+        assert self.fusion is not None
         if callable(getattr(self.fusion, "per_modality", None)):
             return int(getattr(self.fusion, "d_out", self.fusion.out_dim))
         return self.fusion.out_dim
@@ -230,6 +246,7 @@ class ERCModel(nn.Module):
     def _streams(self, feats: Mapping[str, Tensor], keep: Tensor) -> dict[str, Tensor]:
         """One fusion-enhanced stream per modality, ``{m: (B, T, d)}``: the fusion's
         per-modality outputs if it has them, else its fused output for every modality."""
+        assert self.fusion is not None
         per_modality = getattr(self.fusion, "per_modality", None)
         if callable(per_modality):
             out: dict[str, Tensor] = per_modality(feats, keep)
@@ -251,6 +268,10 @@ class ERCModel(nn.Module):
         xs, keep = check_inputs(self.in_dims, feats, mask)
         clean = dict(zip(self.modalities, xs))
         enc = self.encoders
+        if self.fusion is None:
+            if self.multimodal:
+                return torch.cat(list(enc["all"](clean, keep, speakers).values()), dim=-1)
+            return enc["all"](torch.cat(xs, dim=-1), keep, speakers)
         if self.embed in ("late", "late_text"):
             if self.multimodal:
                 return self.fusion(enc["all"](clean, keep, speakers), keep)
@@ -294,5 +315,5 @@ class ERCModel(nn.Module):
         return logits.masked_fill(~keep.unsqueeze(-1), 0.0)
 
     def aux_losses(self, labels: Tensor, mask: Tensor) -> dict[str, Tensor]:
-        """The fusion's auxiliary losses of the last forward pass."""
-        return self.fusion.aux_losses(labels, mask)
+        """The fusion's auxiliary losses of the last forward pass (none without a fusion)."""
+        return {} if self.fusion is None else self.fusion.aux_losses(labels, mask)

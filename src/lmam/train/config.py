@@ -14,6 +14,7 @@ import yaml
 from lmam.data.normalize import NORMALIZATIONS
 from lmam.fusion.registry import FUSIONS
 from lmam.models import EMBEDS
+from lmam.models.base import NO_FUSION
 from lmam.models.registry import MODELS
 from lmam.options import OptionError, check_value, closest, load_yaml
 from lmam.train.io import atomic_write_text
@@ -49,7 +50,7 @@ class TrainConfig:
             ``evaluate`` and ``predict``) or ``"none"``.
         backbone: a registered model name.
         model_options: options of the model (e.g. ``hidden``, ``attention``).
-        fusion: a registered fusion name.
+        fusion: a registered fusion name, or ``"none"`` (the backbone's own fusion only).
         fusion_options: options of the fusion (e.g. ``rank``).
         embed: ``early``, ``early_residual``, ``late``, ``parallel`` or ``late_text``
             (:data:`lmam.models.EMBEDS`).
@@ -126,7 +127,8 @@ class TrainConfig:
         _choice("select", self.select, SELECTIONS, optional=True)
         _choice("embed", self.embed, EMBEDS)
         MODELS.get(self.backbone)
-        FUSIONS.get(self.fusion)
+        if self.fusion != NO_FUSION:
+            FUSIONS.get(self.fusion)
         for name in ("batch_size", "epochs", "threads", "patience", "fusion_dim"):
             value = getattr(self, name)
             if value is not None and value <= 0:
