@@ -301,8 +301,7 @@ class _Reader:
         self.audio_ok: dict[Path, str | None] = {}
 
     def problem(self, line: int, column: str | None, message: str) -> None:
-        where = f"line {line}" + (f": column {column!r}" if column else "")
-        self.found.append((line, f"{self.path}: {where}: {message}"))
+        self.found.append((line, line_problem(self.path, line, column, message)))
 
     @property
     def problems(self) -> list[str]:
@@ -460,6 +459,12 @@ class _Reader:
             if problem:
                 self.problem(line, "audio", f"{name}: {problem}")
         return audio, start, end
+
+
+def line_problem(path: Path, line: int, column: str | None, message: str) -> str:
+    """``<file>: line <n>: column '<c>': <message>``, the one line of a problem."""
+    where = f"line {line}" + (f": column {column!r}" if column else "")
+    return f"{path}: {where}: {message}"
 
 
 def _audio_problem(audio: Path) -> str | None:
