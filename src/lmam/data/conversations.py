@@ -144,7 +144,8 @@ class ConversationFile:
 
         Rows of ``feats`` follow :attr:`utterances`. Speakers are numbered per
         dialogue in order of appearance (as the readers of the public sets do).
-        An utterance without a label gets ``IGNORE_INDEX`` (-100).
+        An utterance without a label (or with one outside ``label_names``)
+        gets ``IGNORE_INDEX`` (-100).
         """
         names = list(label_names if label_names is not None else self.label_names)
         index = {n: i for i, n in enumerate(names)}
@@ -157,7 +158,10 @@ class ConversationFile:
         for d in self.dialogues:
             k = len(d)
             who = {s: i for i, s in enumerate(dict.fromkeys(u.speaker for u in d.utterances))}
-            labels = [index[u.label] if u.label is not None else IGNORE_INDEX for u in d.utterances]
+            labels = [
+                index.get(u.label, IGNORE_INDEX) if u.label is not None else IGNORE_INDEX
+                for u in d.utterances
+            ]
             splits[d.split].append(
                 Conversation(
                     d.id,
