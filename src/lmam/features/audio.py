@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
 
@@ -275,7 +275,9 @@ def _run(jobs: list[_Job], feature_set: str, processes: int) -> Iterator[tuple[_
         for job in jobs:
             yield job, _work(job)
         return
-    context = get_context("spawn")  # no fork of a process that may hold torch threads
+    # fork: a worker runs openSMILE only (never torch), and starts in milliseconds
+    # where spawn would spend seconds re-importing lmam and torch
+    context = get_context("fork" if "fork" in get_all_start_methods() else "spawn")
     workers = min(processes, len(jobs))
     with ProcessPoolExecutor(workers, context, _init_worker, (feature_set,)) as pool:
         yield from zip(jobs, pool.map(_work, jobs, chunksize=max(1, len(jobs) // (8 * workers))))

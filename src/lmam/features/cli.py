@@ -73,7 +73,7 @@ def text(
         ds = write_features(_as_source(conv, ds), out, add)
         console.print(
             f"{len(conv.utterances)} utterances embedded in {seconds:.1f} s "
-            f"({len(conv.utterances) / max(seconds, 1e-9):.0f} per second, cache hits included)"
+            "(loading the encoder included; a cached file is not embedded again)"
         )
         console.print(f"written to {out}: modalities {', '.join(ds.modalities)}")
         return

@@ -224,7 +224,7 @@ class Predictor:
             part = Conversation(
                 "probe", {m: x[:t] for m, x in feats.items()}, speakers[:t], np.zeros(t, np.int64)
             )
-            if not np.allclose(self._probabilities([part])[0], whole[:t], rtol=1e-4, atol=1e-5):
+            if not np.allclose(self._probabilities([part])[0], whole[:t], rtol=1e-5, atol=1e-6):
                 return False
         return True
 
