@@ -24,7 +24,7 @@ from lmam.features.audio import FEATURE_SETS, extract_audio
 from lmam.features.text import embed_texts, load_encoder
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.features.conversation_fixtures import write_conversations  # noqa: E402
+from tests.features.conversation_fixtures import write_conversations
 
 
 def main() -> None:
@@ -55,9 +55,7 @@ def main() -> None:
                 "audio_seconds": feats.audio_seconds,
                 "audio_seconds_per_second": {"1": speeds[0], str(args.processes): speeds[1]},
             }
-            rows.append(
-                [name, str(feats.x.shape[1]), f"{speeds[0]:.1f}", f"{speeds[1]:.1f}"]
-            )
+            rows.append([name, str(feats.x.shape[1]), f"{speeds[0]:.1f}", f"{speeds[1]:.1f}"])
     print_table(
         f"feature extraction ({args.utterances} utterances)",
         ["modality / set", "width or model", "s audio per s (1 process)",

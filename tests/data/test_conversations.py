@@ -210,3 +210,16 @@ def test_data_info_cli(tmp_path: Path) -> None:
         f"error: {bad}: line 3: column 'turn': want an integer, got 'b'",
     ]
     assert "Traceback" not in r.output
+
+
+def test_a_csv_that_is_not_a_conversation_file_is_one_line(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "c.csv", "a,b,c\n1,2,3\n")
+    with pytest.raises(DataError) as info:
+        read_conversations(path)
+    assert not isinstance(info.value, ConversationFileError)
+    assert "not a conversation file but a CSV text file (it begins 'a,b,c')" in str(info.value)
+    r = runner.invoke(app, ["train", "--dataset", str(EXAMPLE), "--out-dir", str(tmp_path / "r")])
+    assert (
+        r.exit_code == 1 and "has no features yet" in r.output and "lmam features text" in r.output
+    )
+    assert not (tmp_path / "r").exists()

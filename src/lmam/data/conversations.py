@@ -242,6 +242,13 @@ def _csv_rows(text: str, reader: _Reader) -> list[Row]:
         reader.problem(1, None, f"not a readable CSV header ({e})")
         return []
     header = [h.strip() for h in header]
+    if not any(c in header for c in REQUIRED):
+        first = text.splitlines()[0][:60]
+        raise DataError(
+            f"not a conversation file but a CSV text file (it begins {first!r}) with none of "
+            f"the columns {', '.join(REQUIRED)} (see the README's conversation format)",
+            file=reader.path,
+        )
     if not reader.check_header(header, 1):
         return []
     rows: list[Row] = []
