@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -132,3 +133,45 @@ def test_cli_writes_a_dataset_and_reports_the_speed(tmp_path: Path) -> None:
     r = runner.invoke(app, ["features", "audio", str(text_only), "--out", str(tmp_path / "x.npz")])
     assert r.exit_code == 1 and "no audio column" in r.output
     assert not (tmp_path / "x.npz").exists()
+
+
+@pytest.mark.skipif(
+    shutil.which("espeak-ng") is None,
+    reason="espeak-ng is not installed (apt-get install espeak-ng) for the synthesised-speech test",
+)
+def test_synthesised_speech_pitch_shows_in_the_features(tmp_path: Path) -> None:
+    sentence = "I got the job, I start on Monday"
+    for name, pitch in (("low", 20), ("high", 80)):
+        subprocess.run(
+            ["espeak-ng", "-p", str(pitch), "-w", str(tmp_path / f"{name}.wav"), sentence],
+            check=True,
+            capture_output=True,
+        )
+    path = tmp_path / "speech.jsonl"
+    path.write_text(
+        '{"dialogue": "d", "turn": 0, "speaker": "A", "text": "x", "audio": "low.wav"}\n'
+        '{"dialogue": "d", "turn": 1, "speaker": "B", "text": "x", "audio": "high.wav"}\n'
+    )
+    feats = extract_audio(
+        read_conversations(path), "eGeMAPSv02", cache=tmp_path / "k", progress=False
+    )
+    f0 = feats.names.index("F0semitoneFrom27.5Hz_sma3nz_amean")
+    assert feats.x[1, f0] > feats.x[0, f0] + 3  # semitones
+    assert feats.audio_seconds > 3.0 and np.isfinite(feats.x).all()
+
+
+def test_cli_bad_audio_and_bad_processes_write_nothing(tmp_path: Path) -> None:
+    (tmp_path / "a.wav").write_bytes(b"RIFF nonsense")
+    (tmp_path / "b.wav").write_bytes(b"more nonsense")
+    path = tmp_path / "c.csv"
+    path.write_text("dialogue,turn,speaker,text,audio\nd,0,A,x,a.wav\nd,1,B,y,b.wav\n")
+    out = tmp_path / "feats.npz"
+    args = ["features", "audio", str(path), "--out", str(out), "--quiet"]
+    r = runner.invoke(app, [*args, "--cache-dir", str(tmp_path / "k")])
+    errors = [x for x in r.output.splitlines() if x.startswith("error:")]
+    assert r.exit_code == 1 and len(errors) == 2, r.output
+    assert "line 2: column 'audio': a.wav: not a readable audio file" in errors[0]
+    assert "line 3: column 'audio': b.wav: not a readable audio file" in errors[1]
+    r = runner.invoke(app, [*args, "--processes", "0"])
+    assert r.exit_code == 2 and "--processes must be a positive integer" in r.output
+    assert not out.exists() and "Traceback" not in r.output
