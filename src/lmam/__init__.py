@@ -5,6 +5,7 @@ from lmam.errors import OptionError, RunError
 from lmam.fusion import create_fusion, list_fusions, register_fusion
 from lmam.models import create_model, list_models, register_model
 from lmam.nn import LMAM
+from lmam.train.predictor import Predictor
 
 __version__ = "0.1.0"
 
@@ -12,6 +13,7 @@ __all__ = [
     "LMAM",
     "DataError",
     "OptionError",
+    "Predictor",
     "RunError",
     "__version__",
     "create_dataset",

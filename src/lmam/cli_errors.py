@@ -50,5 +50,6 @@ class ClearErrors(TyperGroup):
             message = str(err) or type(err).__name__
             if isinstance(err, ImportError):
                 message += " (an optional dependency: see the README's install extras)"
-            print_error(message)
+            for line in getattr(err, "lines", None) or [message]:
+                print_error(line)
             raise typer.Exit(code) from None

@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lmam.cli_errors import ClearErrors
+from lmam.data.conversations import ConversationFile, is_conversation_file, read_conversations
 from lmam.data.detect import open_dataset
 from lmam.data.registry import describe_dataset, list_datasets
 from lmam.data.types import ConversationDataset
@@ -56,9 +57,17 @@ def info_command(
     path: Path | None = PATH,
     option: list[str] = OPTION,
 ) -> None:
-    """Splits, counts, label distribution, modality widths, provenance and warning."""
-    ds = _open(name_or_path, path, option)
+    """Splits, counts, label distribution, modality widths, provenance and warning.
+
+    A conversation file (``.csv`` / ``.jsonl``, see the README) is checked and
+    summarised: dialogues, utterances, speakers, labels, optional columns.
+    """
     console = Console()
+    if path is None and not option and is_conversation_file(name_or_path):
+        for table in conversation_tables(read_conversations(name_or_path)):
+            console.print(table)
+        return
+    ds = _open(name_or_path, path, option)
     for table in info_tables(ds):
         console.print(table)
     if ds.warning:
@@ -145,3 +154,39 @@ def _provenance(ds: ConversationDataset) -> Table:
     for key, value in ds.provenance.items():
         table.add_row(escape(key), escape(str(value)))
     return table
+
+
+def conversation_tables(conv: ConversationFile) -> list[Table]:
+    """The tables of ``lmam data info`` for a conversation file: overview and labels."""
+    utterances = conv.utterances
+    table = Table(title=escape(f"conversations {conv.path}"), show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    optional = [c for c in conv.columns if c not in ("dialogue", "turn", "speaker", "text")]
+    splits = Counter(d.split for d in conv.dialogues)
+    rows = [
+        ("dialogues", str(len(conv.dialogues))),
+        ("utterances", str(len(utterances))),
+        ("speakers", str(len(conv.speakers))),
+        ("labels", ", ".join(conv.label_names) if conv.has_labels else "none (no label column)"),
+        ("optional columns", ", ".join(optional) or "none"),
+        ("splits", ", ".join(f"{s} {n}" for s, n in splits.items())),
+        ("longest dialogue", str(max((len(d) for d in conv.dialogues), default=0))),
+    ]
+    if conv.has_audio:
+        rows.append(("audio files", str(len({u.audio for u in utterances}))))
+    if conv.ignored:
+        rows.append(("ignored columns", ", ".join(conv.ignored)))
+    for key, value in rows:
+        table.add_row(key, escape(value))
+    tables = [table]
+    if conv.has_labels:
+        counts = Counter(u.label for u in utterances)
+        labels = Table(title="label distribution (utterances)")
+        labels.add_column("label")
+        labels.add_column("utterances", justify="right")
+        for name in conv.label_names:
+            n = counts[name]
+            labels.add_row(escape(name), f"{n} ({100 * n / max(len(utterances), 1):.1f}%)")
+        tables.append(labels)
+    return tables

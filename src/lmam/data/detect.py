@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from lmam.data.conversations import SUFFIXES as CONVERSATION_SUFFIXES
 from lmam.data.erc_layouts import known_layouts_text
 from lmam.data.erc_pickles import read_erc_pickle
 from lmam.data.errors import DataError
@@ -72,6 +73,13 @@ def _open_path(path: Path, options: dict[str, Any]) -> ConversationDataset:
         return load_dataset(path)
     if path.is_dir():
         return _open_directory(path, options)
+    if path.suffix.lower() in CONVERSATION_SUFFIXES:
+        raise DataError(
+            "a conversation file (transcripts, audio files) has no features yet: build them "
+            f"with lmam features text {path} --out feats.npz (and lmam features audio ... "
+            "--add), then use feats.npz; lmam data info reads it as it is",
+            file=path,
+        )
     _check_options(options, PICKLE_OPTIONS, "a feature or transcripts pickle", path)
     try:
         return read_erc_pickle(path, **options)

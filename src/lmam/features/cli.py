@@ -6,17 +6,23 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import typer
 from rich.console import Console
 
 from lmam.cli_errors import ClearErrors
 from lmam.data.cli import info_tables
+from lmam.data.conversations import ConversationFile, is_conversation_file, read_conversations
 from lmam.data.ours import save_dataset
 from lmam.data.registry import create_dataset
+from lmam.data.types import ConversationDataset
 from lmam.errors import OptionError
 from lmam.features import datasets as _datasets  # noqa: F401  (registers the *-text datasets)
-from lmam.features.text import cache_dir
+from lmam.features.audio import FEATURE_SETS, audio_cache_dir, extract_audio
+from lmam.features.finetune import FineTune
+from lmam.features.raw import with_modality, write_features
+from lmam.features.text import cache_dir, cached_text_dataset
 
 features_app = typer.Typer(
     cls=ClearErrors, rich_markup_mode=None, help="Build derived features, cached in lmam's format."
@@ -31,13 +37,17 @@ def features() -> None:
 
 @features_app.command("text")
 def text(
-    name: str = typer.Argument(..., help=f"what to build: {' or '.join(NAMES)}"),
+    name: str = typer.Argument(
+        ..., help=f"what to build: {' or '.join(NAMES)}, or a conversation file (.csv / .jsonl)"
+    ),
     path: Path | None = typer.Argument(
         None,
         help="the source: cosmic_iemocap.pkl / cosmic_meld.pkl (or their directory), or a "
         "directory of MELD's CSVs; default: under the data root ($LMAM_DATA)",
     ),
-    out: Path | None = typer.Option(None, help="also write the dataset to this .npz file"),
+    out: Path | None = typer.Option(
+        None, help="also write the dataset to this .npz file (required for a conversation file)"
+    ),
     cache: Path | None = typer.Option(
         None, "--cache-dir", help="default: $LMAM_CACHE or ~/.cache/lmam"
     ),
@@ -52,15 +62,51 @@ def text(
     fine_tune_lr: float = typer.Option(2e-5, help="the encoder's fine-tuning learning rate"),
     fine_tune_seed: int = typer.Option(0, help="fine-tuning seed"),
     threads: int | None = typer.Option(None, help="torch threads (default: torch's)"),
+    add: bool = typer.Option(
+        False, help="add the text features to the dataset already at --out (same conversations)"
+    ),
 ) -> None:
     """Sentence embeddings (all-MiniLM-L6-v2, 384-d) of every utterance of a transcript source."""
     console = Console()
-    if name not in NAMES:
-        raise OptionError(f"unknown feature set {name!r}; choose {' or '.join(NAMES)}")
     if threads is not None:
         if threads < 1:
             raise OptionError(f"--threads must be a positive integer, got {threads}")
         torch.set_num_threads(threads)
+    tuning = (
+        FineTune(epochs=fine_tune_epochs, lr=fine_tune_lr, seed=fine_tune_seed)
+        if fine_tune
+        else None
+    )
+    if is_conversation_file(name):
+        console = Console(soft_wrap=True)
+        if path is not None:
+            raise OptionError(f"a conversation file ({name}) takes no second argument")
+        if out is None:
+            raise OptionError(
+                "--out: give the .npz file to write the features of a conversation file"
+            )
+        conv = read_conversations(name, check_audio=False)
+        start = time.perf_counter()
+        ds = cached_text_dataset(
+            conv.to_dataset({}),
+            f"{Path(name).stem}-text",
+            cache=cache,
+            batch_size=batch_size,
+            fine_tuning=tuning,
+        )
+        seconds = time.perf_counter() - start
+        ds = write_features(_as_source(conv, ds), out, add)
+        console.print(
+            f"{len(conv.utterances)} utterances embedded in {seconds:.1f} s "
+            "(loading the encoder included; a cached file is not embedded again)"
+        )
+        console.print(f"written to {out}: modalities {', '.join(ds.modalities)}")
+        return
+    if name not in NAMES:
+        raise OptionError(
+            f"unknown feature set {name!r}; choose {' or '.join(NAMES)}, or give a "
+            "conversation file (.csv / .jsonl)"
+        )
     options: dict[str, object] = {"cache_dir": cache, "batch_size": batch_size}
     if fine_tune:
         options.update(
@@ -78,9 +124,9 @@ def text(
         console.print(table)
     if ds.warning:
         console.print(f"warning: {ds.warning}", markup=False)
-    tuning = ds.provenance.get("text.fine_tuning")
-    if tuning:
-        report = json.loads(tuning)
+    tuned = ds.provenance.get("text.fine_tuning")
+    if tuned:
+        report = json.loads(tuned)
         console.print(
             f"encoder fine-tuned: epoch {report['epoch']} of {len(report['history'])} kept "
             f"(validation weighted F1 {report['valid_weighted_f1']:.4f}), "
@@ -89,3 +135,45 @@ def text(
     console.print(f"ready in {seconds:.1f} s; cached under {cache_dir(cache)}")
     if out is not None:
         console.print(f"written to {save_dataset(ds, out)}")
+
+
+def _as_source(conv: ConversationFile, embedded: ConversationDataset) -> ConversationDataset:
+    """The embedded dataset named and sourced like the conversation file (for ``--add``)."""
+    x = [c.feats["text"] for s in embedded.splits.values() for c in s]
+    feats = np.concatenate(x) if x else np.zeros((0, 0), np.float32)
+    provenance = {
+        k: v for k, v in embedded.provenance.items() if k.startswith(("pipeline.", "text"))
+    }
+    return with_modality(conv, "text", feats, provenance)
+
+
+@features_app.command("audio")
+def audio(
+    file: Path = typer.Argument(
+        ..., help="a conversation file (.csv / .jsonl) with an audio column"
+    ),
+    feature_set: str = typer.Option(
+        "eGeMAPSv02", "--set", help=f"openSMILE feature set: {', '.join(FEATURE_SETS)}"
+    ),
+    out: Path = typer.Option(..., help="the lmam dataset file (.npz) to write"),
+    processes: int = typer.Option(1, help="worker processes"),
+    cache: Path | None = typer.Option(
+        None, "--cache-dir", help="default: $LMAM_AUDIO_CACHE or ~/.cache/lmam/audio"
+    ),
+    add: bool = typer.Option(
+        False, help="add the audio features to the dataset already at --out (same conversations)"
+    ),
+    quiet: bool = typer.Option(False, help="no progress bar"),
+) -> None:
+    """openSMILE functionals of every utterance's audio (or its start/end segment)."""
+    console = Console(soft_wrap=True)
+    conv = read_conversations(file)
+    feats = extract_audio(conv, feature_set, processes=processes, cache=cache, progress=not quiet)
+    ds = write_features(with_modality(conv, "audio", feats.x, feats.provenance()), out, add)
+    console.print(
+        f"{len(conv.utterances)} utterances, {feats.audio_seconds:.1f} s of audio, "
+        f"{feats.x.shape[1]} features ({feature_set}) in {feats.wall_seconds:.2f} s: "
+        f"{feats.seconds_per_audio_second:.4f} s per second of audio "
+        f"({feats.cached} from the cache under {audio_cache_dir(cache) / feature_set})"
+    )
+    console.print(f"written to {out}: modalities {', '.join(ds.modalities)}")

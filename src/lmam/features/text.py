@@ -185,7 +185,13 @@ def embed_dataset(
             splits[split].append(Conversation(c.id, feats, c.speakers, c.labels, c.texts))
             start += len(c)
     provenance = {f"source.{k}": v for k, v in ds.provenance.items()}
-    provenance.update({"text": f"sentence embeddings by {encoder.name}", "source_name": ds.name})
+    provenance.update(
+        {
+            "text": f"sentence embeddings by {encoder.name}",
+            "source_name": ds.name,
+            "pipeline.text.encoder": encoder.name,
+        }
+    )
     if encoder.details:
         provenance["text.fine_tuning"] = json.dumps(encoder.details, sort_keys=True)
     return ConversationDataset(

@@ -211,14 +211,48 @@ def evaluate_command(run: Path = typer.Argument(..., help="a run directory")) ->
 
 def predict_command(
     run: Path = typer.Argument(..., help="a run directory"),
-    data: str = typer.Option(..., "--data", help="data in any readable format (e.g. our format)"),
-    out: Path = typer.Option(Path("predictions.csv"), help="where to write the predictions"),
+    conversations: str | None = typer.Argument(
+        None,
+        help="a conversation file (.csv / .jsonl): features are built as the run's were",
+    ),
+    data: str | None = typer.Option(
+        None, "--data", help="or data with features already, in any readable format"
+    ),
+    out: Path = typer.Option(
+        Path("predictions.csv"),
+        help="where to write the predictions (.csv, or .json for raw input)",
+    ),
+    processes: int = typer.Option(1, help="raw input: openSMILE worker processes"),
+    audio_cache: Path | None = typer.Option(
+        None,
+        "--audio-cache-dir",
+        help="raw input: default $LMAM_AUDIO_CACHE or ~/.cache/lmam/audio",
+    ),
+    quiet: bool = typer.Option(False, help="raw input: no progress bar"),
 ) -> None:
-    """Predict every utterance of new data with a run's model."""
+    """Predict every utterance of new data with a run's model.
+
+    A conversation file (transcripts, audio files) gets the run's features built
+    the same way (text encoder, openSMILE set, standardisation); data with
+    features already (--data) must match the model's modalities and widths.
+    """
     from lmam.train.inference import predict_run
 
     if out.is_dir():
         raise OptionError(f"--out {out} is a directory; give the path of the CSV file to write")
+    if (conversations is None) == (data is None):
+        raise OptionError("give a conversation file (CONVERSATIONS) or --data, one of the two")
+    if conversations is not None:
+        from lmam.train.predictor import Predictor, write_predictions
 
-    rows = predict_run(run, data, out)
+        if out.suffix.lower() not in (".csv", ".json"):
+            raise OptionError(f"--out {out}: write predictions to a .csv or .json file")
+        predictor = Predictor.from_run(run)
+        predictions = predictor.predict(
+            Path(conversations), processes=processes, audio_cache=audio_cache, progress=not quiet
+        )
+        write_predictions(predictions, out)
+        console.print(f"wrote {len(predictions)} predictions to {out}", soft_wrap=True)
+        return
+    rows = predict_run(run, str(data), out)
     console.print(f"wrote {rows} predictions to {out}")

@@ -191,11 +191,27 @@ def describe(
     return {
         "config": config.to_dict(),
         "normalization": standardizer.to_dict() if standardizer is not None else None,
+        "pipeline": feature_pipeline(ds),
         "in_dims": ds.modalities,
         "label_names": ds.label_names,
         "task": ds.task,
         "num_outputs": num_outputs(ds),
     }
+
+
+def feature_pipeline(ds: ConversationDataset) -> dict[str, dict[str, str]]:
+    """How each modality of ``ds`` was built, in modality order (``{}`` for an unknown one).
+
+    Read from the provenance keys ``pipeline.<modality>.<key>`` that
+    ``lmam features text|audio`` write (encoder and version, openSMILE set,
+    level and version).
+    """
+    out: dict[str, dict[str, str]] = {m: {} for m in ds.modalities}
+    for key, value in ds.provenance.items():
+        parts = key.split(".", 2)
+        if len(parts) == 3 and parts[0] == "pipeline" and parts[1] in out:
+            out[parts[1]][parts[2]] = str(value)
+    return out
 
 
 @dataclass

@@ -1,0 +1,320 @@
+"""Emotions of raw conversations from a trained run: :class:`Predictor`.
+
+A run trained on features built by ``lmam features text|audio`` records how
+each modality was built (``best/model.json``: ``pipeline``, with the text
+encoder and its version, the openSMILE set, level and version; the modality
+order is that of ``in_dims``; ``normalization`` holds the training split's
+statistics). :meth:`Predictor.predict` builds the features of a conversation
+file the same way, standardises them as training did and returns, per
+utterance, the predicted emotion and the class probabilities.
+
+Online use: :meth:`Predictor.session` takes the utterances of one dialogue one
+at a time and predicts each from it and those before it. It is offered only for
+a causal model, one whose prediction for an utterance does not change when
+later utterances are added; this is checked on the loaded model itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from lmam.data.conversations import ConversationFile, Dialogue, Utterance, read_conversations
+from lmam.data.errors import DataError
+from lmam.data.normalize import Standardizer
+from lmam.data.types import Conversation, collate
+from lmam.errors import OptionError, RunError
+from lmam.models import ERCModel
+from lmam.train.inference import check_compatible, load_model
+from lmam.train.io import atomic_write_text
+
+BUILDABLE = ("text", "audio")
+
+
+@dataclass
+class Prediction:
+    """One utterance's prediction."""
+
+    dialogue: str
+    turn: int
+    speaker: str
+    text: str
+    emotion: str
+    probabilities: dict[str, float]
+    label: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "dialogue": self.dialogue,
+            "turn": self.turn,
+            "speaker": self.speaker,
+            "text": self.text,
+        }
+        if self.label is not None:
+            out["label"] = self.label
+        out["prediction"] = self.emotion
+        out["probabilities"] = self.probabilities
+        return out
+
+
+class Predictor:
+    """A run's model with its feature pipeline, for raw conversations.
+
+    Build one with :meth:`from_run`. Options: ``processes`` and
+    ``audio_cache`` for openSMILE (see ``lmam features audio``).
+    """
+
+    def __init__(self, model: ERCModel, description: dict[str, Any], run_dir: Path) -> None:
+        self.model = model.eval()
+        self.run_dir = Path(run_dir)
+        self.description = description
+        if description.get("task") != "classification":
+            raise RunError(f"{run_dir}: predicting emotions needs a classification run")
+        self.in_dims = {m: int(w) for m, w in description["in_dims"].items()}
+        self.modalities = list(self.in_dims)
+        self.label_names: list[str] = list(description["label_names"])
+        self.pipeline: dict[str, dict[str, str]] = description.get("pipeline") or {}
+        stats = description.get("normalization")
+        self.standardizer = Standardizer.from_dict(stats) if stats else None
+        self._encoder: Any = None
+        for m in self.modalities:
+            self._check_buildable(m)
+
+    @classmethod
+    def from_run(cls, run_dir: str | Path) -> Predictor:
+        """The selected checkpoint of ``run_dir`` (a ``RunError`` if it cannot predict raw input)."""
+        model, description = load_model(Path(run_dir))
+        return cls(model, description, Path(run_dir))
+
+    def _check_buildable(self, modality: str) -> None:
+        spec = self.pipeline.get(modality) or {}
+        if modality not in BUILDABLE or not spec:
+            raise RunError(
+                f"{self.run_dir}: the model uses modality {modality!r}, and the run does not "
+                "record how to build it from raw conversations; prediction on raw input needs "
+                "a run trained on features from lmam features text / lmam features audio "
+                f"(it records the pipeline; this run's modalities: {', '.join(self.modalities)})"
+            )
+
+    # -- features -----------------------------------------------------------------
+    def encoder(self) -> Any:
+        """The run's sentence encoder, loaded once (an error if the installed one differs)."""
+        if self._encoder is None:
+            from lmam.features.text import load_encoder
+
+            encoder = load_encoder()
+            wanted = self.pipeline["text"].get("encoder")
+            if encoder.name != wanted:
+                raise RunError(
+                    f"{self.run_dir}: the run's text features come from {wanted!r}, and the "
+                    f"installed encoder is {encoder.name!r}; install that version to predict"
+                )
+            self._encoder = encoder
+        return self._encoder
+
+    def features(
+        self,
+        conversations: ConversationFile,
+        *,
+        processes: int = 1,
+        audio_cache: str | Path | None = None,
+        progress: bool = False,
+    ) -> dict[str, np.ndarray]:
+        """``{modality: (N, D)}`` for every utterance of ``conversations`` (file order).
+
+        Raises:
+            DataError: the file lacks what a modality needs (naming it).
+        """
+        feats: dict[str, np.ndarray] = {}
+        for m in self.modalities:
+            if m == "text":
+                from lmam.features.text import embed_texts
+
+                texts = [u.text for u in conversations.utterances]
+                feats[m] = embed_texts(texts, self.encoder(), progress=progress)
+            elif m == "audio":
+                feature_set = self.pipeline["audio"].get("set", "?")
+                if not conversations.has_audio:
+                    raise DataError(
+                        f"the model uses the modality 'audio' (openSMILE {feature_set}), and this "
+                        "file has no audio column; add one (see the README's conversation format)",
+                        file=conversations.path,
+                        field="audio",
+                    )
+                from lmam.features.audio import extract_audio
+
+                feats[m] = extract_audio(
+                    conversations,
+                    feature_set,
+                    processes=processes,
+                    cache=audio_cache,
+                    progress=progress,
+                ).x
+        return feats
+
+    # -- prediction -----------------------------------------------------------------
+    def predict(
+        self,
+        conversations: ConversationFile | str | Path,
+        *,
+        processes: int = 1,
+        audio_cache: str | Path | None = None,
+        progress: bool = False,
+    ) -> list[Prediction]:
+        """One :class:`Prediction` per utterance of a conversation file (or its path), in file order."""
+        conv = (
+            conversations
+            if isinstance(conversations, ConversationFile)
+            else read_conversations(conversations, check_audio="audio" in self.modalities)
+        )
+        feats = self.features(conv, processes=processes, audio_cache=audio_cache, progress=progress)
+        ds = conv.to_dataset(feats, label_names=self.label_names)
+        check_compatible(ds, self.in_dims, str(conv.path))
+        by_id = {c.id: c for split in ds.splits.values() for c in split}
+        convs = [by_id[d.id] for d in conv.dialogues]
+        probabilities = self._probabilities(convs)
+        return [
+            self._prediction(d, u, p)
+            for d, ps in zip(conv.dialogues, probabilities)
+            for u, p in zip(d.utterances, ps)
+        ]
+
+    @torch.no_grad()
+    def _probabilities(self, convs: list[Conversation], batch: int = 64) -> list[np.ndarray]:
+        """``(T, C)`` class probabilities of each conversation."""
+        if self.standardizer is not None:
+            convs = self.standardizer.apply(convs)
+        out: list[np.ndarray] = []
+        for start in range(0, len(convs), batch):
+            b = collate(convs[start : start + batch], self.modalities)
+            logits = self.model(b.feats, b.mask, b.speakers)
+            p = torch.softmax(logits.float(), dim=-1).numpy()
+            out.extend(p[i, : int(n)] for i, n in enumerate(b.lengths))
+        return out
+
+    def _prediction(self, d: Dialogue, u: Utterance, p: np.ndarray) -> Prediction:
+        return Prediction(
+            d.id,
+            u.turn,
+            u.speaker,
+            u.text,
+            self.label_names[int(p.argmax())],
+            {n: float(v) for n, v in zip(self.label_names, p)},
+            u.label,
+        )
+
+    # -- online ---------------------------------------------------------------------
+    def is_causal(self, length: int = 7, seed: int = 0) -> bool:
+        """Whether an utterance's prediction ignores later utterances (checked on random input)."""
+        rng = np.random.default_rng(seed)
+        feats = {
+            m: rng.normal(size=(length, w)).astype(np.float32) for m, w in self.in_dims.items()
+        }
+        speakers = rng.integers(0, 2, length)
+        full = Conversation("probe", feats, speakers, np.zeros(length, np.int64))
+        whole = self._probabilities([full])[0]
+        for t in range(1, length):
+            part = Conversation(
+                "probe", {m: x[:t] for m, x in feats.items()}, speakers[:t], np.zeros(t, np.int64)
+            )
+            if not np.allclose(self._probabilities([part])[0], whole[:t], rtol=1e-5, atol=1e-6):
+                return False
+        return True
+
+    def session(self, dialogue: str = "online") -> OnlineSession:
+        """An online session for one dialogue (a causal model only).
+
+        Raises:
+            RunError: the model is not causal (the message says which settings are).
+        """
+        if not self.is_causal():
+            config = self.description.get("config", {})
+            raise RunError(
+                f"{self.run_dir}: {config.get('backbone')} with {config.get('fusion')} fusion "
+                "looks at later utterances, so it cannot predict online; online use needs a "
+                "causal configuration (see the README: e.g. dialoguernn with "
+                "bidirectional=false and emotion_attention=false, fusion concat or lmam with "
+                "context=causal)"
+            )
+        return OnlineSession(self, dialogue)
+
+
+@dataclass
+class OnlineSession:
+    """One dialogue, one utterance at a time: :meth:`add` returns that utterance's prediction.
+
+    Each call builds the new utterance's features (its text, and its audio
+    file when the run uses audio) and runs the causal model over the dialogue
+    so far; the result equals the offline prediction for that utterance.
+    """
+
+    predictor: Predictor
+    dialogue: str
+    feats: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    speakers: dict[str, int] = field(default_factory=dict)
+    order: list[int] = field(default_factory=list)
+
+    def add(
+        self,
+        speaker: str,
+        text: str,
+        audio: str | Path | None = None,
+        start: float | None = None,
+        end: float | None = None,
+    ) -> Prediction:
+        turn = len(self.order)
+        utterance = Utterance(turn, speaker, text, Path(audio) if audio else None, start, end)
+        rows = self._features(utterance)
+        for m, x in rows.items():
+            self.feats.setdefault(m, []).append(x)
+        self.order.append(self.speakers.setdefault(speaker, len(self.speakers)))
+        t = len(self.order)
+        conv = Conversation(
+            self.dialogue,
+            {m: np.stack(xs) for m, xs in self.feats.items()},
+            np.array(self.order, dtype=np.int64),
+            np.zeros(t, np.int64),
+        )
+        p = self.predictor._probabilities([conv])[0][-1]
+        return self.predictor._prediction(Dialogue(self.dialogue, [utterance]), utterance, p)
+
+    def _features(self, u: Utterance) -> dict[str, np.ndarray]:
+        if "audio" in self.predictor.modalities and u.audio is None:
+            raise OptionError("the model uses audio: give each utterance's audio file")
+        source = ConversationFile(
+            Path(f"<online {self.dialogue}>"),
+            [Dialogue(self.dialogue, [u])],
+            ("dialogue", "turn", "speaker", "text", *(("audio",) if u.audio else ())),
+        )
+        return {m: x[0] for m, x in self.predictor.features(source).items()}
+
+
+def write_predictions(predictions: list[Prediction], out: Path) -> None:
+    """``.json`` (a list of objects) or ``.csv`` (one row per utterance), written atomically."""
+    out = Path(out)
+    if out.suffix.lower() == ".json":
+        payload = [p.to_dict() for p in predictions]
+        atomic_write_text(out, json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
+        return
+    if out.suffix.lower() != ".csv":
+        raise OptionError(f"--out {out}: write predictions to a .csv or .json file")
+    names = list(predictions[0].probabilities) if predictions else []
+    labelled = any(p.label is not None for p in predictions)
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(
+        ["dialogue", "turn", "speaker", *(["label"] if labelled else []), "prediction"]
+        + [f"p_{n}" for n in names]
+    )
+    for p in predictions:
+        label = [p.label or ""] if labelled else []
+        probs = [f"{p.probabilities[n]:.6f}" for n in names]
+        w.writerow([p.dialogue, p.turn, p.speaker, *label, p.emotion, *probs])
+    atomic_write_text(out, buf.getvalue())
