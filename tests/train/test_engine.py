@@ -401,3 +401,14 @@ def test_resume_after_sigkill_mid_epoch(tmp_path):
     assert resumed["test"] == full["test"] and resumed["epochs_run"] == 4
     for k, v in weights(tmp_path / "full").items():
         torch.testing.assert_close(weights(tmp_path / "killed")[k], v, rtol=0, atol=0)
+
+
+def test_dialoguegcn_takes_its_speaker_count_from_the_data(tmp_path):
+    pytest.importorskip("torch_geometric", reason="DialogueGCN needs the extra 'graph'")
+    small = {"d_e": 4, "graph_hidden": 4, "d_h": 4, "num_bases": 2}
+    trainer = Trainer(config(tmp_path, name="gcn", backbone="dialoguegcn", model_options=small))
+    most = max(len(np.unique(c.speakers)) for s in trainer.ds.splits.values() for c in s)
+    assert trainer.config.model_options["num_speakers"] == most
+    given = {**small, "num_speakers": 7}
+    fixed = Trainer(config(tmp_path, name="gcn7", backbone="dialoguegcn", model_options=given))
+    assert fixed.config.model_options["num_speakers"] == 7

@@ -38,7 +38,8 @@ from lmam.data import (
 from lmam.data.normalize import Standardizer
 from lmam.errors import OptionError, RunError
 from lmam.models import ERCModel, create_model
-from lmam.options import closest
+from lmam.models.registry import MODELS
+from lmam.options import accepted_options, closest
 from lmam.train import checkpoint, distributed
 from lmam.train.config import TrainConfig
 from lmam.train.io import atomic_write_json, atomic_write_text
@@ -178,6 +179,21 @@ def model_from_config(config: TrainConfig, in_dims: dict[str, int], outputs: int
     return model
 
 
+def with_speaker_count(config: TrainConfig, ds: ConversationDataset) -> TrainConfig:
+    """``config`` with the model option ``num_speakers`` set to the most speakers any
+    dialogue of ``ds`` has, when the backbone takes that option (DialogueGCN's
+    relation count) and the config leaves it unset; recorded in the run's config."""
+    options, _ = accepted_options(MODELS.get(config.backbone))
+    if "num_speakers" not in options or "num_speakers" in config.model_options:
+        return config
+    most = max(
+        (len(np.unique(c.speakers)) for split in ds.splits.values() for c in split), default=1
+    )
+    return dataclasses.replace(
+        config, model_options={**config.model_options, "num_speakers": int(most)}
+    )
+
+
 def build_model(config: TrainConfig, ds: ConversationDataset) -> ERCModel:
     """A freshly initialised model (seeded by ``config.seed``) for ``ds``."""
     torch.manual_seed(config.seed)
@@ -286,6 +302,7 @@ class Trainer:
             self.device = torch.device("cuda", self.dist.local_rank)
         # everything that can be checked is checked before anything is written
         self.ds = load_dataset(self.config)
+        self.config = with_speaker_count(self.config, self.ds)
         self.modalities = list(self.ds.modalities)
         self.standardizer: Standardizer | None = None
         if self.config.normalize == "standard":  # statistics of the training split only

@@ -1,0 +1,73 @@
+"""Frozen against fine-tuned text features, bc-LSTM with and without LMAM, mean +- std over seeds.
+
+The text features are all-MiniLM-L6-v2 sentence embeddings, either frozen or
+fine-tuned on the training split's labels (``lmam features text NAME
+--fine-tune``: epoch chosen on validation, test never read). The models select
+their epoch on validation weighted F1 (the datasets' protocol); the test split
+is reported.
+
+    python bench/text_encoders.py --dataset iemocap-text --data-path ../shared/data/iemocap \
+        [--seeds 5] [--threads 1] [--json bench/results/text_encoders_iemocap.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from lmam.experiments.compare import compare
+from lmam.train.config import TrainConfig
+
+FINE_TUNED = {"fine_tune": True}
+VARIANTS: dict[str, dict[str, Any]] = {
+    "bclstm-frozen": {"fusion": "concat", "embed": "early"},
+    "bclstm-fine-tuned": {"fusion": "concat", "embed": "early", "dataset_options": FINE_TUNED},
+    "bclstm-lmam-early_residual-fine-tuned": {
+        "fusion": "lmam",
+        "embed": "early_residual",
+        "dataset_options": FINE_TUNED,
+    },
+    "dialoguernn-fine-tuned": {
+        "backbone": "dialoguernn",
+        "fusion": "concat",
+        "embed": "early",
+        "dataset_options": FINE_TUNED,
+    },
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", default="iemocap-text", help="iemocap-text or meld-text")
+    parser.add_argument("--data-path", default=None)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset")
+    parser.add_argument("--out-dir", type=Path, default=Path("runs/experiments/text_encoders"))
+    parser.add_argument("--json", type=Path, default=None, help="also write the table here")
+    args = parser.parse_args()
+    base = TrainConfig(dataset=args.dataset, data_path=args.data_path, threads=args.threads)
+    chosen = {k: VARIANTS[k] for k in args.variants.split(",")}
+    compare(
+        base,
+        chosen,
+        list(range(args.seeds)),
+        args.out_dir / args.dataset,
+        ["accuracy", "weighted_f1"],
+        f"{args.dataset}, test set, {args.seeds} seeds, epoch selected on validation",
+        False,
+        args.json,
+        ttests=[
+            (a, b)
+            for a, b in (
+                ("bclstm-fine-tuned", "bclstm-frozen"),
+                ("bclstm-lmam-early_residual-fine-tuned", "bclstm-fine-tuned"),
+            )
+            if a in chosen and b in chosen
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()
