@@ -295,5 +295,5 @@ def emocaps(
         multimodal=True,
     )
     if slot_base_run is not None:
-        load_slot_base(model.encoders["all"].slot, slot_base_run)
+        load_slot_base(model.encoders["all"].get_submodule("slot"), slot_base_run)
     return model
