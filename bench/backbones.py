@@ -21,7 +21,7 @@ Two goals are checked:
   (D_m 100, D_g = D_p = 500, D_e = D_h = 300, ``general`` attention) takes at most
   50x the time of text-only bc-LSTM (the reference implementation took about 110x).
 
-    python bench/backbones.py [--repeats 5] [--batch-size 32] [--models m2fnet,emocaps]
+    python bench/backbones.py [--repeats 5] [--batch-size 32] [--models m2fnet,emocaps] [--out NAME]
 """
 
 from __future__ import annotations
@@ -92,6 +92,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="dialogues per batch")
     parser.add_argument(
         "--models", default=",".join(list_models()), help="comma-separated backbones (default: all)"
+    )
+    parser.add_argument(
+        "--out", default="backbones", help="results file name, bench/results/<out>.json"
     )
     args = parser.parse_args()
     if not SHARED.exists():
@@ -183,7 +186,7 @@ def main() -> None:
         f"{'met' if ratio <= SPEED_GOAL else 'NOT met'}"
     )
     path = write_json(
-        "backbones",
+        args.out,
         {
             "config": {
                 "batch_size": args.batch_size,
