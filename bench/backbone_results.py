@@ -1,11 +1,12 @@
-"""TextCNN, DialogueRNN, DialogueGCN and MM-DFN with and without LMAM, mean +- std over seeds.
+"""TextCNN, DialogueRNN, DialogueGCN, MM-DFN, M2FNet and EmoCaps with and without LMAM,
+mean +- std over seeds.
 
 The dataset's own protocol (CMU-MOSI: a fixed 40 epochs; IEMOCAP-text and
 MELD-text: the epoch selected on validation); LMAM at its default placement
 (``early_residual``, the paper's Fig. 4 (b)) with default options, and for
 DialogueRNN also at ``parallel`` (the placement of the authors' code); TextCNN
 also with its other reading, ``over="utterances"``. MM-DFN's row without LMAM
-is its own fusion only (``fusion="none"``).
+and M2FNet's and EmoCaps' are their own fusion only (``fusion="none"``).
 
     python bench/backbone_results.py [--dataset mosi] [--data-path DIR] [--seeds 3] \
         [--threads 1] [--normalize standard|none] [--json bench/results/backbones_mosi.json]
@@ -54,6 +55,18 @@ VARIANTS: dict[str, dict[str, Any]] = {
     },
     "mmdfn": {"backbone": "mmdfn", "fusion": "none", "embed": "early"},
     "mmdfn-lmam-early_residual": {"backbone": "mmdfn", "fusion": "lmam", "embed": "early_residual"},
+    "m2fnet": {"backbone": "m2fnet", "fusion": "none", "embed": "early"},
+    "m2fnet-lmam-early_residual": {
+        "backbone": "m2fnet",
+        "fusion": "lmam",
+        "embed": "early_residual",
+    },
+    "emocaps": {"backbone": "emocaps", "fusion": "none", "embed": "early"},
+    "emocaps-lmam-early_residual": {
+        "backbone": "emocaps",
+        "fusion": "lmam",
+        "embed": "early_residual",
+    },
 }
 
 

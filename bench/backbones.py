@@ -13,14 +13,15 @@ Two goals are checked:
   at most 0.62 M parameters to every backbone (the paper's Tables V/VI) and
   costs at most the paper's time ratio for that backbone (Table VI, IEMOCAP:
   TextCNN 1.65/0.68, bc-LSTM 2.18/1.21, DialogueRNN 48.54/47.96, DialogueGCN
-  57.77/56.18, MM-DFN 3.89/3.15). Every backbone's row without LMAM is its
-  default: ``fusion="concat"`` for the single-stream ones, MM-DFN with its own
-  fusion only (``fusion="none"``);
+  57.77/56.18, MM-DFN 3.89/3.15, M2FNet 13.11/12.48, EmoCaps 17.54/16.73).
+  Every backbone's row without LMAM is its default: ``fusion="concat"`` for
+  the single-stream ones, the multimodal ones (MM-DFN, M2FNet, EmoCaps) with
+  their own fusion only (``fusion="none"``);
 - DialogueRNN speed: text-only BiDialogueRNN+Att at the reference's sizes
   (D_m 100, D_g = D_p = 500, D_e = D_h = 300, ``general`` attention) takes at most
   50x the time of text-only bc-LSTM (the reference implementation took about 110x).
 
-    python bench/backbones.py [--repeats 5] [--batch-size 32]
+    python bench/backbones.py [--repeats 5] [--batch-size 32] [--models m2fnet,emocaps] [--out NAME]
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ PAPER_TIME_RATIO = {
     "dialoguernn": 48.54 / 47.96,
     "dialoguegcn": 57.77 / 56.18,
     "mmdfn": 3.89 / 3.15,
+    "m2fnet": 13.11 / 12.48,
+    "emocaps": 17.54 / 16.73,
 }
 PAPER_ADDED_PARAMS = 0.62e6
 SPEED_GOAL = 50.0
@@ -78,14 +81,21 @@ def step(model: nn.Module, batch: tuple[Any, ...]) -> None:
     nn.functional.cross_entropy(logits[mask], labels[mask]).backward()
 
 
-def count(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
+def count(model: nn.Module | None) -> int:
+    """Parameters of ``model`` (0 for none, e.g. a model built with ``fusion="none"``)."""
+    return 0 if model is None else sum(p.numel() for p in model.parameters())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed batches per model")
     parser.add_argument("--batch-size", type=int, default=32, help="dialogues per batch")
+    parser.add_argument(
+        "--models", default=",".join(list_models()), help="comma-separated backbones (default: all)"
+    )
+    parser.add_argument(
+        "--out", default="backbones", help="results file name, bench/results/<out>.json"
+    )
     args = parser.parse_args()
     if not SHARED.exists():
         raise SystemExit(f"{SHARED} is absent: this benchmark needs IEMOCAP's dialogue lengths")
@@ -98,10 +108,15 @@ def main() -> None:
 
     models: dict[str, nn.Module] = {}
     batches: dict[str, tuple[Any, ...]] = {}
-    for name in list_models():
+    names = args.models.split(",")
+    embeds: dict[str, list[str]] = {}
+    for name in names:
         models[f"{name}"] = create_model(name, in_dims=WIDTHS, num_classes=CLASSES)
         batches[name] = batch
-        for embed in EMBEDS:
+        # late_text is defined for single-stream backbones only
+        multimodal = bool(getattr(models[name], "multimodal", False))
+        embeds[name] = [e for e in EMBEDS if not (multimodal and e == "late_text")]
+        for embed in embeds[name]:
             key = f"{name} + LMAM {embed}"
             models[key] = create_model(
                 name, in_dims=WIDTHS, num_classes=CLASSES, fusion="lmam", embed=embed
@@ -118,13 +133,13 @@ def main() -> None:
     jobs = {key: (lambda m=m, b=batches[key]: step(m, b)) for key, m in models.items()}
     seconds = interleaved_medians(jobs, dict.fromkeys(jobs, args.repeats))
     params = {key: count(m) for key, m in models.items()}
-    fusion_params = {key: count(m.fusion) for key, m in models.items()}
+    fusion_params = {key: count(getattr(m, "fusion", None)) for key, m in models.items()}
 
     rows = []
     plug_in: dict[str, dict[str, Any]] = {}
-    for name in list_models():
+    for name in names:
         rows.append([name, params[name], "", "", seconds[name], "", ""])
-        for embed in EMBEDS:
+        for embed in embeds[name]:
             key = f"{name} + LMAM {embed}"
             added = params[key] - params[name]
             ratio = seconds[key] / seconds[name]
@@ -171,7 +186,7 @@ def main() -> None:
         f"{'met' if ratio <= SPEED_GOAL else 'NOT met'}"
     )
     path = write_json(
-        "backbones",
+        args.out,
         {
             "config": {
                 "batch_size": args.batch_size,

@@ -18,6 +18,8 @@ SMALL = {
     "dialoguernn": {"d_g": 8, "d_p": 6, "d_e": 5, "d_h": 8, "att_dim": 4, "listener": True},
     "dialoguegcn": {"d_e": 4, "graph_hidden": 6, "d_h": 8, "num_speakers": 3, "num_bases": 2},
     "mmdfn": {"hidden": 6, "graph_hidden": 5, "layers": 2, "num_speakers": 3},
+    "m2fnet": {"dim": 8, "heads": 2, "ff": 8, "fusion_layers": 2},
+    "emocaps": {"dim": 8, "heads": 2, "ff": 8, "emotion_dim": 4, "hidden": 4},
 }
 
 
@@ -75,7 +77,9 @@ def check_padding_invariance(model: nn.Module, dims=None) -> None:
 
 
 def test_registry():
-    assert {"bclstm", "textcnn", "dialoguernn", "dialoguegcn", "mmdfn"} <= set(list_models())
+    assert {"bclstm", "textcnn", "dialoguernn", "dialoguegcn", "mmdfn", "m2fnet", "emocaps"} <= set(
+        list_models()
+    )
     assert list_models("dialogue*") == ["dialoguegcn", "dialoguernn"]
     with pytest.raises(ValueError, match=r"unknown model 'nope'.*bclstm"):
         create_model("nope", in_dims=DIMS, num_classes=3)

@@ -315,5 +315,12 @@ class ERCModel(nn.Module):
         return logits.masked_fill(~keep.unsqueeze(-1), 0.0)
 
     def aux_losses(self, labels: Tensor, mask: Tensor) -> dict[str, Tensor]:
-        """The fusion's auxiliary losses of the last forward pass (none without a fusion)."""
-        return {} if self.fusion is None else self.fusion.aux_losses(labels, mask)
+        """The auxiliary losses of the last forward pass: the fusion's (none
+        without a fusion), and those of an encoder with an ``aux_losses``
+        method (e.g. a fusion inside the backbone, EmoCaps' slot)."""
+        losses = {} if self.fusion is None else dict(self.fusion.aux_losses(labels, mask))
+        for enc in self.encoders.values():
+            hook = getattr(enc, "aux_losses", None)
+            if callable(hook):
+                losses.update(hook(labels, mask))
+        return losses
