@@ -12,7 +12,7 @@ import torch
 
 from lmam.data import DataError
 from lmam.data.types import Conversation, ConversationDataset
-from lmam.errors import OptionError
+from lmam.errors import OptionError, RunError
 from lmam.features import finetune as finetune_module
 from lmam.features import text as text_module
 from lmam.features.finetune import FineTune, _batches, fine_tune, labelled_texts
@@ -132,6 +132,15 @@ def test_fine_tuned_encoder_is_cached_as_safetensors_and_named_by_its_settings(
     ds = cached_text_dataset(toy(), "toy-text", cache=tmp_path, fine_tuning=config, progress=False)
     assert json.loads(ds.provenance["text.fine_tuning"])["epoch"] == 1
     assert ds.modalities == {"text": 384}
+    # a run records the weights and their hash; a predictor reloads exactly them
+    recorded = ds.provenance["pipeline.text.weights"]
+    sha = ds.provenance["pipeline.text.weights_sha256"]
+    loaded = text_module.load_fine_tuned(first.name, recorded, sha)
+    np.testing.assert_allclose(loaded.encode(HAPPY), first.encode(HAPPY), atol=1e-6)
+    with pytest.raises(RunError, match="not the fine-tuned weights"):
+        text_module.load_fine_tuned(first.name, recorded, "0" * 64)
+    with pytest.raises(RunError, match="are gone"):
+        text_module.load_fine_tuned(first.name, tmp_path / "nope.safetensors", sha)
 
 
 def test_an_encoder_and_fine_tuning_together_are_refused(tmp_path: Path) -> None:

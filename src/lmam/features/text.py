@@ -115,7 +115,34 @@ def fine_tuned_encoder(
     else:
         report = fine_tune(model, source, config, progress=progress)
         save_weights(model, report, path)
-    return _wrap(model, fine_tuned_name(source, config), {**report, "weights": str(path)})
+    details = {**report, "weights": str(path), "weights_sha256": file_sha256(path)}
+    return _wrap(model, fine_tuned_name(source, config), details)
+
+
+def load_fine_tuned(name: str, weights: str | Path, sha256: str) -> TextEncoder:
+    """A fine-tuned encoder recorded by a run: the weights file it names, checked
+    against the recorded sha256 (a ``RunError`` if absent or different)."""
+    from lmam.errors import RunError
+
+    path = Path(weights)
+    if not path.is_file():
+        raise RunError(
+            f"the fine-tuned text encoder's weights {path} are gone; rebuild them with "
+            "lmam features text NAME --fine-tune (same source and settings)"
+        )
+    if file_sha256(path) != sha256:
+        raise RunError(f"{path}: not the fine-tuned weights the run was trained with (sha256)")
+    model = _load_model()
+    load_weights(model, path)
+    return _wrap(model, name)
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def embed_texts(
@@ -194,6 +221,8 @@ def embed_dataset(
     )
     if encoder.details:
         provenance["text.fine_tuning"] = json.dumps(encoder.details, sort_keys=True)
+        provenance["pipeline.text.weights"] = str(encoder.details["weights"])
+        provenance["pipeline.text.weights_sha256"] = str(encoder.details["weights_sha256"])
     return ConversationDataset(
         name=name,
         splits=splits,

@@ -107,10 +107,15 @@ class Predictor:
     def encoder(self) -> Any:
         """The run's sentence encoder, loaded once (an error if the installed one differs)."""
         if self._encoder is None:
-            from lmam.features.text import load_encoder
+            from lmam.features.text import load_encoder, load_fine_tuned
 
-            encoder = load_encoder()
             wanted = self.pipeline["text"].get("encoder")
+            weights = self.pipeline["text"].get("weights")
+            if weights:  # a fine-tuned encoder: its cached weights, checked by hash
+                sha = self.pipeline["text"].get("weights_sha256", "")
+                self._encoder = load_fine_tuned(str(wanted), weights, sha)
+                return self._encoder
+            encoder = load_encoder()
             if encoder.name != wanted:
                 raise RunError(
                     f"{self.run_dir}: the run's text features come from {wanted!r}, and the "
