@@ -9,7 +9,7 @@ also with its other reading, ``over="utterances"``. MM-DFN's row without LMAM
 and M2FNet's and EmoCaps' are their own fusion only (``fusion="none"``).
 
     python bench/backbone_results.py [--dataset mosi] [--data-path DIR] [--seeds 3] \
-        [--threads 1] [--normalize standard|none] [--json bench/results/backbones_mosi.json]
+        [--threads 1] [--normalize standard|none] [--epochs N] [--json bench/results/backbones_mosi.json]
 """
 
 from __future__ import annotations
@@ -77,6 +77,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--normalize", default="standard", help="standard or none")
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="default: the dataset's recommendation, else 50"
+    )
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset")
     parser.add_argument("--out-dir", type=Path, default=Path("runs/experiments/backbones"))
     parser.add_argument("--json", type=Path, default=None, help="also write the table here")
@@ -86,6 +89,7 @@ def main() -> None:
         data_path=args.data_path,
         threads=args.threads,
         normalize=args.normalize,
+        epochs=args.epochs,
     )
     chosen = {k: VARIANTS[k] for k in args.variants.split(",")}
     compare(
