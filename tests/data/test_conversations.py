@@ -223,3 +223,17 @@ def test_a_csv_that_is_not_a_conversation_file_is_one_line(tmp_path: Path) -> No
         r.exit_code == 1 and "has no features yet" in r.output and "lmam features text" in r.output
     )
     assert not (tmp_path / "r").exists()
+
+
+def test_a_duplicate_turn_is_named_even_when_its_row_has_other_problems(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "talk.csv",
+        "dialogue,turn,speaker,text,audio\nd1,0,A,hello,\nd1,0,B,again,missing.wav\n",
+    )
+    with pytest.raises(ConversationFileError) as e:
+        read_conversations(path)
+    problems = e.value.problems
+    assert any(
+        "line 3: column 'turn': dialogue 'd1' has turn 0 already (line 2)" in p for p in problems
+    )
+    assert any("line 3: column 'audio'" in p and "missing.wav" in p for p in problems)

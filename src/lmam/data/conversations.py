@@ -299,6 +299,18 @@ def _jsonl_rows(text: str, reader: _Reader) -> list[Row]:
     return rows
 
 
+def _turn_or_none(value: object) -> int | None:
+    """The turn of a cell if it is an integer, else ``None`` (its problem is named elsewhere)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
 class _Reader:
     """Collects the problems of one file while turning rows into utterances."""
 
@@ -356,18 +368,19 @@ class _Reader:
                         line, "split", f"dialogue {did!r} is in {splits[did]!r} on an earlier line"
                     )
                 splits.setdefault(did, split)
-            if u is None:
-                continue
-            key = (did, u.turn)
-            if key in first_line:
-                self.problem(
-                    line,
-                    "turn",
-                    f"dialogue {did!r} has turn {u.turn} already (line {first_line[key]})",
-                )
-                continue
-            first_line[key] = line
-            dialogues.setdefault(did, []).append(u)
+            turn = u.turn if u is not None else _turn_or_none(row.get("turn"))
+            if turn is not None:  # a duplicate is named even when the row has other problems
+                key = (did, turn)
+                if key in first_line:
+                    self.problem(
+                        line,
+                        "turn",
+                        f"dialogue {did!r} has turn {turn} already (line {first_line[key]})",
+                    )
+                    continue
+                first_line[key] = line
+            if u is not None:
+                dialogues.setdefault(did, []).append(u)
         if not rows and not self.found:
             self.problem(1, None, "no utterances")
         found = sorted({u.label for us in dialogues.values() for u in us if u.label is not None})
