@@ -56,3 +56,13 @@ def test_line_graph_equals_double_loop() -> None:
             ref[i, j] = 1.0 if i == j else len(sets[i] & sets[j]) / len(sets[i] | sets[j])
     ref = ref / ref.sum(1, keepdim=True)
     torch.testing.assert_close(out, ref)
+
+
+def test_ssl_loss_stays_finite_for_large_embeddings() -> None:
+    from lmam.tasks.session.model import DHCN
+
+    model = DHCN(N, Hypergraph(SESSIONS, N), dim=4, layers=1)
+    hyper = torch.full((3, 4), 50.0)
+    loss = model.ssl_loss(hyper, hyper.clone().requires_grad_())
+    assert torch.isfinite(loss)
+    loss.backward()

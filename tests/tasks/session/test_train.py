@@ -65,3 +65,13 @@ def test_cli_train_evaluate_and_errors(session_dir: Path, tmp_path: Path) -> Non
     bad = runner.invoke(app, ["session", "evaluate", str(tmp_path)])
     assert bad.exit_code == 1 and "config.yaml" in bad.output
     assert torch.get_num_threads() >= 1
+
+
+def test_cli_time(session_dir: Path) -> None:
+    runner = CliRunner()
+    args = ["session", "time", "--data-dir", str(session_dir), "--batch-size", "8"]
+    result = runner.invoke(app, [*args, "--batches", "2"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["batches_timed"] == 2
+    bad = runner.invoke(app, [*args, "--batches", "500"])
+    assert bad.exit_code == 2 and "too few training batches" in bad.output

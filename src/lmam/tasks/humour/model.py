@@ -58,7 +58,7 @@ class ContextNetwork(nn.Module):
             if lmam
             else None
         )
-        self.project = nn.Linear(hidden * len(self.modalities), out_dim)
+        self.project = None if lmam else nn.Linear(hidden * len(self.modalities), out_dim)
         self.encoder = nn.TransformerEncoderLayer(
             out_dim, nhead=1, dim_feedforward=2 * out_dim, dropout=0.1, batch_first=True
         )
@@ -72,9 +72,10 @@ class ContextNetwork(nn.Module):
             for m in self.modalities
         }
         sent_mask = mask.any(2)  # (B, S)
-        if self.fusion is None:
+        if self.project is not None:
             x = self.project(torch.cat([sent[m] for m in self.modalities], -1))
         else:
+            assert self.fusion is not None
             x = self.fusion(sent, sent_mask)
         has = sent_mask.any(1)  # segments with no context sentence at all
         pad = ~sent_mask

@@ -29,7 +29,9 @@ class DHCN(nn.Module):
       convolved ``layers`` times, the layers averaged.
     - Self-supervised loss: the two channels' views of the same session are
       positives, a row-and-column shuffle of the line-graph views gives the
-      negatives: ``-log sigmoid(<a, b>) - log(1 - sigmoid(<a, b~>))`` summed.
+      negatives: ``-log sigmoid(<a, b>) - log(1 - sigmoid(<a, b~>))`` summed
+      (computed as ``-logsigmoid(<a, b~>)`` terms: the authors' ``1e-8 + ...``
+      form becomes ``log 0`` once float32 rounds ``sigmoid`` to 1).
     - Scores: ``theta X_h^T`` against all ``N`` items.
 
     DHCN* (``lmam=True``): LMAM replaces the concatenation ``[p_t; x_t]`` in
@@ -155,7 +157,8 @@ class DHCN(nn.Module):
         shuffled = shuffled[:, torch.randperm(line.shape[1], device=line.device)]
         pos = (hyper * line).sum(1)
         neg = (hyper * shuffled).sum(1)
-        return (-F.logsigmoid(pos) - torch.log(1e-8 + 1 - torch.sigmoid(neg))).sum()
+        # log(1 - sigmoid(n)) = logsigmoid(-n): finite however large n is
+        return (-F.logsigmoid(pos) - F.logsigmoid(-neg)).sum()
 
     def loss(self, items: Tensor, mask: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
         """Training loss (cross-entropy + ``beta`` x SSL) and the scores.

@@ -341,6 +341,11 @@ def time_batches(config: SessionConfig, num_batches: int) -> dict[str, float]:
         optimizer.step()
         if k:  # batch 0 is a warm-up
             seconds.append(time.perf_counter() - start)
+    if len(seconds) < num_batches:
+        raise OptionError(
+            f"batches {num_batches}: the data has too few training batches to time "
+            f"({len(data.train)} cases, batch size {config.batch_size}; one more is a warm-up)"
+        )
     per_batch = float(np.mean(seconds))
     n_batches = -(-len(data.train) // config.batch_size)
     return {
