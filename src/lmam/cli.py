@@ -13,6 +13,8 @@ import lmam
 from lmam.cli_errors import ClearErrors
 from lmam.data.cli import data_app
 from lmam.features.cli import features_app
+from lmam.tasks.humour.cli import humour_app
+from lmam.tasks.session.cli import session_app
 from lmam.train.cli import evaluate_command, predict_command, train_command
 from lmam.train.config import DEFAULT_THREADS, TrainConfig
 
@@ -141,6 +143,8 @@ experiment_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(experiment_app, name="experiment")
+app.add_typer(session_app, name="session")
+app.add_typer(humour_app, name="humour")
 
 
 @experiment_app.command("bclstm")

@@ -1,0 +1,91 @@
+"""``lmam session ...``: DHCN / DHCN* on Diginetica-style data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from lmam.cli_errors import ClearErrors
+
+session_app = typer.Typer(
+    cls=ClearErrors,
+    rich_markup_mode=None,
+    help="Session recommendation: DHCN and DHCN* (with LMAM) on Diginetica.",
+    no_args_is_help=True,
+)
+
+DEFAULT_DATA = "../shared/data/diginetica"
+
+
+@session_app.command("train")
+def train_command(
+    data_dir: str = typer.Option(DEFAULT_DATA, help="folder with all_train_seq.txt and test.txt"),
+    lmam: bool = typer.Option(False, "--lmam", help="DHCN* (LMAM in the readout)"),
+    epochs: int = typer.Option(10, help="epochs (with --resume: the new total)"),
+    seed: int = typer.Option(0),
+    max_cases: int | None = typer.Option(
+        None, help="train on a seeded subsample of this many cases (a subsample run)"
+    ),
+    batch_size: int = typer.Option(100),
+    dim: int = typer.Option(100),
+    layers: int = typer.Option(3),
+    beta: float = typer.Option(0.01, help="weight of the self-supervised loss"),
+    threads: int = typer.Option(1),
+    out_dir: Path = typer.Option(Path("runs/session")),
+    name: str | None = typer.Option(None, help="run directory name under --out-dir"),
+    resume: Path | None = typer.Option(
+        None, help="continue this run directory from its last completed epoch"
+    ),
+) -> None:
+    """Train DHCN (or DHCN* with --lmam); selects the epoch by validation P@20."""
+    from lmam.tasks.session.train import SessionConfig, SessionTrainer
+
+    if resume is not None:
+        config = SessionConfig.load(resume / "config.yaml")
+        config.epochs = epochs
+        trainer = SessionTrainer(config, run_dir=resume, resume=True)
+    else:
+        config = SessionConfig(
+            data_dir=data_dir,
+            out_dir=str(out_dir),
+            name=name,
+            lmam=lmam,
+            seed=seed,
+            epochs=epochs,
+            batch_size=batch_size,
+            dim=dim,
+            layers=layers,
+            beta=beta,
+            max_cases=max_cases,
+            threads=threads,
+        )
+        trainer = SessionTrainer(config)
+    print(json.dumps(trainer.fit(), indent=2))
+
+
+@session_app.command("evaluate")
+def evaluate_command(
+    run_dir: Path = typer.Argument(..., help="a run directory of lmam session train"),
+    data_dir: str | None = typer.Option(None, help="default: the run's data folder"),
+) -> None:
+    """Test P@5/10/20 and MRR@5/10/20 of a run's selected weights."""
+    from lmam.tasks.session.train import evaluate_run
+
+    print(json.dumps(evaluate_run(run_dir, data_dir), indent=2))
+
+
+@session_app.command("time")
+def time_command(
+    data_dir: str = typer.Option(DEFAULT_DATA),
+    lmam: bool = typer.Option(False, "--lmam"),
+    batches: int = typer.Option(20, min=1, help="batches to time (after one warm-up)"),
+    threads: int = typer.Option(1),
+    batch_size: int = typer.Option(100),
+) -> None:
+    """Seconds per training epoch, extrapolated from a fixed number of batches."""
+    from lmam.tasks.session.train import SessionConfig, time_batches
+
+    config = SessionConfig(data_dir=data_dir, lmam=lmam, threads=threads, batch_size=batch_size)
+    print(json.dumps(time_batches(config, batches), indent=2))
