@@ -28,6 +28,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "embed": "early_residual",
         "dataset_options": FINE_TUNED,
     },
+    "emocaps-fine-tuned": {
+        "backbone": "emocaps",
+        "fusion": "none",
+        "embed": "early",
+        "dataset_options": FINE_TUNED,
+    },
     "dialoguernn-fine-tuned": {
         "backbone": "dialoguernn",
         "fusion": "concat",
