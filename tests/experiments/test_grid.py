@@ -42,3 +42,20 @@ def test_test_selection_reads_the_best_test_epoch(tmp_path):
     history = json.loads((tmp_path / "concat-s0" / "metrics.json").read_text())["history"]
     assert picked["test"]["weighted_f1"] == max(h["test"]["weighted_f1"] for h in history)
     assert picked["selection"] == TEST_SELECTION_LABEL
+
+
+def test_a_run_whose_trainer_filled_in_the_speaker_count_is_reused(tmp_path):
+    import dataclasses
+
+    from lmam.experiments.grid import _reuse
+    from lmam.train.engine import portable
+
+    base = portable(TrainConfig(dataset="synthetic", backbone="dialoguegcn", out_dir=str(tmp_path)))
+    run = tmp_path / "r"
+    run.mkdir()
+    filled = dataclasses.replace(base, model_options={"num_speakers": 3})
+    filled.dump(run / "config.yaml")
+    (run / "summary.json").write_text("{}")
+    assert _reuse(run, base) is None
+    other = dataclasses.replace(base, model_options={"num_speakers": 5})
+    assert _reuse(run, other) == " (the earlier run had other settings)"

@@ -67,10 +67,19 @@ def _reuse(run: Path, cfg: TrainConfig) -> str | None:
     if not (run / "summary.json").is_file():
         return " (an unfinished run is trained again)"
     try:
-        if TrainConfig.load(run / "config.yaml") == cfg:
-            return None
+        earlier = TrainConfig.load(run / "config.yaml")
     except ValueError:
-        pass
+        return " (the earlier run had other settings)"
+    derived = {  # what the trainer fills in from the data (DialogueGCN's speaker count)
+        k: v
+        for k, v in earlier.model_options.items()
+        if k == "num_speakers" and k not in cfg.model_options
+    }
+    if derived:
+        options = {k: v for k, v in earlier.model_options.items() if k not in derived}
+        earlier = dataclasses.replace(earlier, model_options=options)
+    if earlier == cfg:
+        return None
     return " (the earlier run had other settings)"
 
 
