@@ -70,13 +70,9 @@ def _reuse(run: Path, cfg: TrainConfig) -> str | None:
         earlier = TrainConfig.load(run / "config.yaml")
     except ValueError:
         return " (the earlier run had other settings)"
-    derived = {  # what the trainer fills in from the data (DialogueGCN's speaker count)
-        k: v
-        for k, v in earlier.model_options.items()
-        if k == "num_speakers" and k not in cfg.model_options
-    }
-    if derived:
-        options = {k: v for k, v in earlier.model_options.items() if k not in derived}
+    # the trainer fills in DialogueGCN's speaker count from the data when unset
+    if "num_speakers" in earlier.model_options and "num_speakers" not in cfg.model_options:
+        options = {k: v for k, v in earlier.model_options.items() if k != "num_speakers"}
         earlier = dataclasses.replace(earlier, model_options=options)
     if earlier == cfg:
         return None

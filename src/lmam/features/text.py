@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from lmam.data.errors import DataError
 from lmam.data.ours import is_ours, load_dataset, save_dataset
+from lmam.data.sources import file_sha256
 from lmam.data.transcripts import WARNING as TRANSCRIPTS_WARNING
 from lmam.data.types import Conversation, ConversationDataset
 from lmam.errors import OptionError
@@ -135,14 +136,6 @@ def load_fine_tuned(name: str, weights: str | Path, sha256: str) -> TextEncoder:
     model = _load_model()
     load_weights(model, path)
     return _wrap(model, name)
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def embed_texts(
