@@ -12,6 +12,7 @@ from rich.table import Table
 import lmam
 from lmam.cli_errors import ClearErrors
 from lmam.data.cli import data_app
+from lmam.experiments.reproduce.cli import reproduce_command
 from lmam.features.cli import features_app
 from lmam.tasks.humour.cli import humour_app
 from lmam.tasks.session.cli import session_app
@@ -238,3 +239,4 @@ app.command("predict")(predict_command)
 def main() -> None:
     """Run the CLI (errors end as :mod:`lmam.cli_errors` describes)."""
     app(prog_name="lmam")
+app.command("reproduce")(reproduce_command)

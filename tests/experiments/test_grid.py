@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -59,3 +60,44 @@ def test_a_run_whose_trainer_filled_in_the_speaker_count_is_reused(tmp_path):
     assert _reuse(run, base) is None
     other = dataclasses.replace(base, model_options={"num_speakers": 5})
     assert _reuse(run, other) == " (the earlier run had other settings)"
+
+
+def test_parallel_runs_equal_sequential_ones(tmp_path):
+    variants = {"concat": {"fusion": "concat"}, "lmam": {"fusion": "lmam", "embed": "late"}}
+    one = run_grid(BASE, variants, [0, 1], tmp_path / "one", jobs=1)
+    two = run_grid(BASE, variants, [0, 1], tmp_path / "two", jobs=2)
+    for name in variants:
+        assert [r["test"] for r in one[name]] == [r["test"] for r in two[name]]
+        assert [Path(r["run_dir"]).name for r in two[name]] == [f"{name}-s0", f"{name}-s1"]
+
+
+def test_an_interrupted_run_continues_where_it_stopped(tmp_path):
+    import dataclasses
+
+    full = run_grid(BASE, {"concat": {}}, [0], tmp_path / "full")["concat"][0]
+    # an interrupted run: one of its two epochs done, no summary
+    short = dataclasses.replace(BASE, epochs=1)
+    run_grid(short, {"concat": {}}, [0], tmp_path / "cut")
+    run = tmp_path / "cut" / "concat-s0"
+    first = json.loads((run / "metrics.json").read_text())["history"][0]
+    (run / "summary.json").unlink()
+    from lmam.train.engine import portable
+
+    cfg = portable(
+        dataclasses.replace(BASE, seed=0, out_dir=str(tmp_path / "cut"), name="concat-s0")
+    )
+    cfg.dump(run / "config.yaml")
+    again = run_grid(BASE, {"concat": {}}, [0], tmp_path / "cut")["concat"][0]
+    history = json.loads((run / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert history[0] == first  # epoch 1 was not trained again
+    assert again["test"] == full["test"]  # and the result is that of an uninterrupted run
+
+
+def test_jobs_must_be_positive(tmp_path):
+    import pytest
+
+    from lmam.errors import OptionError
+
+    with pytest.raises(OptionError, match="jobs 0"):
+        run_grid(BASE, {"concat": {}}, [0], tmp_path, jobs=0)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing
 import shutil
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from lmam.train.config import TrainConfig
-from lmam.train.engine import portable, train
+from lmam.errors import OptionError
+from lmam.train.engine import portable, resume, train
 from lmam.train.io import atomic_write_json
 
 
@@ -26,18 +29,29 @@ def run_grid(
     quiet: bool = True,
     console: Console | None = None,
     fresh: bool = False,
+    jobs: int = 1,
 ) -> dict[str, list[dict[str, Any]]]:
     """Train every variant (``base`` with the variant's fields replaced) for every seed.
 
     Run directories are ``out_dir/<variant>-s<seed>``. A finished run (with
     ``summary.json``) whose ``config.yaml`` has the same settings is reused, not
-    retrained (``fresh=True``: retrain it); a run with other settings or an
-    unfinished one is trained again. Each summary says ``"reused"``.
+    retrained (``fresh=True``: retrain it); an unfinished run with the same
+    settings continues from its last completed epoch (a killed grid goes on
+    where it stopped); a run with other settings is trained again. Each
+    summary says ``"reused"``.
+
+    ``jobs`` > 1 trains that many runs at once, each in its own process
+    (``threads`` unset in ``base`` means one thread per run then).
 
     Returns:
-        ``{variant: [summary per seed]}``.
+        ``{variant: [summary per seed]}``, in the order of ``variants`` and ``seeds``.
     """
-    results: dict[str, list[dict[str, Any]]] = {}
+    if jobs < 1:
+        raise OptionError(f"jobs {jobs}: want 1 or more")
+    if jobs > 1 and base.threads is None:
+        base = dataclasses.replace(base, threads=1)
+    results: dict[str, list[dict[str, Any] | None]] = {}
+    todo: list[tuple[str, int, TrainConfig, Path, bool]] = []
     for name, changes in variants.items():
         results[name] = []
         for seed in seeds:
@@ -52,31 +66,63 @@ def run_grid(
                 if console is not None:
                     console.print(f"reusing {run} (finished earlier with the same settings)")
                 continue
-            if run.exists():
+            results[name].append(None)
+            go_on = reason == _UNFINISHED and (run / "state" / "progress.json").is_file()
+            if run.exists() and not go_on:
                 shutil.rmtree(run)
             if console is not None:
-                console.print(f"training {run.name} ...{reason}")
-            results[name].append({**train(cfg, quiet=quiet), "reused": False})
-    return results
+                said = " (continuing an unfinished run)" if go_on else reason
+                console.print(f"training {run.name} ...{said}")
+            todo.append((name, len(results[name]) - 1, cfg, run, go_on))
+    if jobs == 1 or len(todo) <= 1:
+        for name, k, cfg, run, go_on in todo:
+            results[name][k] = {**_train_one(cfg, run, go_on, quiet), "reused": False}
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            futures = {
+                pool.submit(_train_one, cfg, run, go_on, True): (name, k)
+                for name, k, cfg, run, go_on in todo
+            }
+            for future in as_completed(futures):
+                name, k = futures[future]
+                results[name][k] = {**future.result(), "reused": False}
+                if console is not None:
+                    console.print(f"finished {results[name][k]['run_dir']}")
+    return {name: [r for r in runs if r is not None] for name, runs in results.items()}
+
+
+def _train_one(cfg: TrainConfig, run: Path, go_on: bool, quiet: bool) -> dict[str, Any]:
+    """Train ``cfg`` into ``run`` (``go_on``: continue it from its last completed epoch)."""
+    if go_on:
+        return resume(run, quiet=quiet)
+    return train(cfg, quiet=quiet)
+
+
+_UNFINISHED = " (an unfinished run)"
+_OTHER = " (the earlier run had other settings)"
 
 
 def _reuse(run: Path, cfg: TrainConfig) -> str | None:
-    """``None`` if ``run`` is finished with the settings of ``cfg``, else why it is retrained."""
+    """``None`` if ``run`` is finished with the settings of ``cfg``, else why it is trained.
+
+    :data:`_UNFINISHED` means it has the settings of ``cfg`` but did not finish.
+    """
     if not run.exists():
         return ""
-    if not (run / "summary.json").is_file():
-        return " (an unfinished run is trained again)"
     try:
         earlier = TrainConfig.load(run / "config.yaml")
-    except ValueError:
-        return " (the earlier run had other settings)"
+    except (ValueError, OSError):
+        return _OTHER
     # the trainer fills in DialogueGCN's speaker count from the data when unset
     if "num_speakers" in earlier.model_options and "num_speakers" not in cfg.model_options:
         options = {k: v for k, v in earlier.model_options.items() if k != "num_speakers"}
         earlier = dataclasses.replace(earlier, model_options=options)
-    if earlier == cfg:
-        return None
-    return " (the earlier run had other settings)"
+    if earlier != cfg:
+        return _OTHER
+    if not (run / "summary.json").is_file():
+        return _UNFINISHED
+    return None
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:

@@ -1,0 +1,82 @@
+"""``lmam reproduce TABLE``: one of the paper's tables (or Fig. 5) on the data we have."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from lmam.errors import OptionError
+
+QUICK_SEEDS = 2
+
+
+def reproduce_command(
+    table: str = typer.Argument(
+        ..., help="table2 ... table12, fig5, all, or list (what each is)"
+    ),
+    dataset: list[str] = typer.Option(
+        None,
+        "--dataset",
+        help="a dataset name or path, instead of the table's defaults (repeatable)",
+    ),
+    data_path: str | None = typer.Option(None, help="the files of a registered dataset"),
+    seeds: int | None = typer.Option(None, min=1, help="default: 5 for Tables II-IV, VI-VIII, else 3"),
+    jobs: int = typer.Option(2, min=1, help="runs trained at once, one thread each"),
+    quick: bool = typer.Option(
+        False, help=f"a smoke test: {QUICK_SEEDS} seeds of one epoch, into separate folders"
+    ),
+    fresh: bool = typer.Option(False, help="retrain runs that finished earlier"),
+    runs_dir: Path = typer.Option(Path("runs/reproduce"), help="where the runs are trained"),
+    out: Path = typer.Option(Path("results"), help="where the tables and figures are written"),
+) -> None:
+    """Reproduce a table of the LMAM paper: trains what it needs (a finished run is
+    reused, an interrupted one continues), then writes Markdown, JSON and PNGs under
+    OUT/TABLE/DATASET, with the paper's numbers beside ours."""
+    from lmam.experiments.reproduce.report import write_index
+    from lmam.experiments.reproduce.setting import Setting, dataset_tag
+    from lmam.experiments.reproduce.tables import TABLES
+
+    if table == "list":
+        listing = Table(title="lmam reproduce TABLE")
+        for column in ("table", "what", "datasets (default)", "seeds"):
+            listing.add_column(column)
+        for name, spec in TABLES.items():
+            listing.add_row(name, spec.caption, ", ".join(spec.datasets), str(spec.seeds))
+        Console().print(listing)
+        return
+    names = list(TABLES) if table == "all" else [table]
+    for name in names:
+        if name not in TABLES:
+            raise OptionError(
+                f"table {name!r}: want one of {', '.join(TABLES)}, all or list"
+            )
+    console = Console()
+    if quick:
+        runs_dir = runs_dir.with_name(runs_dir.name + "-quick")
+        out = out.with_name(out.name + "-quick")
+    for name in names:
+        spec = TABLES[name]
+        n = QUICK_SEEDS if quick and seeds is None else seeds or spec.seeds
+        for ds in dataset or list(spec.datasets):
+            tag = dataset_tag(ds)
+            setting = Setting(
+                ds,
+                data_path,
+                list(range(n)),
+                runs_dir / tag,
+                out / name / tag,
+                jobs=jobs,
+                quick=quick,
+                fresh=fresh,
+                console=console,
+            )
+            console.print(f"[bold]{name}[/bold] ({escape(spec.caption)}) on {escape(ds)}")
+            report = spec.make(name, setting)
+            path = report.write(setting.out_dir)
+            console.print(f"wrote {escape(str(path))}")
+    index = write_index(out, list(TABLES))
+    console.print(f"wrote {escape(str(index))}")

@@ -1,0 +1,97 @@
+"""Where and how a table's runs are trained: one dataset, its seeds, its folders."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from lmam.data.registry import list_datasets
+from lmam.data.types import ConversationDataset
+from lmam.experiments.grid import run_grid
+from lmam.train.config import TrainConfig
+from lmam.train.engine import load_dataset, portable
+
+DATASET_OPTIONS: dict[str, dict[str, Any]] = {"mosi": {"target": "sentiment"}}
+"""Loader options per dataset: CMU-MOSI is trained as regression on its continuous
+sentiment labels, as in the paper's Table IV."""
+
+QUICK_EPOCHS = 1
+"""Epochs of a ``--quick`` run (a smoke test of the whole pipeline, not a result)."""
+
+
+@dataclass
+class Setting:
+    """One dataset of one table.
+
+    Args:
+        dataset: a registered dataset name or a path.
+        data_path: the files of a registered dataset that needs them.
+        seeds: the seeds of every variant.
+        runs_dir: the folder all tables train this dataset's runs into.
+        out_dir: the folder this table's results for this dataset go to.
+        jobs: runs trained at once, each in its own single-thread process.
+        quick: one epoch per run (a smoke test).
+        fresh: retrain finished runs.
+    """
+
+    dataset: str
+    data_path: str | None
+    seeds: list[int]
+    runs_dir: Path
+    out_dir: Path
+    jobs: int = 1
+    quick: bool = False
+    fresh: bool = False
+    console: Console = field(default_factory=Console)
+
+    @property
+    def tag(self) -> str:
+        """The dataset's name in folder names."""
+        return dataset_tag(self.dataset)
+
+    @cached_property
+    def config(self) -> TrainConfig:
+        """The base configuration of every run (the dataset's own recipe)."""
+        name = self.dataset if self.dataset in list_datasets() else ""
+        return TrainConfig(
+            dataset=self.dataset,
+            data_path=self.data_path,
+            dataset_options=dict(DATASET_OPTIONS.get(name, {})),
+            epochs=QUICK_EPOCHS if self.quick else None,
+            threads=1,
+        )
+
+    @cached_property
+    def data(self) -> ConversationDataset:
+        """The dataset, as the runs see it (loaded once)."""
+        return load_dataset(portable(self.config))
+
+    def run(
+        self, variants: dict[str, dict[str, Any]], seeds: list[int] | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Train (or reuse) every variant for every seed; ``{variant: [summary per seed]}``."""
+        return run_grid(
+            self.config,
+            variants,
+            self.seeds if seeds is None else seeds,
+            self.runs_dir,
+            console=self.console,
+            fresh=self.fresh,
+            jobs=self.jobs,
+        )
+
+    def with_config(self, **changes: Any) -> TrainConfig:
+        """The base configuration with ``changes``."""
+        return dataclasses.replace(self.config, **changes)
+
+
+def dataset_tag(dataset: str) -> str:
+    """``dataset`` as a folder name: the registered name, or the file or folder's stem."""
+    if dataset in list_datasets():
+        return dataset
+    return Path(dataset).stem or "dataset"
