@@ -12,6 +12,7 @@ from rich.table import Table
 import lmam
 from lmam.cli_errors import ClearErrors
 from lmam.data.cli import data_app
+from lmam.experiments.runs_cli import runs_command
 from lmam.features.cli import features_app
 from lmam.tasks.humour.cli import humour_app
 from lmam.tasks.session.cli import session_app
@@ -233,6 +234,7 @@ def experiment_fusions(
 app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("predict")(predict_command)
+app.command("runs")(runs_command)
 
 
 def main() -> None:
