@@ -13,6 +13,7 @@ import lmam
 from lmam.cli_errors import ClearErrors
 from lmam.data.cli import data_app
 from lmam.experiments.reproduce.cli import reproduce_command
+from lmam.experiments.runs_cli import runs_command
 from lmam.features.cli import features_app
 from lmam.tasks.humour.cli import humour_app
 from lmam.tasks.session.cli import session_app
@@ -234,9 +235,10 @@ def experiment_fusions(
 app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("predict")(predict_command)
+app.command("runs")(runs_command)
+app.command("reproduce")(reproduce_command)
 
 
 def main() -> None:
     """Run the CLI (errors end as :mod:`lmam.cli_errors` describes)."""
     app(prog_name="lmam")
-app.command("reproduce")(reproduce_command)
