@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 import lmam
+from lmam.experiments.stats import json_safe
 from lmam.train.io import atomic_write_json, atomic_write_text
 
 
@@ -111,21 +111,6 @@ def environment() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
-
-
-def json_safe(obj: Any) -> Any:
-    """``obj`` with NaN and infinities as ``None`` and numpy scalars as Python numbers."""
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
 
 
 INDEX_HEADER = """# Results: the LMAM paper's tables reproduced with lmam
