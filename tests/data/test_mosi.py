@@ -10,11 +10,24 @@ import numpy as np
 import pytest
 
 from lmam.data import DataError, create_dataset
-from lmam.data.mosi import EPOCHS, MODALITIES, bundled_path, read_bclstm, with_valid
+from lmam.data.mosi import (
+    EPOCHS,
+    LABELS_FILE,
+    MODALITIES,
+    SENTIMENT_RESOURCE,
+    bundled_path,
+    load_mosi,
+    read_bclstm,
+    read_bundled_sentiment,
+    read_sentiment,
+    with_valid,
+)
 from lmam.data.ours import differences, load_dataset
+from lmam.errors import OptionError
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 BCLSTM = SHARED / "mosi" / "bclstm"
+LABELS = SHARED / "mosi" / "labels" / LABELS_FILE
 RESOURCES = Path(__file__).resolve().parents[2] / "src" / "lmam" / "resources"
 
 # (video, number of utterances); labels alternate, k runs past 9 to test numeric order.
@@ -262,3 +275,211 @@ def test_real_release_counts_and_bundle_round_trip() -> None:
     with bundled_path() as path:
         assert differences(load_dataset(path), ds) == []
     assert differences(create_dataset("mosi"), create_dataset("mosi-bclstm", BCLSTM)) == []
+
+
+# -- target="sentiment": CMU-MOSI's continuous labels ---------------------------------
+
+
+def sentiment(video: str, k: int) -> float:
+    """A label in [-3, 3] whose sign agrees with ``label(video, k)`` (0.0 counts as positive)."""
+    return (k % 4) * 0.75 if label(video, k) else -(0.2 + (k % 3) * 0.9)
+
+
+def write_labels(release: Path, drop: str | None = None) -> Path:
+    """CMU-MOSI's label file for the fixture, beside it (``../labels/``), CRLF, no header."""
+    utterances = [(v, k) for v, n in TRAIN + TEST for k in range(1, n + 1)]
+    rows: list[list[object]] = [
+        [10.0 * k, 10.0 * k + 5, v, k, sentiment(v, k)] for v, k in utterances if f"{v}_{k}" != drop
+    ]
+    path = release.parent / "labels" / LABELS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows(rows)  # \r\n line ends, as released
+    return path
+
+
+def test_sentiment_target_reads_the_labels_beside_the_release(release: Path) -> None:
+    write_labels(release)
+    ds = create_dataset("mosi-bclstm", release, target="sentiment")
+    binary = create_dataset("mosi-bclstm", release)
+    assert ds.task == "regression" and ds.label_names == [] and binary.task == "classification"
+    a = next(c for c in ds.train + ds.valid if c.id == "vidA")
+    assert a.labels.dtype == np.float32 and a.labels.shape == (11,)
+    assert a.labels.tolist() == [np.float32(sentiment("vidA", k)) for k in range(1, 12)]
+    for s in ("train", "valid", "test"):
+        assert [c.id for c in ds.splits[s]] == [c.id for c in binary.splits[s]]
+        for c, b in zip(ds.splits[s], binary.splits[s]):
+            assert ((c.labels >= 0) == (b.labels == 1)).all()
+            assert all(np.array_equal(c.feats[m], b.feats[m]) for m in MODALITIES)
+    assert ds.warning is not None and "0.98" in ds.warning  # the leak warning is kept
+    assert "62/31" in ds.warning and "52/10/31" in ds.warning
+    assert "62/31" in ds.provenance["labels_split"]
+    assert "ASA-MOSI/Audio-Sentiment-Analysis" in ds.provenance["labels_source"]
+    assert differences(create_dataset("mosi", release, target="sentiment"), ds) == []
+
+
+def test_sentiment_without_the_labels_file(release: Path) -> None:
+    with pytest.raises(DataError, match="missing file") as info:
+        create_dataset("mosi-bclstm", release, target="sentiment")
+    assert info.value.file == str(release.parent / "labels" / LABELS_FILE)
+    with pytest.raises(OptionError, match="needs the labels file"):
+        read_bclstm(release, target="sentiment")
+
+
+@pytest.mark.parametrize("loader", ["mosi", "mosi-bclstm"])
+def test_unknown_target_names_the_option_and_its_values(release: Path, loader: str) -> None:
+    with pytest.raises(OptionError, match="target") as info:
+        create_dataset(loader, release, target="continuous")
+    assert "'binary', 'sentiment'" in str(info.value) and "'continuous'" in str(info.value)
+
+
+def test_unknown_target_called_directly() -> None:
+    with pytest.raises(OptionError, match="target must be one of 'binary', 'sentiment'"):
+        load_mosi(target="regression")  # type: ignore[arg-type]
+
+
+def edit_labels(path: Path, video: str, k: int, column: int, value: str) -> None:
+    rows = rows_of(path)
+    row = next(r for r in rows if (r[2], r[3]) == (video, str(k)))
+    row[column] = value
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows(rows)
+
+
+@pytest.mark.parametrize(
+    ("change", "words", "dialogue", "field"),
+    [
+        ("drop vidD_2", "no label for utterance vidD_2", "vidD", "utterance_id"),
+        ("vidA 1 4 -0.75", "vidA_1 has label -0.75 but binary label 1", "vidA", "label"),
+        ("vidA 1 4 -0.0", None, None, None),  # -0.0 >= 0: positive, as is 0
+        ("vidC 2 4 0", "vidC_2 has label 0 but binary label 0", "vidC", "label"),
+        ("vidE 2 4 3.5", "not a number in \\[-3, 3\\]", "vidE", "label"),
+        ("vidE 2 4 high", "'high' of vidE_2 is not a number", "vidE", "label"),
+        ("vidE 2 3 two", "want a video id and a segment number", "vidE", "segment_no"),
+        ("vidE 2 3 1", "vidE_1 labelled twice", "vidE", "utterance_id"),
+    ],
+)
+def test_corrupted_labels_file(
+    release: Path, change: str, words: str | None, dialogue: str | None, field: str | None
+) -> None:
+    parts = change.split()
+    if parts[0] == "drop":
+        path = write_labels(release, drop=parts[1])
+    else:
+        path = write_labels(release)
+        edit_labels(path, parts[0], int(parts[1]), int(parts[2]), parts[3])
+    if words is None:
+        assert create_dataset("mosi-bclstm", release, target="sentiment").task == "regression"
+        return
+    for target in ("sentiment", "binary"):  # given a labels file, both targets check it
+        with pytest.raises(DataError, match=words) as info:
+            read_bclstm(release, path, target)  # type: ignore[arg-type]
+        assert (info.value.file, info.value.dialogue, info.value.field) == (
+            str(path),
+            dialogue,
+            field,
+        )
+
+
+def test_bundled_sentiment_labels() -> None:
+    """Offline: the bundled copy carries the labels, whose sign is the binary label."""
+    ds = create_dataset("mosi", target="sentiment")
+    binary = create_dataset("mosi")
+    assert ds.task == "regression" and ds.label_names == []
+    assert [len(ds.splits[s]) for s in ("train", "valid", "test")] == [56, 6, 31]
+    scores = {
+        f"{c.id}_{i + 1}": float(y)
+        for s in ds.splits.values()
+        for c in s
+        for i, y in enumerate(c.labels)
+    }
+    assert len(scores) == 2199
+    expected = {"1DmNV9C1hbY_1": -2.0, "1DmNV9C1hbY_2": 1.6, "_dI--eQ6qVU_1": 2.4}
+    expected |= {"_dI--eQ6qVU_2": 3.0, "_dI--eQ6qVU_3": -0.2}
+    assert {k: scores[k] for k in expected} == {
+        k: float(np.float32(v)) for k, v in expected.items()
+    }
+    assert all(-3 <= v <= 3 for v in scores.values())
+    for s in ("train", "valid", "test"):
+        for c, b in zip(ds.splits[s], binary.splits[s], strict=True):
+            assert c.id == b.id and ((c.labels >= 0) == (b.labels == 1)).all()
+    assert "62/31" in (ds.warning or "") and "0.98" in (ds.warning or "")
+    text = (RESOURCES / "PROVENANCE.mosi").read_text()
+    assert "5af5525f6c2c70a24c2fb8bda6c67dee37183f6f588955e753f0bd4fd6f9523a" in text
+    assert "ASA-MOSI/Audio-Sentiment-Analysis" in text and "MFN's y_*.h5" in text
+    assert "52/10/31" in text
+
+
+def test_bundled_labels_are_checked(tmp_path: Path) -> None:
+    """A labels file given to the bundled copy is checked: an utterance without one."""
+    with bundled_path(SENTIMENT_RESOURCE) as path:
+        scores = read_bundled_sentiment(path)
+    labels = tmp_path / LABELS_FILE
+    rows = [[0, 1, *uid.rsplit("_", 1), v] for uid, v in scores.items() if uid != "1DmNV9C1hbY_2"]
+    _write(labels, rows)
+    with pytest.raises(DataError, match="no label for utterance 1DmNV9C1hbY_2") as info:
+        create_dataset("mosi", target="sentiment", labels=labels)
+    assert (info.value.file, info.value.dialogue, info.value.field) == (
+        str(labels),
+        "1DmNV9C1hbY",
+        "utterance_id",
+    )
+
+
+@pytest.mark.skipif(not LABELS.is_file(), reason=f"shared data absent: {LABELS}")
+def test_bundled_sentiment_equals_the_source_file() -> None:
+    with LABELS.open(newline="") as f:  # read here without lmam's reader
+        raw = {f"{r[2]}_{r[3]}": float(r[4]) for r in csv.reader(f)}
+    assert len(raw) == 2199 and read_sentiment(LABELS) == raw
+    ds = create_dataset("mosi", target="sentiment")
+    got = {
+        f"{c.id}_{i + 1}": y for s in ds.splits.values() for c in s for i, y in enumerate(c.labels)
+    }
+    assert got.keys() == raw.keys()
+    for uid in ("_dI--eQ6qVU_1", "_dI--eQ6qVU_3", "1DmNV9C1hbY_1", "zhpQhgha_KU_1"):
+        assert got[uid] == np.float32(raw[uid]), uid
+    assert all(got[uid] == np.float32(v) for uid, v in raw.items())
+
+
+@pytest.mark.skipif(
+    not BCLSTM.is_dir() or not LABELS.is_file(), reason=f"shared data absent: {SHARED}"
+)
+def test_real_release_sentiment_matches_the_bundle() -> None:
+    a, b = (
+        create_dataset("mosi", target="sentiment"),
+        create_dataset("mosi-bclstm", target="sentiment"),
+    )
+    for s in ("train", "valid", "test"):
+        for x, y in zip(a.splits[s], b.splits[s], strict=True):
+            assert x.id == y.id and np.array_equal(x.labels, y.labels)
+
+
+def test_sentiment_regression_run_from_the_command_line(tmp_path: Path) -> None:
+    """2 epochs, 1 thread on the bundled copy: every Table IV metric, finite; evaluate agrees."""
+    import json
+    import math
+
+    from typer.testing import CliRunner
+
+    from lmam.cli import app
+
+    runner = CliRunner()
+    args = ["train", "--dataset", "mosi", "--data-opt", "target=sentiment", "--epochs", "2"]
+    args += ["--threads", "1", "--out-dir", str(tmp_path), "--name", "s", "--quiet"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    run = tmp_path / "s"
+    summary = json.loads((run / "summary.json").read_text())
+    history = json.loads((run / "metrics.json").read_text())["history"]
+    assert summary["metric"] == "mae" and "62/31" in summary["warning"]
+    for metrics in (summary["test"], history[-1]["test"], history[-1]["valid"]):
+        for key in ("mae", "pearson_r", "acc2", "f1", "acc7"):
+            assert math.isfinite(metrics[key]), key
+    assert 0 <= summary["test"]["acc7"] <= 1 and summary["test"]["n"] == 752
+    assert "label,prediction" in (run / "predictions.csv").read_text().splitlines()[0]
+    r = runner.invoke(app, ["evaluate", str(run)])
+    assert r.exit_code == 0 and "identical" in r.output, r.output
+    r = runner.invoke(app, ["train", "--dataset", "mosi", "--data-opt", "target=scores"])
+    assert r.exit_code == 2 and "target" in r.output and "Traceback" not in r.output
+    r = runner.invoke(app, [*args[:5], "--loss", "weighted_ce", "--out-dir", str(tmp_path)])
+    assert r.exit_code == 2 and "regression task" in r.output

@@ -52,3 +52,26 @@ def test_losses():
     assert summed_loss("focal", logits, labels, gamma=2.0) < ce
     w = class_weights(torch.tensor([30, 10, 0]))
     assert w[2] == 0 and w[1] == pytest.approx(3 * w[0]) and w[:2].mean() == pytest.approx(1.0)
+
+
+def test_mosi_sentiment_metrics_by_hand():
+    """Acc-7, MAE, Pearson r, Acc-2 and F1 as the CMU-MOSI literature computes them."""
+    labels = np.array([-3.0, -1.4, 0.0, 0.6, 3.0, 0.8])  # mean 0
+    preds = np.array([-3.6, -0.6, 0.4, 1.5, 4.0, -1.7])  # mean 0
+    m = regression_metrics(labels, preds)
+    # |errors| 0.6, 0.8, 0.4, 0.9, 1.0, 2.5
+    assert m["mae"] == pytest.approx(6.2 / 6)
+    # round(clip(., -3, 3)): labels -3, -1, 0, 1, 3, 1; preds -3, -1, 0, 2, 3, -2.
+    # Without the clip, -3.6 and 4.0 would round to -4 and 4 and miss.
+    assert m["acc7"] == pytest.approx(4 / 6)
+    # both means are 0: r = sum(xy) / sqrt(sum(x^2) sum(y^2))
+    sxy = 10.8 + 0.84 + 0.0 + 0.9 + 12.0 - 1.36  # 23.18
+    sxx = 9.0 + 1.96 + 0.0 + 0.36 + 9.0 + 0.64  # 20.96
+    syy = 12.96 + 0.36 + 0.16 + 2.25 + 16.0 + 2.89  # 34.62
+    assert m["pearson_r"] == pytest.approx(sxy / np.sqrt(sxx * syy))
+    assert m["pearson_r"] == pytest.approx(0.86051, abs=1e-5)
+    # >= 0: labels F F T T T T, preds F F T T T F
+    assert m["acc2"] == pytest.approx(5 / 6)
+    # positive: P 1, R 3/4, F1 6/7 (support 4); negative: P 2/3, R 1, F1 4/5 (support 2)
+    assert m["f1"] == pytest.approx((4 * 6 / 7 + 2 * 4 / 5) / 6)
+    assert m["n"] == 6

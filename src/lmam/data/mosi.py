@@ -12,22 +12,34 @@ Source layout (``<dir>`` = the ``bclstm`` directory; every CSV has no header):
 
 Each video is one conversation (one speaker, id 0), its utterances sorted by
 ``k``; videos keep the order in which they first appear in ``text_{split}.csv``.
-Labels: 0 negative, 1 positive. The published split has no validation part:
-:func:`read_bclstm` returns it as published (``valid`` empty) and the registered
-loaders carve a seeded, video-level validation split from train.
+Labels (``target``): ``"binary"``, 0 negative, 1 positive, as published; or
+``"sentiment"``, CMU-MOSI's continuous segment-level sentiment in [-3, 3]
+(float32 ``(T,)`` per video, task ``"regression"``), read from CMU-MOSI's label
+file ``OpinionLevelSentiment.csv`` (``<data root>/mosi/labels/``; CRLF, no header:
+``start_s, end_s, video_id, segment_no, label``; utterance ``<video_id>_<segment_no>``).
+Every utterance must have one, and its binary label must be ``label >= 0``.
+The published split has no validation part: :func:`read_bclstm` returns it as
+published (``valid`` empty) and the registered loaders carve a seeded,
+video-level validation split from train. With ``target="sentiment"`` this is
+still the bc-LSTM 62/31-video split, not the standard 52/10/31 one.
 
 Build the bundled copy with ``build_bundle(SOURCE_DIR, OUT_DIR)``, e.g.
-``python -c "from lmam.data.mosi import build_bundle; build_bundle('../shared/data/mosi/bclstm', 'src/lmam/resources')"``.
+``python -c "from lmam.data.mosi import build_bundle; build_bundle('../shared/data/mosi/bclstm', 'src/lmam/resources')"``
+(the sentiment labels are read from ``../labels/OpinionLevelSentiment.csv`` beside the
+``bclstm`` directory and bundled as ``mosi_sentiment.csv``: ``utterance_id,label``).
 """
 
 from __future__ import annotations
 
 import csv
+import io
+import math
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -39,6 +51,7 @@ from lmam.data.sources import KNOWN_FILES, data_root, file_sha256
 from lmam.data.splits import carve_valid
 from lmam.data.types import Conversation, ConversationDataset
 from lmam.data.validate import validate_dataset
+from lmam.errors import OptionError
 
 MODALITIES = {"text": ("text", 100), "audio": ("audio", 73), "visual": ("video", 100)}
 LABEL_NAMES = ["negative", "positive"]
@@ -52,6 +65,28 @@ WARNING = (
     "nothing about generalisation. Recommended protocol: train for a fixed number of "
     f"epochs ({EPOCHS}, decided in advance) and do no model selection."
 )
+Target = Literal["binary", "sentiment"]
+TARGETS: tuple[str, ...] = ("binary", "sentiment")
+LABELS_FILE = "OpinionLevelSentiment.csv"  # CMU-MOSI's labels, in <data root>/mosi/labels/
+SENTIMENT_RESOURCE = "mosi_sentiment.csv"  # the bundled copy: utterance_id,label
+SENTIMENT_RANGE = (-3.0, 3.0)
+SPLIT_NOTE = (
+    "the bc-LSTM 62/31-video split (62 train / 31 test videos), not the standard "
+    "CMU-MOSI 52/10/31 split"
+)
+SENTIMENT_WARNING = (
+    "Target 'sentiment': CMU-MOSI's continuous labels in [-3, 3] on "
+    f"{SPLIT_NOTE}; say so in every result (Acc-2, F1, Acc-7, MAE and Pearson r here "
+    "are not directly comparable with those reported on the standard split)."
+)
+_LABELS_SOURCE = {
+    "target": "sentiment: CMU-MOSI's segment-level sentiment, continuous in [-3, 3] "
+    "(regression); the binary label of every utterance is label >= 0",
+    "labels_source": f"{LABELS_FILE}: the CMU-MOSI label file as committed in "
+    "ASA-MOSI/Audio-Sentiment-Analysis; the same values as MFN's y_*.h5 "
+    "(pliang279/MFN, MIT). Cite CMU-MOSI (Zadeh et al., 2016).",
+    "labels_split": SPLIT_NOTE,
+}
 # The source files read, under data/ (their sha256 go into the provenance).
 FILES = [
     "transcripts.csv",
@@ -168,8 +203,14 @@ def _features(
     return feats
 
 
-def _split(directory: Path, split: str, transcripts: _Transcripts) -> list[Conversation]:
-    """The videos of one published split, each a conversation in utterance order."""
+def _split(
+    directory: Path, split: str, transcripts: _Transcripts, numbered: bool = False
+) -> list[Conversation]:
+    """The videos of one published split, each a conversation in utterance order.
+
+    ``numbered``: also require the positions of each video to be exactly ``1..T``
+    (utterance ``i`` is then ``<video>_<i + 1>``, as the sentiment labels expect).
+    """
     path = directory / "data" / f"text_{split}.csv"
     rows = _rows(path)
     index = _index(path, rows, transcripts)
@@ -197,6 +238,13 @@ def _split(directory: Path, split: str, transcripts: _Transcripts) -> list[Conve
                 dialogue=video,
                 field="utterance_id",
             )
+        if numbered and ks != list(range(1, len(ks) + 1)):
+            raise DataError(
+                f"utterance positions {ks} are not 1..{len(ks)}",
+                file=path,
+                dialogue=video,
+                field="utterance_id",
+            )
         convs.append(
             Conversation(
                 id=video,
@@ -209,21 +257,181 @@ def _split(directory: Path, split: str, transcripts: _Transcripts) -> list[Conve
     return convs
 
 
-def read_bclstm(directory: str | Path) -> ConversationDataset:
+def check_target(target: str) -> None:
+    """Raise :class:`~lmam.errors.OptionError` unless ``target`` is one of :data:`TARGETS`."""
+    if target not in TARGETS:
+        raise OptionError(
+            f"option target must be one of {', '.join(map(repr, TARGETS))}, got {target!r}"
+        )
+
+
+def _score(path: Path, r: int, uid: str, text: str, seen: dict[str, float]) -> float:
+    """The label ``text`` of utterance ``uid`` (row ``r``): a number in [-3, 3], not repeated."""
+    video = uid.rpartition("_")[0] or uid
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    low, high = SENTIMENT_RANGE
+    if not low <= value <= high:
+        raise DataError(
+            f"row {r}: label {text!r} of {uid} is not a number in [{low:g}, {high:g}]",
+            file=path,
+            dialogue=video,
+            field="label",
+        )
+    if uid in seen:
+        raise DataError(
+            f"row {r}: utterance {uid} labelled twice",
+            file=path,
+            dialogue=video,
+            field="utterance_id",
+        )
+    return value
+
+
+def read_sentiment(path: str | Path) -> dict[str, float]:
+    """CMU-MOSI's ``OpinionLevelSentiment.csv``: ``{"<video_id>_<segment_no>": label}``.
+
+    Raises:
+        DataError: a row without 5 columns, a bad segment number or label (naming
+            the file, the video and the field).
+    """
+    path = Path(path)
+    out: dict[str, float] = {}
+    for r, row in enumerate(_rows(path)):
+        if len(row) != 5:
+            raise DataError(f"row {r} has {len(row)} columns, want 5", file=path)
+        video, segment = row[2].strip(), row[3].strip()
+        if not video or not segment.isdigit():
+            raise DataError(
+                f"row {r}: want a video id and a segment number, got {row[2]!r}, {row[3]!r}",
+                file=path,
+                dialogue=video or None,
+                field="segment_no",
+            )
+        uid = f"{video}_{int(segment)}"
+        out[uid] = _score(path, r, uid, row[4].strip(), out)
+    return out
+
+
+def read_bundled_sentiment(path: str | Path) -> dict[str, float]:
+    """The bundled ``mosi_sentiment.csv`` (header ``utterance_id,label``): ``{id: label}``."""
+    path = Path(path)
+    rows = _rows(path)
+    if not rows or rows[0] != ["utterance_id", "label"]:
+        raise DataError("want the header utterance_id,label", file=path)
+    out: dict[str, float] = {}
+    for r, row in enumerate(rows[1:], start=1):
+        if len(row) != 2:
+            raise DataError(f"row {r} has {len(row)} columns, want 2", file=path)
+        out[row[0]] = _score(path, r, row[0], row[1], out)
+    return out
+
+
+def _sentiment(video: str, binary: np.ndarray, scores: dict[str, float], file: Path) -> np.ndarray:
+    """``(T,)`` float32 labels of utterances ``<video>_1 .. <video>_T``, checked against
+    their ``(T,)`` 0/1 ``binary`` labels (positive exactly when ``label >= 0``)."""
+    out = np.empty(len(binary), dtype=np.float32)
+    for i, positive in enumerate(binary.tolist()):
+        uid = f"{video}_{i + 1}"
+        if uid not in scores:
+            raise DataError(
+                f"no label for utterance {uid}", file=file, dialogue=video, field="utterance_id"
+            )
+        value = scores[uid]
+        if (value >= 0) != bool(positive):
+            raise DataError(
+                f"utterance {uid} has label {value:g} but binary label {positive} "
+                "(want 1 exactly when label >= 0)",
+                file=file,
+                dialogue=video,
+                field="label",
+            )
+        out[i] = value
+    return out
+
+
+def with_sentiment(
+    ds: ConversationDataset, scores: dict[str, float], file: str | Path
+) -> ConversationDataset:
+    """``ds`` (binary MOSI) with the continuous sentiment labels ``scores`` of ``file``.
+
+    Utterance ``i`` (0-based, in order) of video ``v`` is ``<v>_<i + 1>``.
+
+    Returns:
+        the same videos, labels float32 ``(T,)``, task ``"regression"``, no label
+        names; provenance and warning say it is the bc-LSTM 62/31-video split.
+
+    Raises:
+        DataError: an utterance without a label, or whose binary label is not
+            ``label >= 0`` (naming ``file``, the video and the field).
+    """
+    file = Path(file)
+    if ds.task != "classification" or ds.label_names != LABEL_NAMES:
+        raise DataError(
+            f"want binary CMU-MOSI ({LABEL_NAMES}), got a {ds.task} dataset", file=ds.name
+        )
+    splits = {
+        s: [
+            Conversation(
+                c.id, c.feats, c.speakers, _sentiment(c.id, c.labels, scores, file), c.texts
+            )
+            for c in convs
+        ]
+        for s, convs in ds.splits.items()
+    }
+    provenance = {**ds.provenance, **_LABELS_SOURCE, f"sha256:{file.name}": file_sha256(file)}
+    warning = f"{ds.warning} {SENTIMENT_WARNING}" if ds.warning else SENTIMENT_WARNING
+    out = ConversationDataset(
+        ds.name,
+        splits,
+        [],
+        ds.modalities,
+        "regression",
+        provenance,
+        ds.selection,
+        ds.epochs,
+        warning,
+    )
+    validate_dataset(out, file)
+    return out
+
+
+def read_bclstm(
+    directory: str | Path, labels: str | Path | None = None, target: Target = "binary"
+) -> ConversationDataset:
     """CMU-MOSI bc-LSTM features from ``directory`` (the ``bclstm`` folder), split as published.
+
+    Args:
+        directory: the ``bclstm`` folder (holding ``data/``).
+        labels: CMU-MOSI's ``OpinionLevelSentiment.csv``; needed for
+            ``target="sentiment"``. When given, every utterance must have a
+            label and its binary label must be ``label >= 0``.
+        target: ``"binary"`` (0/1 labels) or ``"sentiment"`` (float32 labels in
+            [-3, 3], task ``"regression"``).
 
     Returns:
         a dataset named ``"mosi"`` with ``train`` and ``test`` videos, ``valid``
-        empty; feats ``(T, 100)`` text, ``(T, 73)`` audio, ``(T, 100)`` visual.
+        empty; feats ``(T, 100)`` text, ``(T, 73)`` audio, ``(T, 100)`` visual;
+        labels ``(T,)`` int64 (binary) or float32 (sentiment).
+
+    Raises:
+        OptionError: an unknown ``target``, or ``"sentiment"`` without ``labels``.
+        DataError: bad data (naming the file, and the video and field where it applies).
     """
+    check_target(target)
+    if target == "sentiment" and labels is None:
+        raise OptionError(f"target 'sentiment' needs the labels file ({LABELS_FILE})")
     directory = Path(directory)
     if not directory.is_dir():
         raise DataError("not a directory (want the bclstm folder holding data/)", file=directory)
     transcripts = _Transcripts(directory / "data" / "transcripts.csv")
+    numbered = labels is not None
     splits = {
-        "train": _split(directory, "train", transcripts),
+        "train": _split(directory, "train", transcripts, numbered),
         "valid": [],
-        "test": _split(directory, "test", transcripts),
+        "test": _split(directory, "test", transcripts, numbered),
     }
     provenance = {**_SOURCE, **_hashes(directory), **check_audio_pickle(directory, splits)}
     ds = ConversationDataset(
@@ -237,7 +445,10 @@ def read_bclstm(directory: str | Path) -> ConversationDataset:
         warning=WARNING,
     )
     validate_dataset(ds, directory)
-    return ds
+    if labels is None:
+        return ds
+    labelled = with_sentiment(ds, read_sentiment(labels), labels)
+    return labelled if target == "sentiment" else ds
 
 
 def _padded(obj: object, file: Path) -> dict[str, tuple[np.ndarray, np.ndarray, list[int]]]:
@@ -332,21 +543,57 @@ def with_valid(ds: ConversationDataset, fraction: float, seed: int) -> Conversat
 
 
 @contextmanager
-def bundled_path() -> Iterator[Path]:
-    """The path of the copy of CMU-MOSI that ships with lmam."""
-    with resources.as_file(resources.files("lmam").joinpath("resources/mosi.npz")) as path:
+def bundled_path(name: str = "mosi.npz") -> Iterator[Path]:
+    """The path of a file of the copy of CMU-MOSI that ships with lmam (``mosi.npz``,
+    ``mosi_sentiment.csv``)."""
+    with resources.as_file(resources.files("lmam").joinpath(f"resources/{name}")) as path:
         yield path
 
 
-def build_bundle(source: str | Path, out_dir: str | Path) -> Path:
-    """Write ``mosi.npz``, ``LICENSE.mosi`` and ``PROVENANCE.mosi`` into ``out_dir``.
+def default_labels(directory: str | Path) -> Path:
+    """Where CMU-MOSI's label file sits beside the ``bclstm`` folder ``directory``:
+    ``<directory>/../labels/OpinionLevelSentiment.csv`` (``<data root>/mosi/labels/``)."""
+    return Path(directory).parent / "labels" / LABELS_FILE
+
+
+def _utterance_ids(ds: ConversationDataset) -> list[str]:
+    """``<video>_<i + 1>`` of every utterance, in split and utterance order."""
+    return [f"{c.id}_{i + 1}" for convs in ds.splits.values() for c in convs for i in range(len(c))]
+
+
+def _sentiment_csv(ids: list[str], scores: dict[str, float]) -> str:
+    """``utterance_id,label`` rows (a label written as the shortest text that reads back
+    as the same float)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["utterance_id", "label"])
+    w.writerows([uid, repr(scores[uid])] for uid in ids)
+    return buf.getvalue()
+
+
+def build_bundle(source: str | Path, out_dir: str | Path, labels: str | Path | None = None) -> Path:
+    """Write ``mosi.npz``, ``mosi_sentiment.csv``, ``LICENSE.mosi`` and ``PROVENANCE.mosi``.
+
+    Args:
+        source: the ``bclstm`` folder.
+        out_dir: where to write (``src/lmam/resources``).
+        labels: CMU-MOSI's ``OpinionLevelSentiment.csv`` (default: :func:`default_labels`).
 
     Returns:
         the path of ``mosi.npz``.
     """
+    from lmam.train.io import atomic_write_text  # lmam.train imports lmam.data
+
     source, out_dir = Path(source), Path(out_dir)
+    labels = Path(labels) if labels is not None else default_labels(source)
     ds = read_bclstm(source)
+    read_bclstm(source, labels, "sentiment")  # every utterance labelled, label >= 0 = binary
+    scores, ids = read_sentiment(labels), _utterance_ids(ds)
     out = save_dataset(ds, out_dir / "mosi.npz")
+    bundled = out_dir / SENTIMENT_RESOURCE
+    atomic_write_text(bundled, _sentiment_csv(ids, scores))
+    if read_bundled_sentiment(bundled) != {uid: scores[uid] for uid in ids}:
+        raise DataError("the bundled labels differ from the source", file=bundled)
     shutil.copyfile(source / LICENCE_FILE, out_dir / "LICENSE.mosi")
     lines = [
         "CMU-MOSI, bc-LSTM utterance-level features, as bundled in lmam (resources/mosi.npz).",
@@ -355,33 +602,76 @@ def build_bundle(source: str | Path, out_dir: str | Path) -> Path:
         *(f"{k}: {v}" for k, v in ds.provenance.items()),
         "",
         f"warning: {ds.warning}",
+        "",
+        f"Sentiment labels (resources/{SENTIMENT_RESOURCE}, utterance_id,label; "
+        "used with target=sentiment):",
+        f"source file: mosi/labels/{LABELS_FILE}, sha256 {file_sha256(labels)}",
+        *(f"{k}: {v}" for k, v in _LABELS_SOURCE.items()),
+        f"sha256:{SENTIMENT_RESOURCE}: {file_sha256(out_dir / SENTIMENT_RESOURCE)}",
+        f"warning (target=sentiment): {SENTIMENT_WARNING}",
     ]
-    (out_dir / "PROVENANCE.mosi").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    atomic_write_text(out_dir / "PROVENANCE.mosi", "\n".join(lines) + "\n")
     return out
+
+
+def _bundled_sentiment(ds: ConversationDataset, labels: Path | None) -> ConversationDataset:
+    """``ds`` with the sentiment labels of ``labels``, by default the bundled ones."""
+    if labels is not None:
+        return with_sentiment(ds, read_sentiment(labels), labels)
+    with bundled_path(SENTIMENT_RESOURCE) as path:
+        return with_sentiment(ds, read_bundled_sentiment(path), path)
 
 
 @register_dataset("mosi-bclstm", "CMU-MOSI bc-LSTM features read from the bclstm directory")
 def load_mosi_bclstm(
-    path: Path | None = None, *, valid_fraction: float = 0.1, seed: int = 0
+    path: Path | None = None,
+    *,
+    valid_fraction: float = 0.1,
+    seed: int = 0,
+    target: Target = "binary",
+    labels: Path | None = None,
 ) -> ConversationDataset:
     """CMU-MOSI bc-LSTM features read from the ``bclstm`` directory.
 
     Default ``path``: ``mosi/bclstm`` under the data root (``$LMAM_DATA``).
+    ``target``: ``"binary"`` or ``"sentiment"`` (continuous labels in [-3, 3],
+    regression; read from ``labels``, default ``labels/OpinionLevelSentiment.csv``
+    beside the ``bclstm`` directory, i.e. ``mosi/labels/`` under the data root).
     """
+    check_target(target)
     directory = path if path is not None else data_root() / "mosi" / "bclstm"
-    return with_valid(read_bclstm(directory), valid_fraction, seed)
+    if target == "sentiment" and labels is None:
+        labels = default_labels(directory)
+    return with_valid(read_bclstm(directory, labels, target), valid_fraction, seed)
 
 
 @register_dataset("mosi", "CMU-MOSI (bc-LSTM features), bundled with lmam; works offline")
 def load_mosi(
-    path: Path | None = None, *, valid_fraction: float = 0.1, seed: int = 0
+    path: Path | None = None,
+    *,
+    valid_fraction: float = 0.1,
+    seed: int = 0,
+    target: Target = "binary",
+    labels: Path | None = None,
 ) -> ConversationDataset:
     """CMU-MOSI (bc-LSTM features), bundled with lmam; ``path`` may override the copy.
 
     ``path`` may be a ``bclstm`` directory or a file in lmam's format.
+    ``target``: ``"binary"`` or ``"sentiment"`` (continuous labels in [-3, 3],
+    regression; the bundled labels, or those of ``labels``, CMU-MOSI's
+    ``OpinionLevelSentiment.csv``; for a ``bclstm`` directory, by default the file
+    beside it, see :func:`default_labels`).
     """
+    check_target(target)
+    if path is not None and path.is_dir():
+        if target == "sentiment" and labels is None:
+            labels = default_labels(path)
+        return with_valid(read_bclstm(path, labels, target), valid_fraction, seed)
     if path is not None:
-        ds = read_bclstm(path) if path.is_dir() else load_dataset(path)
-        return with_valid(ds, valid_fraction, seed)
-    with bundled_path() as bundle:
-        return with_valid(load_dataset(bundle), valid_fraction, seed)
+        ds = load_dataset(path)
+    else:
+        with bundled_path() as bundle:
+            ds = load_dataset(bundle)
+    if target == "sentiment" and ds.task == "classification":
+        ds = _bundled_sentiment(ds, labels)
+    return with_valid(ds, valid_fraction, seed)

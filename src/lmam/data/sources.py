@@ -74,6 +74,10 @@ KNOWN_FILES: dict[str, str] = {
     "2093cef26de55e2a943600b711d388d6a1d621ce765d00e1a203ef2c52610978": (
         f"mosi/bclstm/input/audio.pickle of {_BCLSTM}"
     ),
+    "5af5525f6c2c70a24c2fb8bda6c67dee37183f6f588955e753f0bd4fd6f9523a": (
+        "mosi/labels/OpinionLevelSentiment.csv: the CMU-MOSI label file as committed in "
+        "ASA-MOSI/Audio-Sentiment-Analysis"
+    ),
     **_mfn(
         "mosi/mfn",
         {

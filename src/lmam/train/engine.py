@@ -596,8 +596,8 @@ class Trainer:
                     [
                         rec.dialogue[k],
                         rec.utterance[k],
-                        np.round(rec.labels[k], 6).tolist(),
-                        np.round(rec.preds[k], 6).tolist(),
+                        _rounded(rec.labels[k]),
+                        _rounded(rec.preds[k]),
                     ]
                 )
         atomic_write_text(self.run_dir / "predictions.csv", buf.getvalue())
@@ -662,6 +662,12 @@ class Trainer:
         }
         atomic_write_json(self.run_dir / "summary.json", summary)
         return summary
+
+
+def _rounded(value: np.ndarray) -> Any:
+    """A regression target or prediction (a scalar or ``(K,)``) rounded to 6 decimals, as
+    plain floats (float32 widened first, so 2.4 is written 2.4, not 2.4000000953674316)."""
+    return np.round(np.asarray(value, dtype=np.float64), 6).tolist()
 
 
 def train(config: TrainConfig, quiet: bool = False) -> dict[str, Any]:

@@ -46,6 +46,10 @@ def classification_metrics(
 def regression_metrics(labels: np.ndarray, preds: np.ndarray) -> dict[str, Any]:
     """MAE, Pearson r, and for sentiment scores Acc-2, F1 (of the binary split) and Acc-7.
 
+    As in the CMU-MOSI literature: Acc-2 and the weighted F1 compare ``x >= 0``
+    (negative / non-negative); Acc-7 compares ``round(clip(x, -3, 3))`` (numpy's
+    rounding, half to even), the 7 classes -3..3.
+
     Args:
         labels: ``(N,)`` or ``(N, K)`` true values.
         preds: the same shape, predictions.
@@ -68,10 +72,13 @@ def regression_metrics(labels: np.ndarray, preds: np.ndarray) -> dict[str, Any]:
         bin_l, bin_p = flat_l >= 0, flat_p >= 0
         out["acc2"] = float(accuracy_score(bin_l, bin_p))
         out["f1"] = float(f1_score(bin_l, bin_p, average="weighted", zero_division=0))
-        out["acc7"] = float(
-            accuracy_score(np.clip(np.round(flat_l), -3, 3), np.clip(np.round(flat_p), -3, 3))
-        )
+        out["acc7"] = float(accuracy_score(_seven(flat_l), _seven(flat_p)))
     return out
+
+
+def _seven(x: np.ndarray) -> np.ndarray:
+    """``(N,)`` sentiment scores -> the 7 classes -3..3: ``round(clip(x, -3, 3))``."""
+    return np.round(np.clip(x, -3.0, 3.0))
 
 
 METRICS = {
