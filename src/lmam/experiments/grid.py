@@ -6,8 +6,8 @@ import dataclasses
 import json
 import multiprocessing
 import shutil
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +15,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from lmam.train.config import TrainConfig
 from lmam.errors import OptionError
+from lmam.train.config import TrainConfig
 from lmam.train.engine import portable, resume, train
 from lmam.train.io import atomic_write_json
 
@@ -86,9 +86,10 @@ def run_grid(
             }
             for future in as_completed(futures):
                 name, k = futures[future]
-                results[name][k] = {**future.result(), "reused": False}
+                summary = {**future.result(), "reused": False}
+                results[name][k] = summary
                 if console is not None:
-                    console.print(f"finished {results[name][k]['run_dir']}")
+                    console.print(f"finished {summary['run_dir']}")
     return {name: [r for r in runs if r is not None] for name, runs in results.items()}
 
 

@@ -15,16 +15,16 @@ QUICK_SEEDS = 2
 
 
 def reproduce_command(
-    table: str = typer.Argument(
-        ..., help="table2 ... table12, fig5, all, or list (what each is)"
-    ),
+    table: str = typer.Argument(..., help="table2 ... table12, fig5, all, or list (what each is)"),
     dataset: list[str] = typer.Option(
         None,
         "--dataset",
         help="a dataset name or path, instead of the table's defaults (repeatable)",
     ),
     data_path: str | None = typer.Option(None, help="the files of a registered dataset"),
-    seeds: int | None = typer.Option(None, min=1, help="default: 5 for Tables II-IV, VI-VIII, else 3"),
+    seeds: int | None = typer.Option(
+        None, min=1, help="default: 5 for Tables II-IV, VI-VIII, else 3"
+    ),
     jobs: int = typer.Option(2, min=1, help="runs trained at once, one thread each"),
     quick: bool = typer.Option(
         False, help=f"a smoke test: {QUICK_SEEDS} seeds of one epoch, into separate folders"
@@ -51,9 +51,7 @@ def reproduce_command(
     names = list(TABLES) if table == "all" else [table]
     for name in names:
         if name not in TABLES:
-            raise OptionError(
-                f"table {name!r}: want one of {', '.join(TABLES)}, all or list"
-            )
+            raise OptionError(f"table {name!r}: want one of {', '.join(TABLES)}, all or list")
     console = Console()
     if quick:
         runs_dir = runs_dir.with_name(runs_dir.name + "-quick")

@@ -90,7 +90,7 @@ def pvalues(fam: str | None, backbone: str, variant: str) -> dict[str, float] | 
     table = {"iemocap": "VII", "meld": "VIII"}.get(fam or "")
     if table is None:
         return None
-    return paper.paper_row(table, backbone, variant)  # type: ignore[call-overload,no-any-return]
+    return paper.paper_row(table, backbone, variant)  # type: ignore[call-overload]
 
 
 def _pick(row: paper.DatasetsAccF1 | None, fam: str | None) -> tuple[float, float] | None:

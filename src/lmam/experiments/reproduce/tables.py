@@ -39,10 +39,9 @@ def _cell(runs: list[dict[str, Any]], metric: str) -> str:
     return pm(_stat(runs, metric), scale, 2 if metric in PERCENT else 3)
 
 
-def _paper(value: float | None, metric: str = "accuracy") -> str:
-    if value is None:
-        return "–"
-    return f"{value:.2f}" if metric in PERCENT else f"{value:.3g}"
+def _paper(value: float | None) -> str:
+    """A number of the paper, as it prints them (two decimals)."""
+    return "–" if value is None else f"{value:.2f}"
 
 
 def _protocol(s: Setting, runs: Runs) -> str:
@@ -116,7 +115,7 @@ def plug_and_play(name: str, s: Setting) -> Report:
                 acc, f1 = paper.get(c, (None, None))
                 prow += [_paper(acc), _paper(f1)]
             acc, f1 = paper["weighted"]
-            rows.append(prow + [_paper(acc), _paper(f1)])
+            rows.append([*prow, _paper(acc), _paper(f1)])
         if variant.endswith("-lmam"):
             b = variant[: -len("-lmam")]
             rows.append(_delta_row(runs[b], rs, classes))
@@ -139,7 +138,9 @@ def plug_and_play(name: str, s: Setting) -> Report:
     )
 
 
-def _delta_row(base: list[dict[str, Any]], star: list[dict[str, Any]], classes: list[str]) -> list[str]:
+def _delta_row(
+    base: list[dict[str, Any]], star: list[dict[str, Any]], classes: list[str]
+) -> list[str]:
     def mean(rs: list[dict[str, Any]], c: str, k: str) -> float:
         return sum(r["test"]["per_class"][c][k] for r in rs) / len(rs)
 
@@ -156,9 +157,7 @@ def _plug_figures(s: Setting, runs: Runs, classes: list[str]) -> list[Any]:
 
     s.out_dir.mkdir(parents=True, exist_ok=True)
     bars = {
-        _label(v): {
-            c: mean_std([r["test"]["per_class"][c]["f1"] for r in rs]) for c in classes
-        }
+        _label(v): {c: mean_std([r["test"]["per_class"][c]["f1"] for r in rs]) for c in classes}
         for v, rs in runs.items()
         if v in ("emocaps", "emocaps-lmam", "bclstm", "bclstm-lmam")
     }
@@ -182,17 +181,14 @@ def _plug_regression(name: str, s: Setting, runs: Runs, family: str | None) -> R
         rows.append([_label(variant), "ours", *[_cell(rs, m) for m in metrics]])
         paper = published.regression(family, *_variant_key(variant))
         if paper is not None:
-            rows.append([_label(variant), "paper", *[_paper(paper.get(m), m) for m in metrics]])
+            rows.append([_label(variant), "paper", *[_paper(paper.get(m)) for m in metrics]])
         if variant.endswith("-lmam"):
             b = variant[: -len("-lmam")]
             rows.append(
                 [
                     "Δ",
                     "ours",
-                    *[
-                        f"{(100 if m in PERCENT else 1) * (_stat(rs, m)[0] - _stat(runs[b], m)[0]):+.3g}"
-                        for m in metrics
-                    ],
+                    *[_difference(rs, runs[b], m) for m in metrics],
                 ]
             )
     notes = [
@@ -201,9 +197,20 @@ def _plug_regression(name: str, s: Setting, runs: Runs, family: str | None) -> R
         published.note(family),
     ]
     return Report(
-        name, s.tag, f"{_table_title(name)}: every backbone with and without LMAM, {s.tag}",
-        header, rows, notes, {"runs": runs},
+        name,
+        s.tag,
+        f"{_table_title(name)}: every backbone with and without LMAM, {s.tag}",
+        header,
+        rows,
+        notes,
+        {"runs": runs},
     )
+
+
+def _difference(star: list[dict[str, Any]], base: list[dict[str, Any]], metric: str) -> str:
+    """The Δ cell: mean of ``star`` minus mean of ``base`` (points for percentages)."""
+    d = _stat(star, metric)[0] - _stat(base, metric)[0]
+    return f"{100 * d:+.2f}" if metric in PERCENT else f"{d:+.3f}"
 
 
 # -- Table V: equal parameters -------------------------------------------------------------
@@ -245,7 +252,11 @@ def equal_parameters(name: str, s: Setting) -> Report:
             + "). "
             + published.note(family),
         ],
-        {"runs": runs, "targets": targets, "widened": {k: v for k, v in variants.items() if k.endswith("-wide")}},
+        {
+            "runs": runs,
+            "targets": targets,
+            "widened": {k: v for k, v in variants.items() if k.endswith("-wide")},
+        },
     )
 
 
@@ -260,7 +271,15 @@ def cost(name: str, s: Setting) -> Report:
     """Table VI: parameters and seconds per epoch, every backbone with and without LMAM."""
     runs = s.run(_plug_variants(s))
     family = published.family(s.dataset)
-    header = ["method", "parameters", "s / epoch", "× base", "paper parameters", "paper s / epoch", "paper × base"]
+    header = [
+        "method",
+        "parameters",
+        "s / epoch",
+        "× base",
+        "paper parameters",
+        "paper s / epoch",
+        "paper × base",
+    ]
     rows = []
     for variant, rs in runs.items():
         sec = mean_std([r["seconds_per_epoch"] for r in rs])
@@ -315,9 +334,7 @@ def significance(name: str, s: Setting) -> Report:
         b = variant.partition("-")[0]
         t = paired_ttest_per_class(runs[f"{b}-lmam"], runs[variant], "f1")
         tests[variant] = t
-        cells = [
-            f"{pvalue(t[c]['p'])} ({100 * t[c]['mean_difference']:+.1f})" for c in classes
-        ]
+        cells = [f"{pvalue(t[c]['p'])} ({100 * t[c]['mean_difference']:+.1f})" for c in classes]
         rows.append([_label(variant), "ours", *cells])
         paper = published.pvalues(family, *_variant_key(variant))
         if paper is not None:
@@ -357,8 +374,11 @@ def fusions(name: str, s: Setting) -> Report:
     rows = []
     for variant, rs in runs.items():
         key = variant.removeprefix("emocaps-slot-")
-        label = {"lora": "lora ◇ (random base)", "lora_star": "lora * (EmoCaps base)",
-                 "emocaps-lmam": "EmoCaps* (LMAM at the embedding point)"}.get(key, key)
+        label = {
+            "lora": "lora ◇ (random base)",
+            "lora_star": "lora * (EmoCaps base)",
+            "emocaps-lmam": "EmoCaps* (LMAM at the embedding point)",
+        }.get(key, key)
         rows.append([label, "ours", *[_cell(rs, m) for m in metrics], f"{rs[0]['parameters']:,}"])
         paper = published.fusion(family, key)
         if paper is not None:
@@ -382,8 +402,15 @@ def fusions(name: str, s: Setting) -> Report:
 
 
 # -- Table X: modalities -------------------------------------------------------------------
-SUBSETS = (("text",), ("audio",), ("visual",), ("text", "audio"), ("text", "visual"),
-           ("visual", "audio"), ("text", "audio", "visual"))
+SUBSETS = (
+    ("text",),
+    ("audio",),
+    ("visual",),
+    ("text", "audio"),
+    ("text", "visual"),
+    ("visual", "audio"),
+    ("text", "audio", "visual"),
+)
 
 
 def modality_ablation(name: str, s: Setting) -> Report:
@@ -448,10 +475,16 @@ def embedding(name: str, s: Setting) -> Report:
         if paper is not None:
             rows.append([label, "paper", *[_paper(x) for x in paper]])
     return Report(
-        name, s.tag, f"Table XI: early fusion with and without the residual, {s.tag}",
-        header, rows,
-        [_protocol(s, runs), "* early fusion; *(R) early fusion with a residual connection. "
-         + published.note(family)],
+        name,
+        s.tag,
+        f"Table XI: early fusion with and without the residual, {s.tag}",
+        header,
+        rows,
+        [
+            _protocol(s, runs),
+            "* early fusion; *(R) early fusion with a residual connection. "
+            + published.note(family),
+        ],
         {"runs": runs},
     )
 
@@ -466,23 +499,47 @@ def self_attention(name: str, s: Setting) -> Report:
         slot = next(m for n, m in model.named_modules() if n.split(".")[-1] == "slot")
         slot_params[f] = sum(p.numel() for p in slot.parameters())
     paper = published.self_attention()
-    header = ["slot fusion", "s / epoch", "parameters", "slot parameters", "paper s / epoch", "paper parameters (M)"]
+    header = [
+        "slot fusion",
+        "s / epoch",
+        "parameters",
+        "slot parameters",
+        "paper s / epoch",
+        "paper parameters (M)",
+    ]
     rows = []
     for f in ("lmam", "self_attention"):
         rs = runs[f"emocaps-slot-{f}"]
         sec = mean_std([r["seconds_per_epoch"] for r in rs])
         p = paper.get(f)
-        rows.append([f, f"{sec[0]:.2f} ± {sec[1]:.2f}", f"{rs[0]['parameters']:,}",
-                     f"{slot_params[f]:,}", num(p[0] if p else None, 1), num(p[1] if p else None, 2)])
-    t = {f: mean_std([r["seconds_per_epoch"] for r in runs[f"emocaps-slot-{f}"]])[0] for f in slot_params}
+        rows.append(
+            [
+                f,
+                f"{sec[0]:.2f} ± {sec[1]:.2f}",
+                f"{rs[0]['parameters']:,}",
+                f"{slot_params[f]:,}",
+                num(p[0] if p else None, 1),
+                num(p[1] if p else None, 2),
+            ]
+        )
+    t = {
+        f: mean_std([r["seconds_per_epoch"] for r in runs[f"emocaps-slot-{f}"]])[0]
+        for f in slot_params
+    }
     ratio = t["lmam"] / t["self_attention"]
     return Report(
-        name, s.tag, f"Table XII: LMAM vs self-attention in EmoCaps, {s.tag}", header, rows,
-        [_protocol(s, runs),
-         f"Whole-model time ratio LMAM / self-attention: {ratio:.2f} (paper 0.30); slot "
-         f"parameter ratio {slot_params['lmam'] / slot_params['self_attention']:.2f} (paper 0.18). "
-         "Seconds per training epoch on this machine's CPU, one thread per run. "
-         "`bench/emocaps_slot.py` times the fusion alone side by side."],
+        name,
+        s.tag,
+        f"Table XII: LMAM vs self-attention in EmoCaps, {s.tag}",
+        header,
+        rows,
+        [
+            _protocol(s, runs),
+            f"Whole-model time ratio LMAM / self-attention: {ratio:.2f} (paper 0.30); slot "
+            f"parameter ratio {slot_params['lmam'] / slot_params['self_attention']:.2f} (paper 0.18). "
+            "Seconds per training epoch on this machine's CPU, one thread per run. "
+            "`bench/emocaps_slot.py` times the fusion alone side by side.",
+        ],
         {"runs": runs, "slot_parameters": slot_params, "time_ratio": ratio},
     )
 
@@ -499,18 +556,35 @@ def rank_sweep(name: str, s: Setting) -> Report:
     runs = s.run({f"emocaps-lmam-rank{r}": V.rank(r) for r in ranks})
     metrics = _main_metrics(s)[:2]
     header = ["rank", *metrics, "parameters"]
-    rows = [[str(r), *[_cell(runs[f"emocaps-lmam-rank{r}"], m) for m in metrics],
-             f"{runs[f'emocaps-lmam-rank{r}'][0]['parameters']:,}"] for r in ranks]
-    series = {m: [[r["test"][m] for r in runs[f"emocaps-lmam-rank{k}"]] for k in ranks] for m in metrics}
+    rows = [
+        [
+            str(r),
+            *[_cell(runs[f"emocaps-lmam-rank{r}"], m) for m in metrics],
+            f"{runs[f'emocaps-lmam-rank{r}'][0]['parameters']:,}",
+        ]
+        for r in ranks
+    ]
+    series = {
+        m: [[r["test"][m] for r in runs[f"emocaps-lmam-rank{k}"]] for k in ranks] for m in metrics
+    }
     s.out_dir.mkdir(parents=True, exist_ok=True)
     path = s.out_dir / "rank.png"
-    plots.sweep([float(r) for r in ranks], series, path, "LMAM rank", f"EmoCaps* against rank, {s.tag}")
+    plots.sweep(
+        [float(r) for r in ranks], series, path, "LMAM rank", f"EmoCaps* against rank, {s.tag}"
+    )
     return Report(
-        name, s.tag, f"Fig. 5: rank sweep of EmoCaps*, {s.tag}", header, rows,
-        [_protocol(s, runs),
-         "The paper (Fig. 5, IEMOCAP) finds rank 45 best and results unstable above 55; "
-         "it gives the figure as a plot only, so no numbers are set beside ours."],
-        {"runs": runs}, [path],
+        name,
+        s.tag,
+        f"Fig. 5: rank sweep of EmoCaps*, {s.tag}",
+        header,
+        rows,
+        [
+            _protocol(s, runs),
+            "The paper (Fig. 5, IEMOCAP) finds rank 45 best and results unstable above 55; "
+            "it gives the figure as a plot only, so no numbers are set beside ours.",
+        ],
+        {"runs": runs},
+        [path],
     )
 
 
@@ -525,11 +599,17 @@ class Table:
 
 
 TABLES: dict[str, Table] = {
-    "table2": Table("IEMOCAP, every backbone ± LMAM, per class", ("iemocap-text",), 5, plug_and_play),
+    "table2": Table(
+        "IEMOCAP, every backbone ± LMAM, per class", ("iemocap-text",), 5, plug_and_play
+    ),
     "table3": Table("MELD, every backbone ± LMAM, per class", ("meld-text",), 5, plug_and_play),
     "table4": Table("CMU-MOSI and POM, every backbone ± LMAM", ("mosi", "pom"), 5, plug_and_play),
-    "table5": Table("equal parameters (widened backbones)", ("iemocap-text", "meld-text"), 3, equal_parameters),
-    "table6": Table("parameters and seconds per epoch", ("iemocap-text", "meld-text", "mosi", "pom"), 5, cost),
+    "table5": Table(
+        "equal parameters (widened backbones)", ("iemocap-text", "meld-text"), 3, equal_parameters
+    ),
+    "table6": Table(
+        "parameters and seconds per epoch", ("iemocap-text", "meld-text", "mosi", "pom"), 5, cost
+    ),
     "table7": Table("paired t-tests per class, IEMOCAP", ("iemocap-text",), 5, significance),
     "table8": Table("paired t-tests per class, MELD", ("meld-text",), 5, significance),
     "table9": Table("every fusion in EmoCaps' slot", ("iemocap-text", "meld-text"), 3, fusions),
