@@ -23,8 +23,11 @@ SPLITS = ("valid", "test")
 
 def _figure(width: float, height: float, cols: int = 1) -> tuple[Figure, Any]:
     """A figure on the Agg canvas and its axes (an array of ``cols`` axes if ``cols > 1``)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError("figures need matplotlib: pip install 'lmam[plots]'") from None
 
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)

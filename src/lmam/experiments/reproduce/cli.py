@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -12,6 +14,26 @@ from rich.table import Table
 from lmam.errors import OptionError
 
 QUICK_SEEDS = 2
+
+
+def made_note(runs: dict[str, list[dict[str, Any]]], wall: float, jobs: int) -> dict[str, Any]:
+    """How long a table took: this call's wall time, and the training time of all its runs."""
+    summaries = [r for rs in runs.values() for r in rs]
+    trained = sum(not r.get("reused", False) for r in summaries)
+    seconds = sum(r["seconds_per_epoch"] * r["epochs_run"] for r in summaries)
+    note = (
+        f"Cost on this machine: its {len(summaries)} runs took {seconds / 60:.1f} min of "
+        f"training in all (one thread each); this call trained {trained} of them "
+        f"({jobs} at once) and reused the rest, in {wall / 60:.1f} min."
+    )
+    return {
+        "runs": len(summaries),
+        "trained": trained,
+        "training_seconds": seconds,
+        "wall_seconds": wall,
+        "jobs": jobs,
+        "note": note,
+    }
 
 
 def reproduce_command(
@@ -73,7 +95,11 @@ def reproduce_command(
                 console=console,
             )
             console.print(f"[bold]{name}[/bold] ({escape(spec.caption)}) on {escape(ds)}")
+            start = time.perf_counter()
             report = spec.make(name, setting)
+            made = made_note(report.payload.get("runs", {}), time.perf_counter() - start, jobs)
+            report.payload["made"] = made
+            report.notes.append(made["note"])
             path = report.write(setting.out_dir)
             console.print(f"wrote {escape(str(path))}")
     index = write_index(out, list(TABLES))
