@@ -7,15 +7,9 @@ from lmam.experiments.compare import select_by_test
 from lmam.experiments.grid import run_grid, summarise
 from lmam.train import TrainConfig
 from lmam.train.engine import TEST_SELECTION_LABEL
+from tests.experiments.configs import TINY
 
-BASE = TrainConfig(
-    dataset="synthetic",
-    dataset_options={"train": 16, "valid": 4, "test": 4},
-    epochs=2,
-    batch_size=8,
-    model_options={"hidden": 4, "dense": 4},
-    threads=1,
-)
+BASE = TINY
 
 
 def test_grid_runs_every_variant_and_seed_then_reuses_them(tmp_path):

@@ -10,15 +10,9 @@ from lmam.cli import app
 from lmam.experiments.grid import run_grid
 from lmam.experiments.runs import Run, default_metrics, settings
 from lmam.train import TrainConfig
+from tests.experiments.configs import TINY
 
-BASE = TrainConfig(
-    dataset="synthetic",
-    dataset_options={"train": 16, "valid": 4, "test": 4},
-    epochs=2,
-    batch_size=8,
-    model_options={"hidden": 4, "dense": 4},
-    threads=1,
-)
+BASE = TINY
 VARIANTS = {"concat": {"fusion": "concat"}, "lmam": {"fusion": "lmam", "embed": "late"}}
 
 

@@ -44,6 +44,16 @@ def _paper(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
+def _pair(
+    label: str, runs: list[dict[str, Any]], metrics: list[str], paper: tuple[float, ...] | None
+) -> list[list[str]]:
+    """Our row (mean ± std over seeds) and, when the paper has it, the paper's row below it."""
+    rows = [[label, "ours", *[_cell(runs, m) for m in metrics]]]
+    if paper is not None:
+        rows.append([label, "paper", *[_paper(x) for x in paper]])
+    return rows
+
+
 def _protocol(s: Setting, runs: Runs) -> str:
     first = next(iter(runs.values()))[0]
     epochs = first.get("epochs_run")
@@ -438,11 +448,7 @@ def modality_ablation(name: str, s: Setting) -> Report:
     header = ["modalities", "source", *metrics]
     rows = []
     for key, n in zip(keys, names, strict=True):
-        rs = runs[n]
-        rows.append([key, "ours", *[_cell(rs, m) for m in metrics]])
-        paper = published.modalities(family, key)
-        if paper is not None:
-            rows.append([key, "paper", *[_paper(x) for x in paper]])
+        rows += _pair(key, runs[n], metrics, published.modalities(family, key))
     return Report(
         name,
         s.tag,
@@ -470,10 +476,7 @@ def embedding(name: str, s: Setting) -> Report:
         b = variant.partition("-")[0]
         residual = not variant.endswith("-early")
         label = V.LABELS[b] + ("*(R)" if residual else "*")
-        rows.append([label, "ours", *[_cell(rs, m) for m in metrics]])
-        paper = published.embedding(family, b, residual)
-        if paper is not None:
-            rows.append([label, "paper", *[_paper(x) for x in paper]])
+        rows += _pair(label, rs, metrics, published.embedding(family, b, residual))
     return Report(
         name,
         s.tag,
