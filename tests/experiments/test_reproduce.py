@@ -170,6 +170,8 @@ def test_bad_table_and_single_modality_errors(tmp_path: Path) -> None:
 
     result = runner.invoke(app, ["reproduce", "table99"])
     assert result.exit_code == 2 and "table 'table99': want one of table2" in result.output
+    result = runner.invoke(app, ["reproduce", "table4", "--data-path", str(tmp_path)])
+    assert result.exit_code == 2 and "table4 runs on mosi, pom" in result.output
     sizes = {"train": 4, "valid": 2, "test": 2}
     one = load_dataset(TrainConfig(dataset="synthetic", dataset_options=sizes, modalities=["text"]))
     path = save_dataset(one, tmp_path / "text_only.npz")

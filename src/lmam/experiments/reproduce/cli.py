@@ -79,6 +79,13 @@ def reproduce_command(
         runs_dir = runs_dir.with_name(runs_dir.name + "-quick")
         out = out.with_name(out.name + "-quick")
     for name in names:
+        datasets = dataset or list(TABLES[name].datasets)
+        if data_path is not None and len(datasets) != 1:
+            raise OptionError(
+                f"--data-path: {name} runs on {', '.join(datasets)}; name the one dataset "
+                "the path is for with --dataset"
+            )
+    for name in names:
         spec = TABLES[name]
         n = QUICK_SEEDS if quick and seeds is None else seeds or spec.seeds
         for ds in dataset or list(spec.datasets):
