@@ -89,6 +89,10 @@ def test_every_table_writes_markdown_and_json(made: Path, table: str, dataset: s
     runs = payload["runs"]
     assert all(len(seeds) == 2 for seeds in runs.values())  # --quick: 2 seeds
     assert "smoke test" in md
+    made_ = payload["made"]
+    assert made_["runs"] == sum(len(seeds) for seeds in runs.values())
+    seconds = sum(r["seconds_per_epoch"] * r["epochs_run"] for rs in runs.values() for r in rs)
+    assert made_["training_seconds"] == pytest.approx(seconds) and "Cost on this machine" in md
     for fig in payload["figures"]:
         png = (made / table / dataset / fig).read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
