@@ -70,7 +70,7 @@ def test_recurrent_dropout_is_a_state_mask_reused_at_every_step(cell):
     torch.testing.assert_close(recurrence(rnn, x, h_mask), want)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "gru_keras2"])
 def test_dropout_keeps_padding_exactness_and_determinism(cell):
     torch.manual_seed(0)
     rnn = BiRNN(5, 4, cell=cell, input_dropout=0.3, recurrent_dropout=0.4).train()
@@ -91,6 +91,52 @@ def test_dropout_keeps_padding_exactness_and_determinism(cell):
     assert not torch.equal(rnn(x, mask), a)  # the masks are random
     rnn.eval()
     torch.testing.assert_close(rnn(x, mask), rnn(x, mask))  # no dropout in evaluation
+
+
+def _keras2_gru(x, w, u, b):
+    """Keras 2's GRU (reset_after=False, hard-sigmoid gates) on one sequence, in Keras'
+    own terms: kernels ``w (D, 3H)``, ``u (H, 3H)`` in z, r, h order, one bias ``b (3H,)``."""
+    hid = u.shape[0]
+
+    def hard(v):
+        return torch.clamp(0.2 * v + 0.5, 0, 1)
+
+    h = torch.zeros(hid)
+    out = []
+    for xt in x:
+        z = hard(xt @ w[:, :hid] + h @ u[:, :hid] + b[:hid])
+        r = hard(xt @ w[:, hid : 2 * hid] + h @ u[:, hid : 2 * hid] + b[hid : 2 * hid])
+        hh = torch.tanh(xt @ w[:, 2 * hid :] + (r * h) @ u[:, 2 * hid :] + b[2 * hid :])
+        h = z * h + (1 - z) * hh
+        out.append(h)
+    return torch.stack(out)
+
+
+def test_keras2_gru_equals_keras_formulas_both_directions():
+    torch.manual_seed(0)
+    rnn = BiRNN(5, 4, cell="gru_keras2").eval()
+    x = torch.randn(2, 6, 5)
+    lengths = [6, 3]
+    mask = torch.arange(6).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
+    got = rnn(x, mask)
+
+    def keras_weights(gru):  # torch's r, z, n rows -> Keras' z, r, h columns; biases summed
+        wr, wz, wn = gru.weight_ih_l0.chunk(3)
+        ur, uz, un = gru.weight_hh_l0.chunk(3)
+        b = gru.bias_ih_l0 + gru.bias_hh_l0
+        br, bz, bn = b.chunk(3)
+        return (
+            torch.cat([wz, wr, wn]).T,
+            torch.cat([uz, ur, un]).T,
+            torch.cat([bz, br, bn]),
+        )
+
+    with torch.no_grad():
+        for i, n in enumerate(lengths):
+            fwd = _keras2_gru(x[i, :n], *keras_weights(rnn.fwd))
+            bwd = _keras2_gru(x[i, :n].flip(0), *keras_weights(rnn.bwd)).flip(0)
+            torch.testing.assert_close(got[i, :n], torch.cat([fwd, bwd], -1))
+            assert torch.all(got[i, n:] == 0)
 
 
 def test_unknown_cell():

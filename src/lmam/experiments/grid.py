@@ -51,7 +51,7 @@ def run_grid(
     if jobs > 1 and base.threads is None:
         base = dataclasses.replace(base, threads=1)
     results: dict[str, list[dict[str, Any] | None]] = {}
-    todo: list[tuple[str, int, TrainConfig, Path, bool]] = []
+    todo: list[tuple[str, int, TrainConfig, Path, bool, str]] = []
     for name, changes in variants.items():
         results[name] = []
         for seed in seeds:
@@ -70,19 +70,22 @@ def run_grid(
             go_on = reason == _UNFINISHED and (run / "state" / "progress.json").is_file()
             if run.exists() and not go_on:
                 shutil.rmtree(run)
-            if console is not None:
-                said = " (continuing an unfinished run)" if go_on else reason
-                console.print(f"training {run.name} ...{said}")
-            todo.append((name, len(results[name]) - 1, cfg, run, go_on))
+            said = " (continuing an unfinished run)" if go_on else reason
+            todo.append((name, len(results[name]) - 1, cfg, run, go_on, said))
     if jobs == 1 or len(todo) <= 1:
-        for name, k, cfg, run, go_on in todo:
+        for name, k, cfg, run, go_on, said in todo:
+            if console is not None:
+                console.print(f"training {run.name} ...{said}")
             results[name][k] = {**_train_one(cfg, run, go_on, quiet), "reused": False}
     else:
+        if console is not None:
+            for *_, run, _, said in todo:
+                console.print(f"queued {run.name}{said}")
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
             futures = {
                 pool.submit(_train_one, cfg, run, go_on, True): (name, k)
-                for name, k, cfg, run, go_on in todo
+                for name, k, cfg, run, go_on, _ in todo
             }
             for future in as_completed(futures):
                 name, k = futures[future]

@@ -35,7 +35,8 @@ class BcLSTMEncoder(nn.Module):
         dense: output width (``out_dim``).
         attention: add the matching attention over the LSTM outputs.
         dropout: dropout on the LSTM outputs and after the dense layer.
-        cell: ``"lstm"`` or ``"gru"``.
+        cell: ``"lstm"``, ``"gru"`` or ``"gru_keras2"`` (Keras 2's GRU, as in the
+            2017-2018 Keras code of bc-LSTM and its successors).
         input_dropout, recurrent_dropout: variational dropout of the
             recurrent layer's input and state (see :class:`~lmam.nn.rnn.BiRNN`).
         activation: of the dense layer, ``"relu"`` (bc-LSTM) or ``"tanh"``

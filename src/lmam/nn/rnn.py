@@ -30,7 +30,15 @@ def reverse_padded(x: Tensor, lengths: Tensor) -> Tensor:
     return x.gather(1, idx.unsqueeze(-1).expand_as(x))
 
 
-CELLS = ("lstm", "gru")
+CELLS = ("lstm", "gru", "gru_keras2")
+"""``gru_keras2`` is Keras 2's GRU (before Keras 2.3, the Keras of the 2017-2018 ERC
+code): the reset gate applied to the state *before* the recurrent product
+(``reset_after=False``) and hard-sigmoid gates (``0.2 x + 0.5``, clipped to [0, 1])."""
+
+
+def hard_sigmoid(x: Tensor) -> Tensor:
+    """Keras 2's hard sigmoid: ``clip(0.2 x + 0.5, 0, 1)``."""
+    return torch.clamp(0.2 * x + 0.5, 0.0, 1.0)
 
 
 def variational_mask(shape: tuple[int, ...], p: float, like: Tensor) -> Tensor:
@@ -39,11 +47,12 @@ def variational_mask(shape: tuple[int, ...], p: float, like: Tensor) -> Tensor:
     return keep / (1.0 - p)
 
 
-def recurrence(rnn: nn.LSTM | nn.GRU, x: Tensor, h_mask: Tensor) -> Tensor:
+def recurrence(rnn: nn.LSTM | nn.GRU, x: Tensor, h_mask: Tensor, keras2: bool = False) -> Tensor:
     """``rnn`` (one layer, batch-first) step by step, with ``h_mask`` applied to the state
     that enters the recurrent weights (variational recurrent dropout).
 
-    Equals ``rnn(x)[0]`` when ``h_mask`` is all ones (tested).
+    Equals ``rnn(x)[0]`` when ``h_mask`` is all ones (tested). ``keras2`` (a GRU
+    only): Keras 2's GRU instead (see :data:`CELLS`), on the same parameters.
 
     Args:
         x: ``(B, T, D)``.
@@ -61,6 +70,17 @@ def recurrence(rnn: nn.LSTM | nn.GRU, x: Tensor, h_mask: Tensor) -> Tensor:
     c = x.new_zeros(batch, hidden)
     outs = []
     for t in range(length):
+        if keras2:  # reset before the recurrent product, hard-sigmoid gates
+            xr, xz, xn = gates_x[:, t].chunk(3, dim=-1)
+            wr, wz, wn = w_hh.chunk(3, dim=0)
+            br, bz, bn = b_hh.chunk(3, dim=0)
+            hm = h * h_mask
+            r = hard_sigmoid(xr + torch.nn.functional.linear(hm, wr, br))
+            z = hard_sigmoid(xz + torch.nn.functional.linear(hm, wz, bz))
+            n = torch.tanh(xn + torch.nn.functional.linear(r * hm, wn, bn))
+            h = (1.0 - z) * n + z * h
+            outs.append(h)
+            continue
         gates_h = torch.nn.functional.linear(h * h_mask, w_hh, b_hh)
         if isinstance(rnn, nn.LSTM):
             i, f, g, o = (gates_x[:, t] + gates_h).chunk(4, dim=-1)
@@ -81,7 +101,8 @@ class BiRNN(nn.Module):
     Args:
         in_dim: input width.
         hidden: width of each direction.
-        cell: ``"lstm"`` or ``"gru"``.
+        cell: ``"lstm"``, ``"gru"``, or ``"gru_keras2"`` (Keras 2's GRU, step by
+            step: see :data:`CELLS`).
         input_dropout: dropout of the input features, one mask per dialogue
             and direction reused at every step (variational, as Keras'
             ``dropout`` of a recurrent layer).
@@ -110,7 +131,7 @@ class BiRNN(nn.Module):
             if not 0.0 <= p < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {p}")
         self.cell = choice("cell", cell, CELLS)
-        kind = nn.LSTM if cell == "lstm" else nn.GRU
+        kind = nn.LSTM if cell == "lstm" else nn.GRU  # gru_keras2 uses nn.GRU's parameters
         self.fwd = kind(in_dim, hidden, batch_first=True)
         self.bwd = kind(in_dim, hidden, batch_first=True)
         self.hidden = hidden
@@ -120,9 +141,12 @@ class BiRNN(nn.Module):
     def _direction(self, rnn: nn.LSTM | nn.GRU, x: Tensor) -> Tensor:
         if self.training and self.input_dropout > 0:
             x = x * variational_mask((x.shape[0], 1, x.shape[2]), self.input_dropout, x)
+        keras2 = self.cell == "gru_keras2"
         if self.training and self.recurrent_dropout > 0:
             h_mask = variational_mask((x.shape[0], self.hidden), self.recurrent_dropout, x)
-            return recurrence(rnn, x, h_mask)
+            return recurrence(rnn, x, h_mask, keras2)
+        if keras2:
+            return recurrence(rnn, x, x.new_ones(x.shape[0], self.hidden), keras2)
         return rnn(x)[0]
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
