@@ -211,6 +211,7 @@ def self_attention(name: str, s: Setting) -> Report:
         "slot parameters",
         "paper s / epoch",
         "paper parameters (M)",
+        *main_metrics(s),
     ]
     rows = []
     for f in ("lmam", "self_attention"):
@@ -225,6 +226,7 @@ def self_attention(name: str, s: Setting) -> Report:
                 f"{slot_params[f]:,}",
                 num(p[0] if p else None, 1),
                 num(p[1] if p else None, 2),
+                *[cell(rs, m) for m in main_metrics(s)],
             ]
         )
     t = {
