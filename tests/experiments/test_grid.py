@@ -95,3 +95,52 @@ def test_jobs_must_be_positive(tmp_path):
 
     with pytest.raises(OptionError, match="jobs 0"):
         run_grid(BASE, {"concat": {}}, [0], tmp_path, jobs=0)
+
+
+def _grid_in_a_process(out_dir: str) -> list[bool]:
+    results = run_grid(BASE, {"concat": {}, "lmam": {"fusion": "lmam"}}, [0, 1], Path(out_dir))
+    return [r["reused"] for runs in results.values() for r in runs]
+
+
+def test_two_grids_at_once_train_each_run_once(tmp_path):
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        a, b = pool.map(_grid_in_a_process, [str(tmp_path)] * 2)
+    trained = [not x for x in a] + [not y for y in b]
+    assert sum(trained) == 4  # 4 runs, each trained by exactly one of the two grids
+    assert not list(tmp_path.glob(".*.lock"))
+    for run in tmp_path.iterdir():
+        history = json.loads((run / "metrics.json").read_text())["history"]
+        assert [h["epoch"] for h in history] == [1, 2]
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
+    import socket
+    import subprocess
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (tmp_path / ".concat-s0.lock").write_text(f"{dead.pid} {socket.gethostname()}\n")
+    results = run_grid(BASE, {"concat": {}}, [0], tmp_path)
+    assert not results["concat"][0]["reused"]
+    assert not (tmp_path / ".concat-s0.lock").exists()
+
+
+def test_a_live_lock_is_waited_for(tmp_path):
+    import os
+    import socket
+    import threading
+
+    from lmam.experiments.grid import run_lock
+
+    lock = tmp_path / ".concat-s0.lock"
+    lock.write_text(f"{os.getpid()} {socket.gethostname()}\n")
+    threading.Timer(1.0, lock.unlink).start()
+    import time
+
+    start = time.perf_counter()
+    with run_lock(tmp_path / "concat-s0", poll=0.1):
+        assert lock.read_text().split()[0] == str(os.getpid())
+    assert time.perf_counter() - start >= 0.9 and not lock.exists()

@@ -5,9 +5,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import multiprocessing
+import os
 import shutil
-from collections.abc import Mapping
+import socket
+import time
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +45,9 @@ def run_grid(
     summary says ``"reused"``.
 
     ``jobs`` > 1 trains that many runs at once, each in its own process
-    (``threads`` unset in ``base`` means one thread per run then).
+    (``threads`` unset in ``base`` means one thread per run then). Grids
+    running at the same time over one folder share it safely: each run is
+    trained under a lock (:func:`run_lock`) and reused by the others.
 
     Returns:
         ``{variant: [summary per seed]}``, in the order of ``variants`` and ``seeds``.
@@ -51,7 +57,7 @@ def run_grid(
     if jobs > 1 and base.threads is None:
         base = dataclasses.replace(base, threads=1)
     results: dict[str, list[dict[str, Any] | None]] = {}
-    todo: list[tuple[str, int, TrainConfig, Path, bool, str]] = []
+    todo: list[tuple[str, int, TrainConfig, Path]] = []
     for name, changes in variants.items():
         results[name] = []
         for seed in seeds:
@@ -59,48 +65,110 @@ def run_grid(
             cfg = portable(
                 dataclasses.replace(base, **changes, seed=seed, out_dir=str(out_dir), name=run.name)
             )
-            reason = _reuse(run, cfg) if not fresh else "--fresh asked for"
-            if reason is None:
+            if not fresh and _reuse(run, cfg) is None:
                 summary = json.loads((run / "summary.json").read_text())
                 results[name].append({**summary, "reused": True})
                 if console is not None:
                     console.print(f"reusing {run} (finished earlier with the same settings)")
                 continue
             results[name].append(None)
-            go_on = reason == _UNFINISHED and (run / "state" / "progress.json").is_file()
-            if run.exists() and not go_on:
-                shutil.rmtree(run)
-            said = " (continuing an unfinished run)" if go_on else reason
-            todo.append((name, len(results[name]) - 1, cfg, run, go_on, said))
+            todo.append((name, len(results[name]) - 1, cfg, run))
     if jobs == 1 or len(todo) <= 1:
-        for name, k, cfg, run, go_on, said in todo:
-            if console is not None:
-                console.print(f"training {run.name} ...{said}")
-            results[name][k] = {**_train_one(cfg, run, go_on, quiet), "reused": False}
+        for name, k, cfg, run in todo:
+            results[name][k] = _train_one(cfg, run, fresh, quiet, console)
     else:
         if console is not None:
-            for *_, run, _, said in todo:
-                console.print(f"queued {run.name}{said}")
+            for *_, run in todo:
+                console.print(f"queued {run.name}")
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
             futures = {
-                pool.submit(_train_one, cfg, run, go_on, True): (name, k)
-                for name, k, cfg, run, go_on, _ in todo
+                pool.submit(_train_one, cfg, run, fresh, True, None): (name, k)
+                for name, k, cfg, run in todo
             }
             for future in as_completed(futures):
                 name, k = futures[future]
-                summary = {**future.result(), "reused": False}
+                summary = future.result()
                 results[name][k] = summary
                 if console is not None:
-                    console.print(f"finished {summary['run_dir']}")
+                    done = "reused" if summary["reused"] else "finished"
+                    console.print(f"{done} {summary['run_dir']}")
     return {name: [r for r in runs if r is not None] for name, runs in results.items()}
 
 
-def _train_one(cfg: TrainConfig, run: Path, go_on: bool, quiet: bool) -> dict[str, Any]:
-    """Train ``cfg`` into ``run`` (``go_on``: continue it from its last completed epoch)."""
-    if go_on:
-        return resume(run, quiet=quiet)
-    return train(cfg, quiet=quiet)
+def _train_one(
+    cfg: TrainConfig, run: Path, fresh: bool, quiet: bool, console: Console | None
+) -> dict[str, Any]:
+    """Train ``cfg`` into ``run``, holding the run's lock (see :func:`run_lock`).
+
+    Decided under the lock, since another process may have finished or
+    started the run meanwhile: a finished run with the same settings is reused
+    (unless ``fresh``), an unfinished one continues from its last completed
+    epoch, anything else is trained from scratch.
+    """
+    with run_lock(run, console):
+        reason = _reuse(run, cfg) if not fresh else " (--fresh asked for)"
+        if reason is None:
+            summary = json.loads((run / "summary.json").read_text())
+            if console is not None:
+                console.print(f"reusing {run} (another process finished it)")
+            return {**summary, "reused": True}
+        go_on = reason == _UNFINISHED and (run / "state" / "progress.json").is_file()
+        if run.exists() and not go_on:
+            shutil.rmtree(run)
+        if console is not None:
+            said = " (continuing an unfinished run)" if go_on else reason
+            console.print(f"training {run.name} ...{said}")
+        summary = resume(run, quiet=quiet) if go_on else train(cfg, quiet=quiet)
+        return {**summary, "reused": False}
+
+
+@contextmanager
+def run_lock(run: Path, console: Console | None = None, poll: float = 2.0) -> Iterator[None]:
+    """Hold ``.<run name>.lock`` beside ``run`` while training it.
+
+    Grids running at the same time over the same folder (two tables that
+    share runs) then never train one run twice or write into each other's
+    run: the second waits until the first releases the lock. The lock names
+    the holder's process and host; one left by a process of this host that
+    no longer runs is removed.
+    """
+    lock = run.parent / f".{run.name}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    told = False
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            if _stale(lock):
+                lock.unlink(missing_ok=True)
+                continue
+            if console is not None and not told:
+                console.print(f"waiting for {run.name}: another process is training it ({lock})")
+                told = True
+            time.sleep(poll)
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{os.getpid()} {socket.gethostname()}\n")
+        break
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _stale(lock: Path) -> bool:
+    """Whether ``lock`` was left by a process of this host that has ended."""
+    try:
+        pid, host = lock.read_text().split()
+        if host != socket.gethostname():
+            return False
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, ValueError):  # being written, unreadable, or not ours to signal
+        return False
+    return False
 
 
 _UNFINISHED = " (an unfinished run)"
