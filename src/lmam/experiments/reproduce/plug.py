@@ -191,9 +191,10 @@ def cost(name: str, s: Setting) -> Report:
         rows,
         [
             protocol(s, runs),
-            f"Seconds per epoch of training on this machine's CPU, one thread per run, "
-            f"{s.jobs} run(s) at once (parallel runs share the machine, so times are "
-            "indicative; `bench/backbones.py` measures the plug-in cost side by side). "
+            "Seconds per epoch of training on this machine's CPU, one thread per run, as "
+            "each run recorded it (runs trained while other jobs shared the machine are "
+            "slower, so times are indicative; `bench/backbones.py` measures the plug-in "
+            "cost side by side). "
             "The paper's times are on an RTX 3090. " + published.note(family),
         ],
         {"runs": runs},
