@@ -288,7 +288,9 @@ def rank_sweep(name: str, s: Setting) -> Report:
         [
             protocol(s, runs),
             "The paper (Fig. 5, IEMOCAP) finds rank 45 best and results unstable above 55; "
-            "it gives the figure as a plot only, so no numbers are set beside ours.",
+            "it gives the figure as a plot only, so no numbers are set beside ours. These are "
+            "test-set figures of every rank: they describe, they do not choose (LMAM's "
+            "default rank is not set from them).",
         ],
         {"runs": runs},
         [path],
