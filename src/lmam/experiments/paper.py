@@ -218,12 +218,16 @@ SESSION_METRICS: tuple[str, ...] = ("P@5", "P@10", "P@20", "MRR@5", "MRR@10", "M
 """Table XIII's columns; also the keys of lmam's session-recommendation metrics."""
 
 
+def _zip(keys: tuple[str, ...], values: tuple[Any, ...], what: str) -> dict[str, Any]:
+    """``keys`` zipped with one table row's ``values``, which must be as many."""
+    if len(values) != len(keys):
+        raise ValueError(f"expected {len(keys)} {what}, got {len(values)}")
+    return dict(zip(keys, values))
+
+
 def _classes(names: tuple[str, ...], *cells: AccF1) -> dict[str, AccF1]:
     """``names`` + the weighted average zipped with one table row's cells."""
-    keys = (*names, WEIGHTED)
-    if len(cells) != len(keys):
-        raise ValueError(f"expected {len(keys)} cells, got {len(cells)}")
-    return dict(zip(keys, cells))
+    return _zip((*names, WEIGHTED), cells, "cells")
 
 
 def _iemocap(*cells: AccF1) -> dict[str, AccF1]:
@@ -235,9 +239,7 @@ def _meld(*cells: AccF1) -> dict[str, AccF1]:
 
 
 def _p_values(names: tuple[str, ...], *values: float) -> dict[str, float]:
-    if len(values) != len(names):
-        raise ValueError(f"expected {len(names)} p-values, got {len(values)}")
-    return dict(zip(names, values))
+    return _zip(names, values, "p-values")
 
 
 def _iemocap_p(*values: float) -> dict[str, float]:
