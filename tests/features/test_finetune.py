@@ -70,6 +70,23 @@ def test_labelled_texts_skip_unlabelled_utterances_and_need_texts() -> None:
         labelled_texts(toy(test_texts=False), "test")
 
 
+def test_labelled_texts_read_the_context_of_the_whole_dialogue() -> None:
+    ds = toy()
+    ds.splits["test"] = [conversation("te", ["x", "y", "z"], [0, -1, 1])]
+    ds.splits["test"][0].speakers[:] = [0, 1, 0]
+    texts, labels = labelled_texts(ds, "test", context=1)
+    # the unlabelled "y" is not a training case, but it is the context of "z"
+    assert texts == ["A: x", "A: z [SEP] B: y"] and labels.tolist() == [0, 1]
+
+
+def test_context_is_part_of_the_cache_key_only_when_set() -> None:
+    # encoders tuned before the setting existed keep their cached weights
+    assert "context" not in FineTune().describe()
+    assert '"context": 2' in FineTune(context=2).describe()
+    keys = {finetune_module.weights_key("d", "m", FineTune(context=k)) for k in (0, 1, 2)}
+    assert len(keys) == 3
+
+
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
@@ -77,6 +94,8 @@ def test_labelled_texts_skip_unlabelled_utterances_and_need_texts() -> None:
         ({"lr": 2.0}, r"lr must be in \(0, 1\)"),
         ({"batch_size": 1.5}, "batch_size must be a positive integer"),
         ({"weight_decay": -1}, "weight_decay"),
+        ({"context": -1}, "context must be an integer >= 0"),
+        ({"context": 1.0}, "context must be an integer >= 0"),
     ],
 )
 def test_bad_settings_are_option_errors(setting: dict, message: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -18,6 +19,7 @@ from lmam.data.ours import differences
 from lmam.data.transcripts import read_transcripts
 from lmam.features import text as text_module
 from lmam.features.cli import features_app
+from lmam.features.context import contextual_texts
 from lmam.features.text import TextEncoder, cached_text_dataset, embed_dataset, embed_texts
 from tests.data import erc_fixtures as fx
 from tests.data.test_meld_csv import release
@@ -82,6 +84,21 @@ def test_embed_dataset(iemocap: Path) -> None:
         assert np.array_equal(b.feats["text"], want)
     assert ds.provenance["source.sha256"] == source.provenance["sha256"]
     assert "fake-encoder" in ds.provenance["text"]
+
+
+def test_embed_dataset_with_an_encoder_that_reads_context(iemocap: Path) -> None:
+    source = read_transcripts(iemocap)
+    encoder = dataclasses.replace(FakeEncoder().encoder(), context=2)
+    ds = embed_dataset(source, encoder, "iemocap-text", progress=False)
+    for a, b in zip(source.valid, ds.valid):
+        read = contextual_texts(a.texts or [], a.speakers.tolist(), 2)
+        assert np.array_equal(b.feats["text"], np.array([vector(t) for t in read], np.float32))
+        assert b.texts == a.texts  # the dataset keeps the utterances themselves
+    assert ds.provenance["pipeline.text.context"] == "2"
+    assert (
+        "pipeline.text.context"
+        not in embed_dataset(source, FakeEncoder().encoder(), "x", progress=False).provenance
+    )
 
 
 def test_dialogue_without_texts(iemocap: Path) -> None:
@@ -155,6 +172,14 @@ def test_cli_builds_and_exports(
     assert result.exit_code == 0, result.output
     assert "iemocap-text" in result.output and "text 8" in result.output
     assert load_dataset(out).modalities == {"text": WIDTH}
+
+
+def test_cli_context_needs_fine_tuning(iemocap: Path) -> None:
+    args = ["text", "iemocap-text", str(iemocap), "--fine-tune-context", "2"]
+    result = CliRunner().invoke(features_app, args)
+    assert result.exit_code != 0
+    assert "--fine-tune-context" in str(result.exception) + result.output
+    assert "add --fine-tune" in str(result.exception) + result.output
 
 
 def test_cli_without_the_extra(

@@ -8,6 +8,7 @@ end-to-end test uses the real sentence encoder (skipped without the extra
 from __future__ import annotations
 
 import csv
+import dataclasses
 import importlib.util
 import json
 from pathlib import Path
@@ -19,10 +20,12 @@ from typer.testing import CliRunner
 import lmam
 from lmam.cli import app
 from lmam.data import DataError
+from lmam.data.conversations import read_conversations
 from lmam.errors import RunError
 from lmam.features import text as text_module
+from lmam.features.context import contextual_texts
 from tests.features.conversation_fixtures import write_conversations
-from tests.features.test_text import FakeEncoder
+from tests.features.test_text import FakeEncoder, vector
 
 pytest.importorskip("opensmile")
 runner = CliRunner()
@@ -144,6 +147,29 @@ def test_online_session_equals_offline(causal_run: Path, fake_text: None) -> Non
                 offline[k].probabilities["calm"], abs=1e-5
             )
             k += 1
+
+
+def test_an_encoder_that_reads_context_reads_the_same_past_offline_and_online(
+    causal_run: Path, fake_text: None
+) -> None:
+    predictor = lmam.Predictor.from_run(causal_run)
+    fake = FakeEncoder()
+    predictor._encoder = dataclasses.replace(fake.encoder(), context=2)
+    conv = read_conversations(causal_run.parents[1] / "data" / "talk.csv")
+    offline = predictor.features(conv)["text"]
+    k = 0
+    for d in conv.dialogues:
+        read = contextual_texts(
+            [u.text for u in d.utterances], [u.speaker for u in d.utterances], 2
+        )
+        want = np.array([vector(t) for t in read], dtype=np.float32)
+        np.testing.assert_array_equal(offline[k : k + len(d)], want)
+        k += len(d)
+    d = conv.dialogues[1]
+    session = predictor.session(d.id)
+    for u in d.utterances:
+        session.add(u.speaker, u.text, audio=u.audio, start=u.start, end=u.end)
+    np.testing.assert_array_equal(np.stack(session.feats["text"]), offline[len(d) : 2 * len(d)])
 
 
 def test_a_missing_modality_is_named(causal_run: Path, fake_text: None, tmp_path: Path) -> None:

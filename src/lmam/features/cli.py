@@ -61,6 +61,9 @@ def text(
     fine_tune_epochs: int = typer.Option(4, help="fine-tuning epochs"),
     fine_tune_lr: float = typer.Option(2e-5, help="the encoder's fine-tuning learning rate"),
     fine_tune_seed: int = typer.Option(0, help="fine-tuning seed"),
+    fine_tune_context: int = typer.Option(
+        0, help="earlier utterances the fine-tuned encoder reads with each (0: none)"
+    ),
     threads: int | None = typer.Option(None, help="torch threads (default: torch's)"),
     add: bool = typer.Option(
         False, help="add the text features to the dataset already at --out (same conversations)"
@@ -72,8 +75,17 @@ def text(
         if threads < 1:
             raise OptionError(f"--threads must be a positive integer, got {threads}")
         torch.set_num_threads(threads)
+    if fine_tune_context and not fine_tune:
+        raise OptionError(
+            "--fine-tune-context: the context is read by a fine-tuned encoder; add --fine-tune"
+        )
     tuning = (
-        FineTune(epochs=fine_tune_epochs, lr=fine_tune_lr, seed=fine_tune_seed)
+        FineTune(
+            epochs=fine_tune_epochs,
+            lr=fine_tune_lr,
+            seed=fine_tune_seed,
+            context=fine_tune_context,
+        )
         if fine_tune
         else None
     )
@@ -114,6 +126,7 @@ def text(
             fine_tune_epochs=fine_tune_epochs,
             fine_tune_lr=fine_tune_lr,
             fine_tune_seed=fine_tune_seed,
+            fine_tune_context=fine_tune_context,
         )
     if name == "meld-text":
         options["labels"] = labels

@@ -5,7 +5,8 @@ it on first use (about a minute on two CPU cores). Options: ``cache_dir``,
 ``batch_size``, ``progress``, ``encoder`` (a :class:`TextEncoder`, e.g. for tests),
 and ``fine_tune`` (fine-tune the encoder on the training labels first, selected on
 validation; :mod:`lmam.features.finetune`) with ``fine_tune_epochs``,
-``fine_tune_lr`` and ``fine_tune_seed``.
+``fine_tune_lr``, ``fine_tune_seed`` and ``fine_tune_context`` (earlier utterances
+read with each; :mod:`lmam.features.context`).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from lmam.features.finetune import FineTune
 from lmam.features.text import TextEncoder, cached_text_dataset
 
 
-def _fine_tuning(fine_tune: bool, epochs: int, lr: float, seed: int) -> FineTune | None:
-    return FineTune(epochs=epochs, lr=lr, seed=seed) if fine_tune else None
+def _fine_tuning(
+    fine_tune: bool, epochs: int, lr: float, seed: int, context: int
+) -> FineTune | None:
+    return FineTune(epochs=epochs, lr=lr, seed=seed, context=context) if fine_tune else None
 
 
 @register_dataset(
@@ -37,6 +40,7 @@ def load_iemocap_text(
     fine_tune_epochs: int = 4,
     fine_tune_lr: float = 2e-5,
     fine_tune_seed: int = 0,
+    fine_tune_context: int = 0,
 ) -> ConversationDataset:
     """IEMOCAP transcripts (``cosmic_iemocap.pkl`` or its directory) embedded, 384-d text.
 
@@ -50,7 +54,9 @@ def load_iemocap_text(
         cache=cache_dir,
         batch_size=batch_size,
         progress=progress,
-        fine_tuning=_fine_tuning(fine_tune, fine_tune_epochs, fine_tune_lr, fine_tune_seed),
+        fine_tuning=_fine_tuning(
+            fine_tune, fine_tune_epochs, fine_tune_lr, fine_tune_seed, fine_tune_context
+        ),
     )
 
 
@@ -69,6 +75,7 @@ def load_meld_text(
     fine_tune_epochs: int = 4,
     fine_tune_lr: float = 2e-5,
     fine_tune_seed: int = 0,
+    fine_tune_context: int = 0,
 ) -> ConversationDataset:
     """MELD embedded, 384-d text: from ``cosmic_meld.pkl`` (or its directory) or MELD's CSVs.
 
@@ -87,5 +94,7 @@ def load_meld_text(
         cache=cache_dir,
         batch_size=batch_size,
         progress=progress,
-        fine_tuning=_fine_tuning(fine_tune, fine_tune_epochs, fine_tune_lr, fine_tune_seed),
+        fine_tuning=_fine_tuning(
+            fine_tune, fine_tune_epochs, fine_tune_lr, fine_tune_seed, fine_tune_context
+        ),
     )

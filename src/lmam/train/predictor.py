@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,8 @@ class Predictor:
             weights = self.pipeline["text"].get("weights")
             if weights:  # a fine-tuned encoder: its cached weights, checked by hash
                 sha = self.pipeline["text"].get("weights_sha256", "")
-                self._encoder = load_fine_tuned(str(wanted), weights, sha)
+                context = int(self.pipeline["text"].get("context", 0))
+                self._encoder = load_fine_tuned(str(wanted), weights, sha, context)
                 return self._encoder
             encoder = load_encoder()
             if encoder.name != wanted:
@@ -131,8 +133,12 @@ class Predictor:
         processes: int = 1,
         audio_cache: str | Path | None = None,
         progress: bool = False,
+        earlier: Sequence[Utterance] = (),
     ) -> dict[str, np.ndarray]:
         """``{modality: (N, D)}`` for every utterance of ``conversations`` (file order).
+
+        ``earlier``: utterances said before those of a one-dialogue file (online:
+        the dialogue so far); a text encoder tuned to read context reads them.
 
         Raises:
             DataError: the file lacks what a modality needs (naming it).
@@ -142,8 +148,13 @@ class Predictor:
             if m == "text":
                 from lmam.features.text import embed_texts
 
-                texts = [u.text for u in conversations.utterances]
-                feats[m] = embed_texts(texts, self.encoder(), progress=progress)
+                encoder = self.encoder()
+                texts: list[str] = []
+                for d in conversations.dialogues:
+                    said = [*earlier, *d.utterances] if not texts else d.utterances
+                    read = encoder.dialogue_texts([u.text for u in said], [u.speaker for u in said])
+                    texts += read[len(said) - len(d.utterances) :]
+                feats[m] = embed_texts(texts, encoder, progress=progress)
             elif m == "audio":
                 feature_set = self.pipeline["audio"].get("set", "?")
                 if not conversations.has_audio:
@@ -265,6 +276,7 @@ class OnlineSession:
     feats: dict[str, list[np.ndarray]] = field(default_factory=dict)
     speakers: dict[str, int] = field(default_factory=dict)
     order: list[int] = field(default_factory=list)
+    said: list[Utterance] = field(default_factory=list)
 
     def add(
         self,
@@ -277,6 +289,7 @@ class OnlineSession:
         turn = len(self.order)
         utterance = Utterance(turn, speaker, text, Path(audio) if audio else None, start, end)
         rows = self._features(utterance)
+        self.said.append(utterance)
         for m, x in rows.items():
             self.feats.setdefault(m, []).append(x)
         self.order.append(self.speakers.setdefault(speaker, len(self.speakers)))
@@ -298,7 +311,8 @@ class OnlineSession:
             [Dialogue(self.dialogue, [u])],
             ("dialogue", "turn", "speaker", "text", *(("audio",) if u.audio else ())),
         )
-        return {m: x[0] for m, x in self.predictor.features(source).items()}
+        feats = self.predictor.features(source, earlier=self.said)
+        return {m: x[0] for m, x in feats.items()}
 
 
 def write_predictions(predictions: list[Prediction], out: Path) -> None:
