@@ -1,7 +1,13 @@
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from lmam.experiments.compare import select_by_test
 from lmam.experiments.grid import run_grid, summarise
@@ -144,3 +150,56 @@ def test_a_live_lock_is_waited_for(tmp_path):
     with run_lock(tmp_path / "concat-s0", poll=0.1):
         assert lock.read_text().split()[0] == str(os.getpid())
     assert time.perf_counter() - start >= 0.9 and not lock.exists()
+
+
+PARENT = """
+import multiprocessing, os, sys, time
+from pathlib import Path
+from lmam.experiments.grid import exit_with_parent
+
+def sleep(parent, ready, watch):
+    if watch:
+        exit_with_parent(parent, 0.1)
+    Path(ready).write_text("ready")
+    time.sleep(120)
+
+if __name__ == "__main__":
+    ctx = multiprocessing.get_context("spawn")
+    child = ctx.Process(target=sleep, args=(os.getpid(), sys.argv[1], sys.argv[2] == "1"))
+    child.start()
+    print(child.pid, flush=True)
+    time.sleep(120)
+"""
+
+
+def running(pid):
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped by its new parent, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_workers_exit_when_the_grid_is_killed(tmp_path):
+    """A killed grid leaves no worker training on (spawn children outlive a SIGKILLed parent)."""
+    script = tmp_path / "parent.py"
+    script.write_text(PARENT)
+    for watch, survives in (("0", True), ("1", False)):
+        ready = tmp_path / f"ready{watch}"
+        args = [sys.executable, str(script), str(ready), watch]
+        parent = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        child = int(parent.stdout.readline())
+        deadline = time.monotonic() + 60
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while running(child) and not survives and time.monotonic() < deadline:
+            time.sleep(0.1)
+        alive = running(child)
+        if alive:
+            os.kill(child, signal.SIGKILL)
+        assert alive is survives

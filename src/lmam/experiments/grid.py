@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import shutil
 import socket
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -81,7 +82,12 @@ def run_grid(
             for *_, run in todo:
                 console.print(f"queued {run.name}")
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=ctx,
+            initializer=exit_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
             futures = {
                 pool.submit(_train_one, cfg, run, fresh, True, None): (name, k)
                 for name, k, cfg, run in todo
@@ -94,6 +100,23 @@ def run_grid(
                     done = "reused" if summary["reused"] else "finished"
                     console.print(f"{done} {summary['run_dir']}")
     return {name: [r for r in runs if r is not None] for name, runs in results.items()}
+
+
+def exit_with_parent(parent: int, poll: float = 1.0) -> None:
+    """Make this (worker) process exit once ``parent`` is gone.
+
+    A grid's workers would otherwise go on training after the grid itself is
+    killed (SIGTERM or SIGKILL reach only the process they are sent to). The
+    run a worker leaves behind continues from its last completed epoch next
+    time, and its lock, held by a dead process, is taken over.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _train_one(
