@@ -2,7 +2,9 @@
 
 The text features are all-MiniLM-L6-v2 sentence embeddings, either frozen or
 fine-tuned on the training split's labels (``lmam features text NAME
---fine-tune``: epoch chosen on validation, test never read). The models select
+--fine-tune``: epoch chosen on validation, test never read), reading each
+utterance alone or with the two before it (``--fine-tune-context 2``, the
+``-context2`` variants; the 2 was fixed before any run, for the CPU time). The models select
 their epoch on validation weighted F1 (the datasets' protocol); the test split
 is reported.
 
@@ -20,6 +22,7 @@ from lmam.experiments.compare import compare
 from lmam.train.config import TrainConfig
 
 FINE_TUNED = {"fine_tune": True}
+CONTEXT = {"fine_tune": True, "fine_tune_context": 2}
 VARIANTS: dict[str, dict[str, Any]] = {
     "bclstm-frozen": {"fusion": "concat", "embed": "early"},
     "bclstm-fine-tuned": {"fusion": "concat", "embed": "early", "dataset_options": FINE_TUNED},
@@ -27,6 +30,22 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "fusion": "lmam",
         "embed": "early_residual",
         "dataset_options": FINE_TUNED,
+    },
+    "bclstm-fine-tuned-context2": {
+        "fusion": "concat",
+        "embed": "early",
+        "dataset_options": CONTEXT,
+    },
+    "bclstm-lmam-early_residual-fine-tuned-context2": {
+        "fusion": "lmam",
+        "embed": "early_residual",
+        "dataset_options": CONTEXT,
+    },
+    "emocaps-fine-tuned-context2": {
+        "backbone": "emocaps",
+        "fusion": "none",
+        "embed": "early",
+        "dataset_options": CONTEXT,
     },
     "emocaps-fine-tuned": {
         "backbone": "emocaps",
@@ -69,6 +88,8 @@ def main() -> None:
             for a, b in (
                 ("bclstm-fine-tuned", "bclstm-frozen"),
                 ("bclstm-lmam-early_residual-fine-tuned", "bclstm-fine-tuned"),
+                ("bclstm-fine-tuned-context2", "bclstm-fine-tuned"),
+                ("bclstm-lmam-early_residual-fine-tuned-context2", "bclstm-fine-tuned-context2"),
             )
             if a in chosen and b in chosen
         ],

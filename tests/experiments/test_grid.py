@@ -34,6 +34,8 @@ def test_grid_runs_every_variant_and_seed_then_reuses_them(tmp_path):
     rows = summarise(results, ["accuracy"])
     accs = [r["test"]["accuracy"] for r in results["concat"]]
     assert rows[0]["accuracy"] == (np.mean(accs), np.std(accs, ddof=1))
+    valid = [r["valid"]["accuracy"] for r in results["concat"]]
+    assert rows[0]["valid"]["accuracy"] == (np.mean(valid), np.std(valid, ddof=1))
     assert rows[1]["parameters"] == results["lmam"][0]["parameters"]
 
 

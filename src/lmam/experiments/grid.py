@@ -228,12 +228,18 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 def summarise(
     results: Mapping[str, list[dict[str, Any]]], metrics: list[str]
 ) -> list[dict[str, Any]]:
-    """One row per variant: mean and std of each test metric, parameters, seconds per epoch."""
+    """One row per variant: mean and std of each test metric, parameters, seconds per
+    epoch, and under ``"valid"`` the same metrics on the validation split (what a
+    choice between the variants may be made on)."""
     rows = []
     for name, runs in results.items():
         row: dict[str, Any] = {"variant": name, "seeds": len(runs)}
         for m in metrics:
             row[m] = mean_std([r["test"][m] for r in runs])
+        valid = [r.get("valid") or {} for r in runs]
+        row["valid"] = {
+            m: mean_std([v[m] for v in valid]) for m in metrics if all(m in v for v in valid)
+        }
         row["parameters"] = runs[0]["parameters"]
         row["seconds_per_epoch"] = mean_std([r["seconds_per_epoch"] for r in runs])
         row["selection"] = runs[0]["selection"]
@@ -249,12 +255,18 @@ def print_rows(
     table.add_column("variant", overflow="fold")
     for m in metrics:
         table.add_column(f"{m} (%)", justify="right", no_wrap=True)
+    last = metrics[-1]
+    validated = all(last in (row.get("valid") or {}) for row in rows)
+    if validated:
+        table.add_column(f"valid {last} (%)", justify="right", no_wrap=True)
     table.add_column("parameters", justify="right", no_wrap=True)
     table.add_column("s / epoch", justify="right", no_wrap=True)
     for row in rows:
+        valid = [f"{100 * row['valid'][last][0]:.2f}"] if validated else []
         table.add_row(
             row["variant"],
             *[f"{100 * row[m][0]:.2f} ± {100 * row[m][1]:.2f}" for m in metrics],
+            *valid,
             f"{row['parameters']:,}",
             f"{row['seconds_per_epoch'][0]:.3f}",
         )
