@@ -176,6 +176,11 @@ def test_bad_table_and_single_modality_errors(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "table 'table99': want one of table2" in result.output
     result = runner.invoke(app, ["reproduce", "table4", "--data-path", str(tmp_path)])
     assert result.exit_code == 2 and "table4 runs on mosi, pom" in result.output
+    missing = tmp_path / "nope.pkl"
+    args = ["reproduce", "table2", "--dataset", str(missing), "--runs-dir", str(tmp_path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "neither a registered dataset" in result.output
+    assert "queued" not in result.output and not (tmp_path / "nope").exists()
     sizes = {"train": 4, "valid": 2, "test": 2}
     one = load_dataset(TrainConfig(dataset="synthetic", dataset_options=sizes, modalities=["text"]))
     path = save_dataset(one, tmp_path / "text_only.npz")

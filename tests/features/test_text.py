@@ -174,6 +174,13 @@ def test_cli_builds_and_exports(
     assert load_dataset(out).modalities == {"text": WIDTH}
 
 
+def test_cli_checks_fine_tuning_settings_before_reading_files(tmp_path: Path) -> None:
+    args = ["text", "iemocap-text", str(tmp_path / "absent.pkl"), "--fine-tune"]
+    result = CliRunner().invoke(features_app, [*args, "--fine-tune-context", "-1"])
+    assert result.exit_code != 0
+    assert "context must be an integer >= 0" in str(result.exception) + result.output
+
+
 def test_cli_context_needs_fine_tuning(iemocap: Path) -> None:
     args = ["text", "iemocap-text", str(iemocap), "--fine-tune-context", "2"]
     result = CliRunner().invoke(features_app, args)

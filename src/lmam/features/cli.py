@@ -89,6 +89,8 @@ def text(
         if fine_tune
         else None
     )
+    if tuning is not None:
+        tuning.check()  # before any file is read
     if is_conversation_file(name):
         console = Console(soft_wrap=True)
         if path is not None:

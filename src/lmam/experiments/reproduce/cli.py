@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from lmam.data.registry import list_datasets
 from lmam.errors import OptionError
 
 QUICK_SEEDS = 2
@@ -85,6 +86,12 @@ def reproduce_command(
                 f"--data-path: {name} runs on {', '.join(datasets)}; name the one dataset "
                 "the path is for with --dataset"
             )
+        for ds in datasets:  # before any run is queued
+            if ds not in list_datasets() and not Path(ds).exists():
+                raise OptionError(
+                    f"--dataset {ds}: neither a registered dataset nor an existing file or "
+                    f"directory; registered: {', '.join(list_datasets())}"
+                )
     for name in names:
         spec = TABLES[name]
         n = QUICK_SEEDS if quick and seeds is None else seeds or spec.seeds
