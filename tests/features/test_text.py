@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from lmam.data import DataError, create_dataset, load_dataset
 from lmam.data.ours import differences
 from lmam.data.transcripts import read_transcripts
+from lmam.errors import OptionError
 from lmam.features import text as text_module
 from lmam.features.cli import features_app
 from lmam.features.context import contextual_texts
@@ -179,6 +180,13 @@ def test_cli_checks_fine_tuning_settings_before_reading_files(tmp_path: Path) ->
     result = CliRunner().invoke(features_app, [*args, "--fine-tune-context", "-1"])
     assert result.exit_code != 0
     assert "context must be an integer >= 0" in str(result.exception) + result.output
+
+
+def test_fine_tuning_options_need_fine_tuning(iemocap: Path, tmp_path: Path) -> None:
+    with pytest.raises(OptionError, match=r"fine_tune_context=2: .* add fine_tune=true"):
+        create_dataset("iemocap-text", iemocap, cache_dir=tmp_path, fine_tune_context=2)
+    with pytest.raises(OptionError, match=r"fine_tune_epochs=8: .* add fine_tune=true"):
+        create_dataset("iemocap-text", iemocap, cache_dir=tmp_path, fine_tune_epochs=8)
 
 
 def test_cli_context_needs_fine_tuning(iemocap: Path) -> None:

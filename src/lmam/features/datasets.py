@@ -16,6 +16,7 @@ from pathlib import Path
 from lmam.data.meld_csv import is_meld_csv_dir, read_meld_csv
 from lmam.data.registry import create_dataset, register_dataset
 from lmam.data.types import ConversationDataset
+from lmam.errors import OptionError
 from lmam.features.finetune import FineTune
 from lmam.features.text import TextEncoder, cached_text_dataset
 
@@ -23,7 +24,20 @@ from lmam.features.text import TextEncoder, cached_text_dataset
 def _fine_tuning(
     fine_tune: bool, epochs: int, lr: float, seed: int, context: int
 ) -> FineTune | None:
-    return FineTune(epochs=epochs, lr=lr, seed=seed, context=context) if fine_tune else None
+    tuning = FineTune(epochs=epochs, lr=lr, seed=seed, context=context)
+    if fine_tune:
+        return tuning
+    default = FineTune()
+    given = {
+        f"fine_tune_{k}={getattr(tuning, k)}"
+        for k in ("epochs", "lr", "seed", "context")
+        if getattr(tuning, k) != getattr(default, k)
+    }
+    if given:
+        raise OptionError(
+            f"{', '.join(sorted(given))}: settings of the encoder's fine-tuning; add fine_tune=true"
+        )
+    return None
 
 
 @register_dataset(
