@@ -195,6 +195,9 @@ def test_cli_context_needs_fine_tuning(iemocap: Path) -> None:
     assert result.exit_code != 0
     assert "--fine-tune-context" in str(result.exception) + result.output
     assert "add --fine-tune" in str(result.exception) + result.output
+    result = CliRunner().invoke(features_app, [*args[:3], "--fine-tune-epochs", "8"])
+    said = str(result.exception) + result.output
+    assert "--fine-tune-epochs: settings of the fine-tuning; add --fine-tune" in said
 
 
 def test_cli_without_the_extra(

@@ -75,10 +75,19 @@ def text(
         if threads < 1:
             raise OptionError(f"--threads must be a positive integer, got {threads}")
         torch.set_num_threads(threads)
-    if fine_tune_context and not fine_tune:
-        raise OptionError(
-            "--fine-tune-context: the context is read by a fine-tuned encoder; add --fine-tune"
+    default = FineTune()
+    given = [
+        flag
+        for flag, value, unset in (
+            ("--fine-tune-epochs", fine_tune_epochs, default.epochs),
+            ("--fine-tune-lr", fine_tune_lr, default.lr),
+            ("--fine-tune-seed", fine_tune_seed, default.seed),
+            ("--fine-tune-context", fine_tune_context, default.context),
         )
+        if value != unset
+    ]
+    if given and not fine_tune:
+        raise OptionError(f"{', '.join(given)}: settings of the fine-tuning; add --fine-tune")
     tuning = (
         FineTune(
             epochs=fine_tune_epochs,
