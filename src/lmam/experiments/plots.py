@@ -79,7 +79,9 @@ def learning_curves(groups: dict[str, list[list[dict[str, Any]]]], metric: str, 
     _save(fig, path)
 
 
-def per_class_bars(rows: dict[str, dict[str, tuple[float, float]]], path: Path, title: str) -> None:
+def per_class_bars(
+    rows: dict[str, dict[str, tuple[float, float]]], path: Path, title: str, ylabel: str = ""
+) -> None:
     """Grouped bars per class with error bars (e.g. F1 of a backbone and the
     backbone with LMAM).
 
@@ -88,6 +90,7 @@ def per_class_bars(rows: dict[str, dict[str, tuple[float, float]]], path: Path, 
             series give the order (a class a series lacks has no bar there).
         path: the PNG to write.
         title: the figure's title.
+        ylabel: the y axis's label.
     """
     classes = list(next(iter(rows.values()), {}))
     fig, ax = _figure(max(6.0, 1.2 * len(classes) * max(1, len(rows)) / 2 + 2), 4)
@@ -104,6 +107,7 @@ def per_class_bars(rows: dict[str, dict[str, tuple[float, float]]], path: Path, 
             label=series,
         )
     ax.set_xticks(x, classes)
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize="small")
@@ -146,7 +150,12 @@ def confusion(matrix: Sequence[Sequence[int]], labels: list[str], path: Path, ti
 
 
 def sweep(
-    x: list[float], series: dict[str, list[list[float]]], path: Path, xlabel: str, title: str
+    x: list[float],
+    series: dict[str, list[list[float]]],
+    path: Path,
+    xlabel: str,
+    title: str,
+    ylabel: str = "",
 ) -> None:
     """Scores against a setting (e.g. accuracy and weighted F1 against LMAM's
     rank): the mean over seeds with ± one standard deviation as error bars and
@@ -159,6 +168,7 @@ def sweep(
         path: the PNG to write.
         xlabel: the x axis's label.
         title: the figure's title.
+        ylabel: the y axis's label.
     """
     fig, ax = _figure(7, 4)
     for name, values in series.items():
@@ -176,6 +186,7 @@ def sweep(
             alpha=0.15,
         )
     ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")

@@ -274,7 +274,12 @@ def rank_sweep(name: str, s: Setting) -> Report:
     s.out_dir.mkdir(parents=True, exist_ok=True)
     path = s.out_dir / "rank.png"
     plots.sweep(
-        [float(r) for r in ranks], series, path, "LMAM rank", f"EmoCaps* against rank, {s.tag}"
+        [float(r) for r in ranks],
+        series,
+        path,
+        "LMAM rank",
+        f"EmoCaps* against rank, {s.tag}",
+        f"test score (mean ± std over {len(s.seeds)} seeds; band: min-max)",
     )
     return Report(
         name,

@@ -105,7 +105,9 @@ def _plug_figures(s: Setting, runs: Runs, classes: list[str]) -> list[Any]:
     }
     out = []
     path = s.out_dir / "per_class_f1.png"
-    plots.per_class_bars(bars, path, f"Per-class test F1, {s.tag}")
+    plots.per_class_bars(
+        bars, path, f"Per-class test F1, {s.tag}", f"F1 (mean ± std over {len(s.seeds)} seeds)"
+    )
     out.append(path)
     for v in ("emocaps", "emocaps-lmam"):
         matrix = runs[v][0]["test"]["confusion_matrix"]
