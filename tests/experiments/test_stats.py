@@ -9,6 +9,7 @@ from lmam.experiments.stats import (
     delta_row,
     json_safe,
     mean_metrics,
+    paired_ttest,
     paired_ttest_per_class,
     per_class,
 )
@@ -80,6 +81,23 @@ def test_constant_differences_keep_scipys_answer_which_json_writes_as_null():
     assert safe["y"]["t"] is None
     assert safe["same"]["t"] is None and safe["same"]["p"] is None
     assert safe["same"]["mean_difference"] == 0.0 and safe["l"] == [1.0]
+
+
+def test_differences_equal_up_to_rounding_are_the_degenerate_case_not_a_tiny_p():
+    # 6 more right answers of 2610 on every seed: the float differences are equal
+    # only up to rounding, where SciPy alone gives t ~ 1e13 and p ~ 1e-28
+    x = [1650 / 2610, 1600 / 2610, 1625 / 2610]
+    y = [1644 / 2610, 1594 / 2610, 1619 / 2610]
+    assert abs(stats.ttest_rel(x, y).statistic) > 1e6
+    t, p = paired_ttest(x, y)
+    assert t == math.inf and p == 0.0
+    assert paired_ttest(y, x)[0] == -math.inf
+    t, p = paired_ttest(x, list(x))
+    assert math.isnan(t) and math.isnan(p)
+    # varying differences: SciPy's answer unchanged
+    x2, y2 = [0.6, 0.7, 0.65], [0.5, 0.55, 0.6]
+    want = stats.ttest_rel(x2, y2)
+    assert paired_ttest(x2, y2) == (pytest.approx(want.statistic), pytest.approx(want.pvalue))
 
 
 def test_mismatched_or_too_few_seeds_are_refused():

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from lmam import list_fusions
+from lmam.experiments import stats
 from lmam.experiments.grid import mean_std, print_rows, run_grid, save_rows, summarise
 from lmam.train.config import TrainConfig
 from lmam.train.engine import TEST_SELECTION_LABEL, load_dataset, portable
@@ -45,21 +46,23 @@ default options) and text alone; everything else as the recipe says."""
 def paired_ttest(
     results: dict[str, list[dict[str, Any]]], a: str, b: str, metric: str
 ) -> dict[str, Any]:
-    """Paired t-test (SciPy) of the test ``metric`` of variants ``a`` and ``b`` over seeds."""
-    from scipy import stats
-
+    """Paired t-test (:func:`lmam.experiments.stats.paired_ttest`) of the test
+    ``metric`` of variants ``a`` and ``b`` over seeds; ``t`` and ``p`` are
+    ``None`` where the differences do not vary across seeds."""
     x = [r["test"][metric] for r in results[a]]
     y = [r["test"][metric] for r in results[b]]
-    test = stats.ttest_rel(x, y)
-    return {
-        "a": a,
-        "b": b,
-        "metric": metric,
-        "mean_difference": float(sum(x) / len(x) - sum(y) / len(y)),
-        "t": float(test.statistic),
-        "p": float(test.pvalue),
-        "seeds": len(x),
-    }
+    t, p = stats.paired_ttest(x, y)
+    return stats.json_safe(
+        {
+            "a": a,
+            "b": b,
+            "metric": metric,
+            "mean_difference": float(sum(x) / len(x) - sum(y) / len(y)),
+            "t": t,
+            "p": p,
+            "seeds": len(x),
+        }
+    )
 
 
 def select_by_test(runs: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
@@ -113,10 +116,14 @@ def compare(
         for metric in metrics:
             t = paired_ttest(results, a, b, metric)
             tests.append(t)
+            said = (
+                f"t = {t['t']:.3f}, p = {t['p']:.4f}"
+                if t["t"] is not None
+                else "the same difference on every seed, no t-test"
+            )
             console.print(
                 f"paired t-test, {a} vs {b}, {metric}: mean difference "
-                f"{100 * t['mean_difference']:+.2f} points, t = {t['t']:.3f}, p = {t['p']:.4f} "
-                f"({t['seeds']} seeds)"
+                f"{100 * t['mean_difference']:+.2f} points, {said} ({t['seeds']} seeds)"
             )
     rows = payload.pop("rows")
     save_rows(out_dir / "results.json", rows, payload)

@@ -60,15 +60,13 @@ def paired_ttest_per_class(
     Returns:
         ``{class: {"mean_a", "mean_b", "mean_difference" (a minus b), "t", "p",
         "seeds"}}``. Where a class's differences are all equal, ``t`` and ``p``
-        are SciPy's answer: nan if they are all 0, else ``t`` is infinite;
+        are :func:`paired_ttest`'s: nan if they are all 0, else ``t`` is infinite;
         :func:`json_safe` turns both into ``None`` for JSON.
 
     Raises:
         OptionError: different seed counts, fewer than two seeds, another
             metric, or classes that differ between the runs.
     """
-    from scipy import stats
-
     if metric not in CLASS_METRICS:
         raise OptionError(
             f"per-class metric must be one of {', '.join(CLASS_METRICS)}, got {metric!r}"
@@ -91,16 +89,40 @@ def paired_ttest_per_class(
     for c in classes:
         x = np.array([s[c][metric] for s in xs])
         y = np.array([s[c][metric] for s in ys])
-        test = stats.ttest_rel(x, y)
+        t, p = paired_ttest(x, y)
         out[c] = {
             "mean_a": float(x.mean()),
             "mean_b": float(y.mean()),
             "mean_difference": float(x.mean() - y.mean()),
-            "t": float(test.statistic),
-            "p": float(test.pvalue),
+            "t": t,
+            "p": p,
             "seeds": len(x),
         }
     return out
+
+
+def paired_ttest(x: Any, y: Any) -> tuple[float, float]:
+    """SciPy's paired t-test ``(t, p)`` of ``x`` against ``y`` (paired by position).
+
+    Differences that are all equal make the test degenerate. SciPy answers that
+    case exactly only when the floats are exactly equal; differences equal up to
+    rounding (e.g. two runs that differ by the same 6 utterances on every seed)
+    would give an astronomic ``t`` and a ``p`` near 0. Here any differences
+    whose spread is within rounding (1e-9 of their size) get SciPy's exact
+    answer: ``(nan, nan)`` if they are 0, else ``(±inf, 0.0)``.
+    """
+    from scipy import stats
+
+    a = np.asarray(x, dtype=np.float64)
+    b = np.asarray(y, dtype=np.float64)
+    d = a - b
+    if len(d) and float(np.ptp(d)) <= 1e-9 * max(1.0, float(np.abs(d).max())):
+        mean = float(d.mean())
+        if abs(mean) <= 1e-12:
+            return math.nan, math.nan
+        return math.copysign(math.inf, mean), 0.0
+    test = stats.ttest_rel(a, b)
+    return float(test.statistic), float(test.pvalue)
 
 
 def mean_metrics(summaries: list[dict[str, Any]], split: str = "test") -> dict[str, Any]:
@@ -165,6 +187,7 @@ __all__ = [
     "delta_row",
     "json_safe",
     "mean_metrics",
+    "paired_ttest",
     "paired_ttest_per_class",
     "per_class",
 ]
