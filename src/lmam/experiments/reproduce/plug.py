@@ -24,7 +24,6 @@ from lmam.experiments.reproduce.cells import (
 from lmam.experiments.reproduce.report import Report, pm, pvalue
 from lmam.experiments.reproduce.setting import Setting
 
-
 # -- Tables II-IV: plug and play ------------------------------------------------------------
 TEXTCNN_NOTE = (
     "TextCNN is the context-free baseline of the ERC papers: it convolves each utterance's "
