@@ -154,10 +154,32 @@ def test_modality_ablation_covers_every_subset(made: Path) -> None:
     assert [r[0] for r in payload["rows"]] == ["T", "A", "V", "T+A", "T+V", "V+A", "T+A+V"]
 
 
-def test_a_second_call_reuses_every_run(made: Path) -> None:
+def test_a_second_call_reuses_every_run_and_keeps_the_training_calls(made: Path) -> None:
     root = made.parent
+    before = _written(made, "table11", "IEMOCAP_features")[1]["made"]["calls"]
     out = reproduce(root, "table11", "--dataset", str(root / "IEMOCAP_features.pkl"))
     assert "reusing" in out and "training" not in out
+    md, payload = _written(made, "table11", "IEMOCAP_features")
+    # the wall time of the call that trained the runs survives a call that reused them
+    assert payload["made"]["trained"] == 0 and payload["made"]["calls"] == before
+    assert len(before) == 1  # its runs not trained for an earlier table
+    assert 0 < before[0]["trained"] <= sum(len(r) for r in payload["runs"].values())
+    assert f"{before[0]['trained']} in {before[0]['wall_seconds'] / 60:.1f} min" in md
+
+
+def test_earlier_calls_read_old_and_broken_reports(tmp_path: Path) -> None:
+    from lmam.experiments.reproduce.cli import earlier_calls
+
+    report = tmp_path / "t.json"
+    assert earlier_calls(report) == []
+    report.write_text("{not json")
+    assert earlier_calls(report) == []
+    report.write_text(json.dumps({"made": {"trained": 75, "wall_seconds": 60.0, "jobs": 1}}))
+    assert earlier_calls(report) == [
+        {"trained": 75, "wall_seconds": 60.0, "jobs": 1, "date": "date not recorded"}
+    ]
+    report.write_text(json.dumps({"made": {"trained": 0, "wall_seconds": 0.1, "jobs": 1}}))
+    assert earlier_calls(report) == []
 
 
 def test_tables_share_runs(made: Path) -> None:

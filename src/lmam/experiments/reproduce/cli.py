@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -17,15 +18,34 @@ from lmam.errors import OptionError
 QUICK_SEEDS = 2
 
 
-def made_note(runs: dict[str, list[dict[str, Any]]], wall: float, jobs: int) -> dict[str, Any]:
-    """How long a table took: this call's wall time, and the training time of all its runs."""
+def made_note(
+    runs: dict[str, list[dict[str, Any]]],
+    wall: float,
+    jobs: int,
+    earlier: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """How long a table took: the training time of all its runs, and the wall time
+    of every call of this command that trained some of them (``earlier``: those
+    recorded before, from :func:`earlier_calls`; this call is added if it trained)."""
     summaries = [r for rs in runs.values() for r in rs]
     trained = sum(not r.get("reused", False) for r in summaries)
     seconds = sum(r["seconds_per_epoch"] * r["epochs_run"] for r in summaries)
+    calls = list(earlier or [])
+    if trained:
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        calls.append({"trained": trained, "wall_seconds": wall, "jobs": jobs, "date": when})
+    said = "; ".join(
+        f"{c['trained']} in {c['wall_seconds'] / 60:.1f} min ({c['jobs']} at once, {c['date']})"
+        for c in calls
+    )
     note = (
         f"Cost on this machine: its {len(summaries)} runs took {seconds / 60:.1f} min of "
-        f"training in all (one thread each); this call trained {trained} of them "
-        f"({jobs} at once) and reused the rest, in {wall / 60:.1f} min."
+        "training in all (one thread each). "
+        + (
+            f"Calls of this command that trained them: {said}."
+            if calls
+            else "Every run was reused from another table's."
+        )
     )
     return {
         "runs": len(summaries),
@@ -33,8 +53,23 @@ def made_note(runs: dict[str, list[dict[str, Any]]], wall: float, jobs: int) -> 
         "training_seconds": seconds,
         "wall_seconds": wall,
         "jobs": jobs,
+        "calls": calls,
         "note": note,
     }
+
+
+def earlier_calls(report: Path) -> list[dict[str, Any]]:
+    """The training calls recorded in an earlier report's JSON (none if absent or unreadable)."""
+    try:
+        made = json.loads(report.read_text(encoding="utf-8")).get("made") or {}
+    except (OSError, ValueError, AttributeError):
+        return []
+    if isinstance(made.get("calls"), list):
+        return [c for c in made["calls"] if isinstance(c, dict)]
+    if made.get("trained"):  # written before the calls were kept
+        date = "date not recorded"
+        return [{**{k: made[k] for k in ("trained", "wall_seconds", "jobs")}, "date": date}]
+    return []
 
 
 def reproduce_command(
@@ -111,7 +146,12 @@ def reproduce_command(
             console.print(f"[bold]{name}[/bold] ({escape(spec.caption)}) on {escape(ds)}")
             start = time.perf_counter()
             report = spec.make(name, setting)
-            made = made_note(report.payload.get("runs", {}), time.perf_counter() - start, jobs)
+            made = made_note(
+                report.payload.get("runs", {}),
+                time.perf_counter() - start,
+                jobs,
+                earlier_calls(setting.out_dir / f"{name}.json"),
+            )
             report.payload["made"] = made
             report.notes.append(made["note"])
             path = report.write(setting.out_dir)
