@@ -44,7 +44,7 @@ def made_note(
         + (
             f"Calls of this command that trained them: {said}."
             if calls
-            else "Every run was reused from another table's."
+            else "No call of this command is on record as training them."
         )
     )
     return {
