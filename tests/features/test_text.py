@@ -102,6 +102,19 @@ def test_embed_dataset_with_an_encoder_that_reads_context(iemocap: Path) -> None
     )
 
 
+def test_the_cache_tells_an_encoder_that_reads_context_from_one_that_does_not(
+    iemocap: Path, tmp_path: Path
+) -> None:
+    source = read_transcripts(iemocap)
+    plain = cached_text_dataset(
+        source, "t", encoder=FakeEncoder().encoder(), cache=tmp_path, progress=False
+    )
+    reading = dataclasses.replace(FakeEncoder().encoder(), context=1)
+    ds = cached_text_dataset(source, "t", encoder=reading, cache=tmp_path, progress=False)
+    assert not np.array_equal(ds.valid[0].feats["text"], plain.valid[0].feats["text"])
+    assert len(list(tmp_path.glob("t-*.npz"))) == 2
+
+
 def test_dialogue_without_texts(iemocap: Path) -> None:
     source = read_transcripts(iemocap)
     source.valid[1].texts = None

@@ -303,8 +303,10 @@ def cached_text_dataset(
     if fine_tuning is not None:
         fine_tuning.check()
         model = fine_tuned_name(source, fine_tuning)
+    elif encoder is not None:  # its name, and the context it reads if any
+        model = encoder.name + (f" reading {encoder.context} earlier" if encoder.context else "")
     else:
-        model = encoder.name if encoder is not None else default_encoder_name()
+        model = default_encoder_name()
     path = cache_path(source, name, model, cache_dir(cache))
     if is_ours(path):
         return load_dataset(path)

@@ -150,8 +150,8 @@ class Predictor:
 
                 encoder = self.encoder()
                 texts: list[str] = []
-                for d in conversations.dialogues:
-                    said = [*earlier, *d.utterances] if not texts else d.utterances
+                for k, d in enumerate(conversations.dialogues):
+                    said = [*earlier, *d.utterances] if k == 0 else d.utterances
                     read = encoder.dialogue_texts([u.text for u in said], [u.speaker for u in said])
                     texts += read[len(said) - len(d.utterances) :]
                 feats[m] = embed_texts(texts, encoder, progress=progress)
