@@ -180,6 +180,10 @@ def test_earlier_calls_read_old_and_broken_reports(tmp_path: Path) -> None:
     ]
     report.write_text(json.dumps({"made": {"trained": 0, "wall_seconds": 0.1, "jobs": 1}}))
     assert earlier_calls(report) == []
+    report.write_text(json.dumps({"made": {"calls": [{"trained": 1}, 3]}}))
+    assert earlier_calls(report) == []
+    report.write_text(json.dumps([1, 2]))
+    assert earlier_calls(report) == []
 
 
 def test_tables_share_runs(made: Path) -> None:

@@ -64,9 +64,10 @@ def earlier_calls(report: Path) -> list[dict[str, Any]]:
         made = json.loads(report.read_text(encoding="utf-8")).get("made") or {}
     except (OSError, ValueError, AttributeError):
         return []
+    keys = {"trained", "wall_seconds", "jobs", "date"}
     if isinstance(made.get("calls"), list):
-        return [c for c in made["calls"] if isinstance(c, dict)]
-    if made.get("trained"):  # written before the calls were kept
+        return [c for c in made["calls"] if isinstance(c, dict) and keys <= c.keys()]
+    if made.get("trained") and keys - {"date"} <= made.keys():  # before the calls were kept
         date = "date not recorded"
         return [{**{k: made[k] for k in ("trained", "wall_seconds", "jobs")}, "date": date}]
     return []
