@@ -46,8 +46,13 @@ def setup(device: torch.device) -> DistInfo:
 
 
 def teardown(info: DistInfo) -> None:
-    """Close the process group if :func:`setup` opened it (a caller's group stays open)."""
+    """Close the process group if :func:`setup` opened it (a caller's group stays open).
+
+    Every rank waits for the others first: a rank that tore its gloo group down
+    while rank 0 was still writing the run's files sometimes aborted
+    ("terminate called without an active exception")."""
     if info.active and info.owner and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 
