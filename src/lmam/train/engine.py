@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import gc
 import io
 import json
 import time
@@ -532,6 +533,11 @@ class Trainer:
                 if distributed.broadcast(stop, self.dist):
                     break
         summary = self._summary() if self.dist.is_main else {}
+        if self.dist.active:
+            # DDP's reducer holds gloo work objects; freed at interpreter exit (when a
+            # reference cycle keeps it that long) they abort the process (SIGABRT)
+            del model
+            gc.collect()
         distributed.teardown(self.dist)
         return summary
 
