@@ -75,29 +75,13 @@ def text(
         if threads < 1:
             raise OptionError(f"--threads must be a positive integer, got {threads}")
         torch.set_num_threads(threads)
-    default = FineTune()
-    given = [
-        flag
-        for flag, value, unset in (
-            ("--fine-tune-epochs", fine_tune_epochs, default.epochs),
-            ("--fine-tune-lr", fine_tune_lr, default.lr),
-            ("--fine-tune-seed", fine_tune_seed, default.seed),
-            ("--fine-tune-context", fine_tune_context, default.context),
-        )
-        if value != unset
-    ]
-    if given and not fine_tune:
-        raise OptionError(f"{', '.join(given)}: settings of the fine-tuning; add --fine-tune")
-    tuning = (
-        FineTune(
-            epochs=fine_tune_epochs,
-            lr=fine_tune_lr,
-            seed=fine_tune_seed,
-            context=fine_tune_context,
-        )
-        if fine_tune
-        else None
+    settings = FineTune(
+        epochs=fine_tune_epochs, lr=fine_tune_lr, seed=fine_tune_seed, context=fine_tune_context
     )
+    if not fine_tune and settings.changed():
+        given = ", ".join(f"--fine-tune-{k}" for k in settings.changed())
+        raise OptionError(f"{given}: settings of the fine-tuning; add --fine-tune")
+    tuning = settings if fine_tune else None
     if tuning is not None:
         tuning.check()  # before any file is read
     if is_conversation_file(name):

@@ -27,15 +27,10 @@ def _fine_tuning(
     tuning = FineTune(epochs=epochs, lr=lr, seed=seed, context=context)
     if fine_tune:
         return tuning
-    default = FineTune()
-    given = {
-        f"fine_tune_{k}={getattr(tuning, k)}"
-        for k in ("epochs", "lr", "seed", "context")
-        if getattr(tuning, k) != getattr(default, k)
-    }
+    given = [f"fine_tune_{k}={getattr(tuning, k)}" for k in sorted(tuning.changed())]
     if given:
         raise OptionError(
-            f"{', '.join(sorted(given))}: settings of the encoder's fine-tuning; add fine_tune=true"
+            f"{', '.join(given)}: settings of the encoder's fine-tuning; add fine_tune=true"
         )
     return None
 

@@ -86,6 +86,16 @@ class FineTune:
                 f"fine-tuning weight_decay must be in [0, 1), got {self.weight_decay!r}"
             )
 
+    def changed(self) -> list[str]:
+        """The names of the settings a user can give (epochs, lr, seed, context)
+        that differ from the defaults: refused when fine-tuning is not asked for."""
+        default = FineTune()
+        return [
+            k
+            for k in ("epochs", "lr", "seed", "context")
+            if getattr(self, k) != getattr(default, k)
+        ]
+
     def describe(self) -> str:
         """A stable one-line description: part of the cache keys (``context`` only when
         set, so that the keys of encoders tuned without it stay as they were)."""

@@ -48,9 +48,11 @@ def setup(device: torch.device) -> DistInfo:
 def teardown(info: DistInfo) -> None:
     """Close the process group if :func:`setup` opened it (a caller's group stays open).
 
-    Every rank waits for the others first: a rank that tore its gloo group down
-    while rank 0 was still writing the run's files sometimes aborted
-    ("terminate called without an active exception")."""
+    Every rank waits for the others first, so that none tears the group down
+    while another still uses it (rank 0 writes the run's files after the last
+    epoch). The occasional abort at exit ("terminate called without an active
+    exception") came from the DDP wrapper outliving the group; the trainer
+    frees it before calling this."""
     if info.active and info.owner and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
