@@ -61,13 +61,23 @@ def open_dataset(name_or_path: str | Path, **options: Any) -> ConversationDatase
         raise OptionError(f"{path}: {e}") from None
 
 
+def unknown_dataset(name_or_path: str | Path) -> str | None:
+    """Why ``name_or_path`` names no dataset (neither registered nor on disk), or ``None``."""
+    if str(name_or_path) in list_datasets() or Path(name_or_path).exists():
+        return None
+    return _neither()
+
+
+def _neither() -> str:
+    registered = ", ".join(list_datasets())
+    return (
+        f"neither a registered dataset nor an existing file or directory; registered: {registered}"
+    )
+
+
 def _open_path(path: Path, options: dict[str, Any]) -> ConversationDataset:
     if not path.exists():
-        raise DataError(
-            "neither a registered dataset nor an existing file or directory; registered: "
-            + ", ".join(list_datasets()),
-            file=path,
-        )
+        raise DataError(_neither(), file=path)
     if is_ours(path):
         _check_options(options, (), "an lmam dataset file", path)
         return load_dataset(path)

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from lmam.data.registry import list_datasets
+from lmam.data.detect import unknown_dataset
 from lmam.errors import OptionError
 
 QUICK_SEEDS = 2
@@ -123,11 +123,9 @@ def reproduce_command(
                 "the path is for with --dataset"
             )
         for ds in datasets:  # before any run is queued
-            if ds not in list_datasets() and not Path(ds).exists():
-                raise OptionError(
-                    f"--dataset {ds}: neither a registered dataset nor an existing file or "
-                    f"directory; registered: {', '.join(list_datasets())}"
-                )
+            unknown = unknown_dataset(ds)
+            if unknown is not None:
+                raise OptionError(f"--dataset {ds}: {unknown}")
     for name in names:
         spec = TABLES[name]
         n = QUICK_SEEDS if quick and seeds is None else seeds or spec.seeds
