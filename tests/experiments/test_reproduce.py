@@ -8,6 +8,7 @@ Tables IV and X on the bundled CMU-MOSI (regression on its continuous labels).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -165,6 +166,29 @@ def test_a_second_call_reuses_every_run_and_keeps_the_training_calls(made: Path)
     assert len(before) == 1  # its runs not trained for an earlier table
     assert 0 < before[0]["trained"] <= sum(len(r) for r in payload["runs"].values())
     assert f"{before[0]['trained']} in {before[0]['wall_seconds'] / 60:.1f} min" in md
+
+
+def test_a_table_continues_elsewhere_from_the_records_of_its_runs(
+    made: Path, tmp_path: Path
+) -> None:
+    """Another machine has the results folder (records included) and no runs: the
+    table is remade from the records; only what needs weights is trained again (the
+    self-attention base of LoRA*, and LoRA* on it)."""
+    root = made.parent
+    shutil.copytree(made, tmp_path / "results-quick")
+    assert (made / "runs" / "IEMOCAP_features" / "emocaps-slot-lora-s0" / "record.json").is_file()
+    out = reproduce(tmp_path, "table9", "--dataset", str(root / "IEMOCAP_features.pkl"))
+    trained = sorted(line.split()[1] for line in out.splitlines() if line.startswith("training "))
+    assert trained == [
+        "emocaps-slot-lora_star-s0",
+        "emocaps-slot-lora_star-s1",
+        "emocaps-slot-self_attention-s0",
+        "emocaps-slot-self_attention-s1",
+    ]
+    before = _written(made, "table9", "IEMOCAP_features")[1]["rows"]
+    after = _written(tmp_path / "results-quick", "table9", "IEMOCAP_features")[1]["rows"]
+    kept = [r for r in before if not r[0].startswith(("lora *", "self_attention"))]
+    assert kept and kept == [r for r in after if not r[0].startswith(("lora *", "self_attention"))]
 
 
 def test_earlier_calls_read_old_and_broken_reports(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lmam.errors import OptionError
+from lmam.experiments.records import restore_record, save_record
 from lmam.train.config import TrainConfig
 from lmam.train.engine import portable, resume, train
 from lmam.train.io import atomic_write_json
@@ -35,6 +36,7 @@ def run_grid(
     console: Console | None = None,
     fresh: bool = False,
     jobs: int = 1,
+    records: Path | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Train every variant (``base`` with the variant's fields replaced) for every seed.
 
@@ -49,6 +51,10 @@ def run_grid(
     (``threads`` unset in ``base`` means one thread per run then). Grids
     running at the same time over one folder share it safely: each run is
     trained under a lock (:func:`run_lock`) and reused by the others.
+
+    ``records``: a folder of run records (:mod:`lmam.experiments.records`): a
+    run that is not in ``out_dir`` is first restored from its record there
+    (unless ``fresh``), and every finished run's record is kept there.
 
     Returns:
         ``{variant: [summary per seed]}``, in the order of ``variants`` and ``seeds``.
@@ -66,9 +72,13 @@ def run_grid(
             cfg = portable(
                 dataclasses.replace(base, **changes, seed=seed, out_dir=str(out_dir), name=run.name)
             )
+            if records is not None and not fresh:
+                restore_record(records / run.name, run)
             if not fresh and _reuse(run, cfg) is None:
                 summary = json.loads((run / "summary.json").read_text())
                 results[name].append({**summary, "reused": True})
+                if records is not None:
+                    save_record(run, records / run.name)
                 if console is not None:
                     console.print(f"reusing {run} (finished earlier with the same settings)")
                 continue
@@ -77,6 +87,8 @@ def run_grid(
     if jobs == 1 or len(todo) <= 1:
         for name, k, cfg, run in todo:
             results[name][k] = _train_one(cfg, run, fresh, quiet, console)
+            if records is not None:
+                save_record(run, records / run.name)
     else:
         if console is not None:
             for *_, run in todo:
@@ -89,13 +101,15 @@ def run_grid(
             initargs=(os.getpid(),),
         ) as pool:
             futures = {
-                pool.submit(_train_one, cfg, run, fresh, True, None): (name, k)
+                pool.submit(_train_one, cfg, run, fresh, True, None): (name, k, run)
                 for name, k, cfg, run in todo
             }
             for future in as_completed(futures):
-                name, k = futures[future]
+                name, k, run = futures[future]
                 summary = future.result()
                 results[name][k] = summary
+                if records is not None:
+                    save_record(run, records / run.name)
                 if console is not None:
                     done = "reused" if summary["reused"] else "finished"
                     console.print(f"{done} {summary['run_dir']}")

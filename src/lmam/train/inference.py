@@ -34,6 +34,11 @@ def load_model(run_dir: Path) -> tuple[ERCModel, dict[str, Any]]:
     best = run_dir / "best"
     if not run_dir.is_dir():
         raise RunError(f"{run_dir}: no such run directory")
+    if not (best / "model.json").exists() and (run_dir / "record.json").is_file():
+        raise RunError(
+            f"{run_dir}: the record of a finished run (its metrics, restored from "
+            "lmam reproduce's results), without weights; train it again to use it"
+        )
     if not (best / "model.json").exists():
         hint = (
             f"; it has no completed epoch yet (continue it with lmam train --resume {run_dir})"

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from lmam.errors import OptionError
 from lmam.experiments.grid import mean_std
+from lmam.experiments.records import is_record
 from lmam.experiments.reproduce import published
 from lmam.experiments.reproduce import variants as V
 from lmam.experiments.reproduce.cells import (
@@ -78,6 +80,9 @@ def fusions(name: str, s: Setting) -> Report:
     runs = s.run(variants)
     for k, seed in enumerate(s.seeds):  # LoRA*: the frozen base is this seed's self-attention
         base_run = str(runs["emocaps-slot-self_attention"][k]["run_dir"])
+        if is_record(Path(base_run)):  # restored without weights: trained again for them
+            again = s.run({"emocaps-slot-self_attention": V.slot("self_attention")}, [seed], True)
+            runs["emocaps-slot-self_attention"][k] = again["emocaps-slot-self_attention"][0]
         got = s.run({"emocaps-slot-lora_star": V.lora_star(base_run)}, seeds=[seed])
         runs.setdefault("emocaps-slot-lora_star", []).extend(got["emocaps-slot-lora_star"])
     metrics = main_metrics(s)

@@ -55,7 +55,8 @@ def protocol(s: Setting, runs: Runs) -> str:
         + (" (--quick: a smoke test, not a result)" if s.quick else "")
         + ". Runs in `"
         + str(s.runs_dir)
-        + "`."
+        + "`"
+        + (f", their records (metrics, no weights) in `{s.records}`." if s.records else ".")
     )
 
 

@@ -94,7 +94,9 @@ def reproduce_command(
 ) -> None:
     """Reproduce a table of the LMAM paper: trains what it needs (a finished run is
     reused, an interrupted one continues), then writes Markdown, JSON and PNGs under
-    OUT/TABLE/DATASET, with the paper's numbers beside ours."""
+    OUT/TABLE/DATASET, with the paper's numbers beside ours. The record of every run
+    (configuration and metrics, no weights) is kept under OUT/runs/DATASET, and a
+    run missing from RUNS_DIR is restored from it instead of trained again."""
     from lmam.experiments.reproduce.report import write_index
     from lmam.experiments.reproduce.setting import Setting, dataset_tag
     from lmam.experiments.reproduce.tables import TABLES
@@ -140,6 +142,7 @@ def reproduce_command(
                 jobs=jobs,
                 quick=quick,
                 fresh=fresh,
+                records=out / "runs" / tag,
                 console=console,
             )
             console.print(f"[bold]{name}[/bold] ({escape(spec.caption)}) on {escape(ds)}")

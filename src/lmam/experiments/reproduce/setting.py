@@ -37,6 +37,8 @@ class Setting:
         jobs: runs trained at once, each in its own single-thread process.
         quick: one epoch per run (a smoke test).
         fresh: retrain finished runs.
+        records: where the records of its finished runs are kept and restored
+            from (:mod:`lmam.experiments.records`); ``None``: not kept.
     """
 
     dataset: str
@@ -47,6 +49,7 @@ class Setting:
     jobs: int = 1
     quick: bool = False
     fresh: bool = False
+    records: Path | None = None
     console: Console = field(default_factory=Console)
 
     @property
@@ -72,17 +75,22 @@ class Setting:
         return load_dataset(portable(self.config))
 
     def run(
-        self, variants: dict[str, dict[str, Any]], seeds: list[int] | None = None
+        self,
+        variants: dict[str, dict[str, Any]],
+        seeds: list[int] | None = None,
+        fresh: bool | None = None,
     ) -> dict[str, list[dict[str, Any]]]:
-        """Train (or reuse) every variant for every seed; ``{variant: [summary per seed]}``."""
+        """Train (or reuse) every variant for every seed; ``{variant: [summary per seed]}``.
+        ``fresh``: retrain finished runs (default: the setting's)."""
         return run_grid(
             self.config,
             variants,
             self.seeds if seeds is None else seeds,
             self.runs_dir,
             console=self.console,
-            fresh=self.fresh,
+            fresh=self.fresh if fresh is None else fresh,
             jobs=self.jobs,
+            records=self.records,
         )
 
     def with_config(self, **changes: Any) -> TrainConfig:
