@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import statistics
 import time
@@ -14,21 +13,19 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from lmam.experiments.reproduce.report import environment as report_environment
 from lmam.train.io import atomic_write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def environment() -> dict[str, Any]:
-    """What the numbers were measured on."""
+    """What the numbers were measured on: the reports' environment, with the
+    processor and torch's thread count."""
     return {
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "machine": platform.machine(),
+        **report_environment(),
         "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
 
 

@@ -87,9 +87,45 @@ def test_context_is_part_of_the_cache_key_only_when_set() -> None:
     assert len(keys) == 3
 
 
+def test_folds_are_part_of_the_cache_key_only_when_set() -> None:
+    assert "folds" not in FineTune().describe()
+    assert '"folds": 5' in FineTune(folds=5).describe()
+    assert FineTune(folds=5).changed() == ["folds"]
+
+
+def dialogues(n: int) -> ConversationDataset:
+    train = [conversation(f"tr{k}", [HAPPY[k % 3], ANGRY[k % 3]], [0, 1]) for k in range(n)]
+    valid = [conversation("va", [HAPPY[0], ANGRY[1]], [0, 1])]
+    test = [conversation("te", ["x", "y"], [0, 1])]
+    return ConversationDataset(
+        "toy", {"train": train, "valid": valid, "test": test}, ["joy", "anger"], {"text": 1}
+    )
+
+
+def test_every_training_dialogue_is_held_out_by_exactly_one_fold() -> None:
+    ds = dialogues(11)
+    folds = finetune_module.fold_sources(ds, 3, seed=0)
+    held = [c.id for _, h in folds for c in h]
+    assert sorted(held) == sorted(c.id for c in ds.train)
+    for tune_on, out in folds:
+        tuned = {c.id for c in tune_on.train}
+        assert tuned.isdisjoint(c.id for c in out) and len(tuned) + len(out) == 11
+        assert tune_on.splits["valid"] == ds.splits["valid"] and "test" not in tune_on.splits
+    assert sorted(len(h) for _, h in folds) == [3, 4, 4]
+    again = [[c.id for c in h] for _, h in finetune_module.fold_sources(ds, 3, seed=0)]
+    assert again == [[c.id for c in h] for _, h in folds]
+    other = [[c.id for c in h] for _, h in finetune_module.fold_sources(ds, 3, seed=1)]
+    assert other != again
+    with pytest.raises(DataError, match="12 folds need at least 12 training dialogues"):
+        finetune_module.fold_sources(ds, 12, seed=0)
+
+
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
+        ({"folds": 1}, r"folds must be 0 \(none\) or 2 or more"),
+        ({"folds": -2}, r"folds must be 0 \(none\) or 2 or more"),
+        ({"folds": 2.0}, r"folds must be 0 \(none\) or 2 or more"),
         ({"epochs": 0}, "epochs must be a positive integer"),
         ({"lr": 2.0}, r"lr must be in \(0, 1\)"),
         ({"batch_size": 1.5}, "batch_size must be a positive integer"),
@@ -160,6 +196,45 @@ def test_fine_tuned_encoder_is_cached_as_safetensors_and_named_by_its_settings(
         text_module.load_fine_tuned(first.name, recorded, "0" * 64)
     with pytest.raises(RunError, match="are gone"):
         text_module.load_fine_tuned(first.name, tmp_path / "nope.safetensors", sha)
+
+
+@needs_model
+def test_cross_fitted_training_features_come_from_encoders_that_never_saw_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds = dialogues(4)
+    tuned_on: list[list[str]] = []
+    real = text_module.fine_tune
+
+    def spy(model: object, source: ConversationDataset, config: FineTune, **kw: object) -> dict:
+        assert config.folds == 0  # each encoder is an ordinary fine-tuned one
+        tuned_on.append(sorted(c.id for c in source.train))
+        return real(model, source, config, **kw)
+
+    monkeypatch.setattr(text_module, "fine_tune", spy)
+    config = FineTune(epochs=1, batch_size=4, folds=2)
+    crossed = cached_text_dataset(
+        ds, "toy-text", cache=tmp_path, fine_tuning=config, progress=False
+    )
+    whole = FineTune(epochs=1, batch_size=4)
+    plain = cached_text_dataset(ds, "toy-text", cache=tmp_path, fine_tuning=whole, progress=False)
+    # three encoders: one on every training dialogue (reused by the plain features), one per fold
+    assert len(tuned_on) == 3 and tuned_on[0] == ["tr0", "tr1", "tr2", "tr3"]
+    for tune_on, held in finetune_module.fold_sources(ds, 2, seed=0):
+        assert sorted(c.id for c in tune_on.train) in tuned_on[1:]
+        encoder = fine_tuned_encoder(tune_on, whole, cache=tmp_path, progress=False)
+        for c in held:
+            got = next(x for x in crossed.train if x.id == c.id).feats["text"]
+            np.testing.assert_allclose(got, encoder.encode(list(c.texts or [])), atol=1e-5)
+            assert not np.allclose(got, next(x for x in plain.train if x.id == c.id).feats["text"])
+    for split in ("valid", "test"):  # embedded by the encoder tuned on every training dialogue
+        for a, b in zip(crossed.splits[split], plain.splits[split]):
+            np.testing.assert_array_equal(a.feats["text"], b.feats["text"])
+    record = json.loads(crossed.provenance["text.cross_fitting"])
+    assert record["folds"] == 2 and len(record["encoders"]) == 2
+    assert sum(e["dialogues"] for e in record["encoders"]) == 4
+    assert crossed.provenance["pipeline.text.weights"] == plain.provenance["pipeline.text.weights"]
+    assert "cross-fitting" in crossed.provenance["text"]
 
 
 def test_an_encoder_and_fine_tuning_together_are_refused(tmp_path: Path) -> None:

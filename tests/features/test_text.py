@@ -200,6 +200,8 @@ def test_fine_tuning_options_need_fine_tuning(iemocap: Path, tmp_path: Path) -> 
         create_dataset("iemocap-text", iemocap, cache_dir=tmp_path, fine_tune_context=2)
     with pytest.raises(OptionError, match=r"fine_tune_epochs=8: .* add fine_tune=true"):
         create_dataset("iemocap-text", iemocap, cache_dir=tmp_path, fine_tune_epochs=8)
+    with pytest.raises(OptionError, match=r"fine_tune_folds=5: .* add fine_tune=true"):
+        create_dataset("iemocap-text", iemocap, cache_dir=tmp_path, fine_tune_folds=5)
 
 
 def test_cli_context_needs_fine_tuning(iemocap: Path) -> None:
@@ -211,6 +213,12 @@ def test_cli_context_needs_fine_tuning(iemocap: Path) -> None:
     result = CliRunner().invoke(features_app, [*args[:3], "--fine-tune-epochs", "8"])
     said = str(result.exception) + result.output
     assert "--fine-tune-epochs: settings of the fine-tuning; add --fine-tune" in said
+    result = CliRunner().invoke(features_app, [*args[:3], "--fine-tune-folds", "5"])
+    said = str(result.exception) + result.output
+    assert "--fine-tune-folds: settings of the fine-tuning; add --fine-tune" in said
+    result = CliRunner().invoke(features_app, [*args[:3], "--fine-tune", "--fine-tune-folds", "1"])
+    said = str(result.exception) + result.output
+    assert "folds must be 0 (none) or 2 or more, got 1" in said
 
 
 def test_cli_without_the_extra(

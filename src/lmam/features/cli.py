@@ -64,6 +64,11 @@ def text(
     fine_tune_context: int = typer.Option(
         0, help="earlier utterances the fine-tuned encoder reads with each (0: none)"
     ),
+    fine_tune_folds: int = typer.Option(
+        0,
+        help="cross-fitting: embed each training dialogue by an encoder fine-tuned on the "
+        "other folds (0: none, else 2 or more)",
+    ),
     threads: int | None = typer.Option(None, help="torch threads (default: torch's)"),
     add: bool = typer.Option(
         False, help="add the text features to the dataset already at --out (same conversations)"
@@ -76,7 +81,11 @@ def text(
             raise OptionError(f"--threads must be a positive integer, got {threads}")
         torch.set_num_threads(threads)
     settings = FineTune(
-        epochs=fine_tune_epochs, lr=fine_tune_lr, seed=fine_tune_seed, context=fine_tune_context
+        epochs=fine_tune_epochs,
+        lr=fine_tune_lr,
+        seed=fine_tune_seed,
+        context=fine_tune_context,
+        folds=fine_tune_folds,
     )
     if not fine_tune and settings.changed():
         given = ", ".join(f"--fine-tune-{k}" for k in settings.changed())
@@ -122,6 +131,7 @@ def text(
             fine_tune_lr=fine_tune_lr,
             fine_tune_seed=fine_tune_seed,
             fine_tune_context=fine_tune_context,
+            fine_tune_folds=fine_tune_folds,
         )
     if name == "meld-text":
         options["labels"] = labels
@@ -139,6 +149,15 @@ def text(
             f"encoder fine-tuned: epoch {report['epoch']} of {len(report['history'])} kept "
             f"(validation weighted F1 {report['valid_weighted_f1']:.4f}), "
             f"{report['seconds']:.0f} s on {report['threads']} thread(s)"
+        )
+    crossed = ds.provenance.get("text.cross_fitting")
+    if crossed:
+        folds = json.loads(crossed)["encoders"]
+        said = ", ".join(f"{f['valid_weighted_f1']:.4f}" for f in folds)
+        spent = sum(f["seconds"] for f in folds)
+        console.print(
+            f"training features cross-fitted by {len(folds)} encoders (validation weighted "
+            f"F1 {said}; {spent:.0f} s of fine-tuning)"
         )
     console.print(f"ready in {seconds:.1f} s; cached under {cache_dir(cache)}")
     if out is not None:

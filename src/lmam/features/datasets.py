@@ -5,8 +5,9 @@ it on first use (about a minute on two CPU cores). Options: ``cache_dir``,
 ``batch_size``, ``progress``, ``encoder`` (a :class:`TextEncoder`, e.g. for tests),
 and ``fine_tune`` (fine-tune the encoder on the training labels first, selected on
 validation; :mod:`lmam.features.finetune`) with ``fine_tune_epochs``,
-``fine_tune_lr``, ``fine_tune_seed`` and ``fine_tune_context`` (earlier utterances
-read with each; :mod:`lmam.features.context`).
+``fine_tune_lr``, ``fine_tune_seed``, ``fine_tune_context`` (earlier utterances
+read with each; :mod:`lmam.features.context`) and ``fine_tune_folds`` (cross-fitted
+training features; :class:`~lmam.features.finetune.FineTune`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from lmam.features.text import TextEncoder, cached_text_dataset
 
 
 def _fine_tuning(
-    fine_tune: bool, epochs: int, lr: float, seed: int, context: int
+    fine_tune: bool, epochs: int, lr: float, seed: int, context: int, folds: int
 ) -> FineTune | None:
-    tuning = FineTune(epochs=epochs, lr=lr, seed=seed, context=context)
+    tuning = FineTune(epochs=epochs, lr=lr, seed=seed, context=context, folds=folds)
     if fine_tune:
         return tuning
     given = [f"fine_tune_{k}={getattr(tuning, k)}" for k in sorted(tuning.changed())]
@@ -50,6 +51,7 @@ def load_iemocap_text(
     fine_tune_lr: float = 2e-5,
     fine_tune_seed: int = 0,
     fine_tune_context: int = 0,
+    fine_tune_folds: int = 0,
 ) -> ConversationDataset:
     """IEMOCAP transcripts (``cosmic_iemocap.pkl`` or its directory) embedded, 384-d text.
 
@@ -64,7 +66,12 @@ def load_iemocap_text(
         batch_size=batch_size,
         progress=progress,
         fine_tuning=_fine_tuning(
-            fine_tune, fine_tune_epochs, fine_tune_lr, fine_tune_seed, fine_tune_context
+            fine_tune,
+            fine_tune_epochs,
+            fine_tune_lr,
+            fine_tune_seed,
+            fine_tune_context,
+            fine_tune_folds,
         ),
     )
 
@@ -85,6 +92,7 @@ def load_meld_text(
     fine_tune_lr: float = 2e-5,
     fine_tune_seed: int = 0,
     fine_tune_context: int = 0,
+    fine_tune_folds: int = 0,
 ) -> ConversationDataset:
     """MELD embedded, 384-d text: from ``cosmic_meld.pkl`` (or its directory) or MELD's CSVs.
 
@@ -104,6 +112,11 @@ def load_meld_text(
         batch_size=batch_size,
         progress=progress,
         fine_tuning=_fine_tuning(
-            fine_tune, fine_tune_epochs, fine_tune_lr, fine_tune_seed, fine_tune_context
+            fine_tune,
+            fine_tune_epochs,
+            fine_tune_lr,
+            fine_tune_seed,
+            fine_tune_context,
+            fine_tune_folds,
         ),
     )

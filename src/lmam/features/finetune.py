@@ -28,7 +28,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ from sklearn.metrics import f1_score
 from torch import nn
 
 from lmam.data.errors import DataError
-from lmam.data.types import ConversationDataset
+from lmam.data.types import Conversation, ConversationDataset
 from lmam.errors import OptionError
 from lmam.features.context import contextual_texts
 
@@ -58,6 +58,12 @@ class FineTune:
         max_tokens: longer utterances are truncated to this many tokens.
         context: earlier utterances of the dialogue read with each utterance
             (:mod:`lmam.features.context`); 0: the utterance alone.
+        folds: 0, or cross-fitting with this many folds (2 or more): the
+            training dialogues are dealt into ``folds`` folds (seeded by ``seed``)
+            and each fold's features come from an encoder fine-tuned on the other
+            folds, so that no training feature comes from an encoder that saw its
+            label (:func:`fold_sources`); validation and test are embedded by the
+            encoder fine-tuned on every training dialogue, as without folds.
     """
 
     epochs: int = 4
@@ -68,6 +74,7 @@ class FineTune:
     seed: int = 0
     max_tokens: int = 128
     context: int = 0
+    folds: int = 0
 
     def check(self) -> None:
         """Raises :class:`OptionError` naming a bad setting and what it takes."""
@@ -81,28 +88,56 @@ class FineTune:
                 raise OptionError(f"fine-tuning {name} must be in (0, 1), got {value!r}")
         if not isinstance(self.context, int) or isinstance(self.context, bool) or self.context < 0:
             raise OptionError(f"fine-tuning context must be an integer >= 0, got {self.context!r}")
+        folds = self.folds
+        if not isinstance(folds, int) or isinstance(folds, bool) or folds < 0 or folds == 1:
+            raise OptionError(f"fine-tuning folds must be 0 (none) or 2 or more, got {folds!r}")
         if not 0 <= self.weight_decay < 1:
             raise OptionError(
                 f"fine-tuning weight_decay must be in [0, 1), got {self.weight_decay!r}"
             )
 
     def changed(self) -> list[str]:
-        """The names of the settings a user can give (epochs, lr, seed, context)
-        that differ from the defaults: refused when fine-tuning is not asked for."""
+        """The names of the settings a user can give (epochs, lr, seed, context,
+        folds) that differ from the defaults: refused when fine-tuning is not asked for."""
         default = FineTune()
         return [
             k
-            for k in ("epochs", "lr", "seed", "context")
+            for k in ("epochs", "lr", "seed", "context", "folds")
             if getattr(self, k) != getattr(default, k)
         ]
 
     def describe(self) -> str:
-        """A stable one-line description: part of the cache keys (``context`` only when
-        set, so that the keys of encoders tuned without it stay as they were)."""
+        """A stable one-line description: part of the cache keys (``context`` and
+        ``folds`` only when set, so that the keys of encoders tuned without them
+        stay as they were)."""
         settings = asdict(self)
-        if not self.context:
-            del settings["context"]
+        for name in ("context", "folds"):
+            if not settings[name]:
+                del settings[name]
         return json.dumps(settings, sort_keys=True)
+
+
+def fold_sources(
+    source: ConversationDataset, folds: int, seed: int
+) -> list[tuple[ConversationDataset, list[Conversation]]]:
+    """Cross-fitting's folds: for each, the source to fine-tune on (the training
+    dialogues of the other folds, and the validation split to select its epoch)
+    and the training dialogues it embeds. The dialogues are dealt into ``folds``
+    folds by a permutation seeded by ``seed``; every training dialogue is in
+    exactly one fold."""
+    train = source.splits.get("train", [])
+    if len(train) < folds:
+        raise DataError(
+            f"{folds} folds need at least {folds} training dialogues, there are {len(train)}",
+            file=source.name,
+        )
+    fold = np.random.default_rng(seed).permutation(len(train)) % folds
+    out = []
+    for j in range(folds):
+        rest = [c for c, f in zip(train, fold) if f != j]
+        splits = {"train": rest, "valid": source.splits.get("valid", [])}
+        out.append((replace(source, splits=splits), [c for c, f in zip(train, fold) if f == j]))
+    return out
 
 
 def labelled_texts(

