@@ -6,7 +6,10 @@ fine-tuned on the training split's labels (``lmam features text NAME
 utterance alone or with the two before it (``--fine-tune-context 2``, the
 ``-context2`` variants; the 2 was fixed before any run, for the CPU time), and
 fine-tuned for 8 epochs instead of 4 (the ``-e8`` variants; the epoch kept is
-still the best on validation). The models select
+still the best on validation), and with cross-fitted training features (the
+``-crossfit5`` variants, ``--fine-tune-folds 5``: each training dialogue embedded
+by an encoder fine-tuned on the other four fifths; the 5 was fixed before any
+run). The models select
 their epoch on validation weighted F1 (the datasets' protocol); the test split
 is reported.
 
@@ -26,6 +29,7 @@ from lmam.train.config import TrainConfig
 FINE_TUNED = {"fine_tune": True}
 CONTEXT = {"fine_tune": True, "fine_tune_context": 2}
 EIGHT_EPOCHS = {"fine_tune": True, "fine_tune_epochs": 8}
+CROSS_FITTED = {"fine_tune": True, "fine_tune_folds": 5}
 VARIANTS: dict[str, dict[str, Any]] = {
     "bclstm-frozen": {"fusion": "concat", "embed": "early"},
     "bclstm-fine-tuned": {"fusion": "concat", "embed": "early", "dataset_options": FINE_TUNED},
@@ -54,6 +58,16 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "embed": "early_residual",
         "dataset_options": EIGHT_EPOCHS,
     },
+    "bclstm-fine-tuned-crossfit5": {
+        "fusion": "concat",
+        "embed": "early",
+        "dataset_options": CROSS_FITTED,
+    },
+    "bclstm-lmam-early_residual-fine-tuned-crossfit5": {
+        "fusion": "lmam",
+        "embed": "early_residual",
+        "dataset_options": CROSS_FITTED,
+    },
     "emocaps-fine-tuned-context2": {
         "backbone": "emocaps",
         "fusion": "none",
@@ -81,6 +95,7 @@ def main() -> None:
     parser.add_argument("--data-path", default=None)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--jobs", type=int, default=1, help="runs trained at once")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset")
     parser.add_argument("--out-dir", type=Path, default=Path("runs/experiments/text_encoders"))
     parser.add_argument("--json", type=Path, default=None, help="also write the table here")
@@ -96,6 +111,7 @@ def main() -> None:
         f"{args.dataset}, test set, {args.seeds} seeds, epoch selected on validation",
         False,
         args.json,
+        jobs=args.jobs,
         ttests=[
             (a, b)
             for a, b in (
@@ -103,6 +119,15 @@ def main() -> None:
                 ("bclstm-lmam-early_residual-fine-tuned", "bclstm-fine-tuned"),
                 ("bclstm-fine-tuned-context2", "bclstm-fine-tuned"),
                 ("bclstm-fine-tuned-e8", "bclstm-fine-tuned"),
+                ("bclstm-fine-tuned-crossfit5", "bclstm-fine-tuned"),
+                (
+                    "bclstm-lmam-early_residual-fine-tuned-crossfit5",
+                    "bclstm-lmam-early_residual-fine-tuned",
+                ),
+                (
+                    "bclstm-lmam-early_residual-fine-tuned-crossfit5",
+                    "bclstm-fine-tuned-crossfit5",
+                ),
                 ("bclstm-lmam-early_residual-fine-tuned-context2", "bclstm-fine-tuned-context2"),
             )
             if a in chosen and b in chosen

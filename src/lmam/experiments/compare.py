@@ -92,12 +92,15 @@ def compare(
     with_test_selection: bool,
     json_out: Path | None = None,
     ttests: list[tuple[str, str]] | None = None,
+    jobs: int = 1,
 ) -> dict[str, Any]:
+    """Train (or reuse) ``variants`` over ``seeds`` (``jobs`` at once), print their
+    table and the paired t-tests ``ttests``, and write it all to ``json_out``."""
     console = Console()
     warning = load_dataset(portable(base)).warning
     if warning:
         console.print(f"[yellow]about this dataset:[/yellow] {escape(warning)}")
-    results = run_grid(base, variants, seeds, out_dir, quiet=True, console=console)
+    results = run_grid(base, variants, seeds, out_dir, quiet=True, console=console, jobs=jobs)
     rows = summarise(results, metrics)
     print_rows(rows, metrics, f"{title}: {rows[0]['selection']}", console)
     payload: dict[str, Any] = {

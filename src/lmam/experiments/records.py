@@ -19,6 +19,7 @@ so, and ``lmam evaluate`` or ``lmam predict`` on it is refused with that reason.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -60,11 +61,17 @@ def slim_history(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _replace_dir(tmp: Path, dest: Path) -> None:
-    """Put the folder ``tmp`` in the place of ``dest`` (renames: never half-written)."""
+    """Put the folder ``tmp`` in the place of ``dest`` (renames: never half-written).
+
+    Where another process writes the same record at the same time and its folder
+    lands first, that one is kept (both hold the same run's record)."""
     old = dest.with_name(f".{dest.name}.{os.getpid()}.old")
-    if dest.exists():
+    with contextlib.suppress(FileNotFoundError):
         os.replace(dest, old)
-    os.replace(tmp, dest)
+    try:
+        os.replace(tmp, dest)
+    except OSError:  # another process's folder is there now (not empty)
+        shutil.rmtree(tmp, ignore_errors=True)
     shutil.rmtree(old, ignore_errors=True)
 
 
