@@ -45,7 +45,10 @@ def runs_command(
     console = Console()
     runs, skipped = find_runs(dirs)
     for path, reason in skipped:
-        console.print(f"[yellow]skipped[/yellow] {escape(str(path))}: {escape(reason)}")
+        # one line however long the path: a wrapped path can't be copied or grepped
+        console.print(
+            f"[yellow]skipped[/yellow] {escape(str(path))}: {escape(reason)}", soft_wrap=True
+        )
     if not runs:
         raise RunError(
             f"no finished run in {', '.join(str(d) for d in dirs)} ({len(skipped)} skipped)"

@@ -319,6 +319,8 @@ def cached_text_dataset(
     if is_ours(path):
         return load_dataset(path)
     if fine_tuning is not None:
+        if fine_tuning.folds:  # too few training dialogues: refused before any tuning
+            fold_sources(source, fine_tuning.folds, fine_tuning.seed)
         whole = dataclasses.replace(fine_tuning, folds=0)
         encoder = fine_tuned_encoder(source, whole, cache=cache, progress=progress)
     ds = embed_dataset(
