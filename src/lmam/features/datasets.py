@@ -58,6 +58,7 @@ def load_iemocap_text(
     Splits as published in that file: train 108, valid 12, test 31 dialogues.
     """
     source = create_dataset("iemocap-transcripts", path)
+    tuning = (fine_tune_seed, fine_tune_context, fine_tune_folds)
     return cached_text_dataset(
         source,
         "iemocap-text",
@@ -65,14 +66,7 @@ def load_iemocap_text(
         cache=cache_dir,
         batch_size=batch_size,
         progress=progress,
-        fine_tuning=_fine_tuning(
-            fine_tune,
-            fine_tune_epochs,
-            fine_tune_lr,
-            fine_tune_seed,
-            fine_tune_context,
-            fine_tune_folds,
-        ),
+        fine_tuning=_fine_tuning(fine_tune, fine_tune_epochs, fine_tune_lr, *tuning),
     )
 
 
@@ -104,6 +98,7 @@ def load_meld_text(
         source = read_meld_csv(path, labels=labels)
     else:
         source = create_dataset("meld-transcripts", path, labels=labels)
+    tuning = (fine_tune_seed, fine_tune_context, fine_tune_folds)
     return cached_text_dataset(
         source,
         "meld-text",
@@ -111,12 +106,5 @@ def load_meld_text(
         cache=cache_dir,
         batch_size=batch_size,
         progress=progress,
-        fine_tuning=_fine_tuning(
-            fine_tune,
-            fine_tune_epochs,
-            fine_tune_lr,
-            fine_tune_seed,
-            fine_tune_context,
-            fine_tune_folds,
-        ),
+        fine_tuning=_fine_tuning(fine_tune, fine_tune_epochs, fine_tune_lr, *tuning),
     )
