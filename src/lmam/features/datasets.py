@@ -22,10 +22,8 @@ from lmam.features.finetune import FineTune
 from lmam.features.text import TextEncoder, cached_text_dataset
 
 
-def _fine_tuning(
-    fine_tune: bool, epochs: int, lr: float, seed: int, context: int, folds: int
-) -> FineTune | None:
-    tuning = FineTune(epochs=epochs, lr=lr, seed=seed, context=context, folds=folds)
+def _fine_tuning(fine_tune: bool, tuning: FineTune) -> FineTune | None:
+    """``tuning`` if fine-tuning is asked for; refuses its settings given without it."""
     if fine_tune:
         return tuning
     given = [f"fine_tune_{k}={getattr(tuning, k)}" for k in sorted(tuning.changed())]
@@ -58,7 +56,13 @@ def load_iemocap_text(
     Splits as published in that file: train 108, valid 12, test 31 dialogues.
     """
     source = create_dataset("iemocap-transcripts", path)
-    tuning = (fine_tune_seed, fine_tune_context, fine_tune_folds)
+    tuning = FineTune(
+        epochs=fine_tune_epochs,
+        lr=fine_tune_lr,
+        seed=fine_tune_seed,
+        context=fine_tune_context,
+        folds=fine_tune_folds,
+    )
     return cached_text_dataset(
         source,
         "iemocap-text",
@@ -66,7 +70,7 @@ def load_iemocap_text(
         cache=cache_dir,
         batch_size=batch_size,
         progress=progress,
-        fine_tuning=_fine_tuning(fine_tune, fine_tune_epochs, fine_tune_lr, *tuning),
+        fine_tuning=_fine_tuning(fine_tune, tuning),
     )
 
 
@@ -98,7 +102,13 @@ def load_meld_text(
         source = read_meld_csv(path, labels=labels)
     else:
         source = create_dataset("meld-transcripts", path, labels=labels)
-    tuning = (fine_tune_seed, fine_tune_context, fine_tune_folds)
+    tuning = FineTune(
+        epochs=fine_tune_epochs,
+        lr=fine_tune_lr,
+        seed=fine_tune_seed,
+        context=fine_tune_context,
+        folds=fine_tune_folds,
+    )
     return cached_text_dataset(
         source,
         "meld-text",
@@ -106,5 +116,5 @@ def load_meld_text(
         cache=cache_dir,
         batch_size=batch_size,
         progress=progress,
-        fine_tuning=_fine_tuning(fine_tune, fine_tune_epochs, fine_tune_lr, *tuning),
+        fine_tuning=_fine_tuning(fine_tune, tuning),
     )
