@@ -318,17 +318,18 @@ def cached_text_dataset(
     path = cache_path(source, name, model, cache_dir(cache))
     if is_ours(path):
         return load_dataset(path)
+    folds: list[tuple[ConversationDataset, list[Conversation]]] = []
     if fine_tuning is not None:
-        if fine_tuning.folds:  # too few training dialogues: refused before any tuning
-            fold_sources(source, fine_tuning.folds, fine_tuning.seed)
+        if fine_tuning.folds:  # dealt first: too few training dialogues are refused before tuning
+            folds = fold_sources(source, fine_tuning.folds, fine_tuning.seed)
         whole = dataclasses.replace(fine_tuning, folds=0)
         encoder = fine_tuned_encoder(source, whole, cache=cache, progress=progress)
     ds = embed_dataset(
         source, encoder or load_encoder(), name, batch_size=batch_size, progress=progress
     )
-    if fine_tuning is not None and fine_tuning.folds:
+    if fine_tuning is not None and folds:
         ds = cross_fitted(
-            ds, source, fine_tuning, cache=cache, batch_size=batch_size, progress=progress
+            ds, folds, fine_tuning, cache=cache, batch_size=batch_size, progress=progress
         )
     save_dataset(ds, path)
     return ds
@@ -336,25 +337,26 @@ def cached_text_dataset(
 
 def cross_fitted(
     ds: ConversationDataset,
-    source: ConversationDataset,
+    folds: list[tuple[ConversationDataset, list[Conversation]]],
     config: FineTune,
     *,
     cache: str | Path | None = None,
     batch_size: int = 128,
     progress: bool = True,
 ) -> ConversationDataset:
-    """``ds`` (``source`` embedded by the encoder fine-tuned on all of its training
+    """``ds`` (a source embedded by the encoder fine-tuned on all of its training
     dialogues) with each training dialogue's text features replaced by those of an
     encoder fine-tuned without it: one encoder per fold of
-    :func:`~lmam.features.finetune.fold_sources`, each cached like any fine-tuned
-    encoder. The validation and test features, and the encoder a run records for
-    raw input, stay those of the encoder tuned on every training dialogue."""
+    :func:`~lmam.features.finetune.fold_sources` (``folds``, dealt with ``config``'s
+    folds and seed), each cached like any fine-tuned encoder. The validation and
+    test features, and the encoder a run records for raw input, stay those of the
+    encoder tuned on every training dialogue."""
     whole = dataclasses.replace(config, folds=0)
     feats: dict[str, np.ndarray] = {}
     reports = []
-    for j, (tune_on, held) in enumerate(fold_sources(source, config.folds, config.seed)):
+    for j, (tune_on, held) in enumerate(folds):
         encoder = fine_tuned_encoder(tune_on, whole, cache=cache, progress=progress)
-        part = dataclasses.replace(source, splits={"train": held})
+        part = dataclasses.replace(tune_on, splits={"train": held})
         embedded = embed_dataset(
             part, encoder, f"fold {j + 1}", batch_size=batch_size, progress=progress
         )
