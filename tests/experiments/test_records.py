@@ -52,8 +52,14 @@ def test_a_grid_elsewhere_reuses_the_records_instead_of_training(tmp_path: Path)
         "lmam-s0",
         "lmam-s1",
     ]
+    kept = records / "lmam-s1" / "summary.json"
+    stamp = kept.stat().st_mtime_ns
+    run_grid(TINY, VARIANTS, [0, 1], tmp_path / "a", records=records)  # reused: kept as it is
+    assert kept.stat().st_mtime_ns == stamp
     # another machine: an empty runs folder, the records only
     second = run_grid(TINY, VARIANTS, [0, 1], tmp_path / "b", records=records)
+    # the restored runs are not written back (the records keep the folder they came from)
+    assert json.loads(kept.read_text())["run_dir"] == str(tmp_path / "a" / "lmam-s1")
     for name in VARIANTS:
         for seed, a, b in zip([0, 1], first[name], second[name]):
             assert b["reused"] and not a["reused"]

@@ -85,10 +85,17 @@ def _staging(dest: Path) -> Path:
 def save_record(run: Path, dest: Path) -> bool:
     """Keep the record of the finished run ``run`` as the folder ``dest`` (replacing
     an older record there). Returns ``False`` (and writes nothing) if the run has
-    not finished."""
+    not finished. Nothing is written either where ``dest`` already keeps this run:
+    the same ``summary.json``, or ``run`` is itself a record restored from there
+    (rewriting it would only put this machine's folder names into it)."""
     run, dest = Path(run), Path(dest)
     if not (run / "summary.json").is_file() or not (run / "config.yaml").is_file():
         return False
+    kept = dest / "summary.json"
+    if kept.is_file() and (
+        is_record(run) or kept.read_bytes() == (run / "summary.json").read_bytes()
+    ):
+        return True
     tmp = _staging(dest)
     for name in FILES:
         if (run / name).is_file():
