@@ -9,7 +9,9 @@ fine-tuned for 8 epochs instead of 4 (the ``-e8`` variants; the epoch kept is
 still the best on validation), and with cross-fitted training features (the
 ``-crossfit5`` variants, ``--fine-tune-folds 5``: each training dialogue embedded
 by an encoder fine-tuned on the other four fifths; the 5 was fixed before any
-run). The models select
+run), and with frozen multilingual-e5-small features instead of all-MiniLM-L6-v2
+(the ``-e5`` variants, ``--encoder e5-small``; the ``-frozen`` variants are
+their all-MiniLM-L6-v2 counterparts). The models select
 their epoch on validation weighted F1 (the datasets' protocol); the test split
 is reported.
 
@@ -30,6 +32,7 @@ FINE_TUNED = {"fine_tune": True}
 CONTEXT = {"fine_tune": True, "fine_tune_context": 2}
 EIGHT_EPOCHS = {"fine_tune": True, "fine_tune_epochs": 8}
 CROSS_FITTED = {"fine_tune": True, "fine_tune_folds": 5}
+E5 = {"text_encoder": "e5-small"}
 VARIANTS: dict[str, dict[str, Any]] = {
     "bclstm-frozen": {"fusion": "concat", "embed": "early"},
     "bclstm-fine-tuned": {"fusion": "concat", "embed": "early", "dataset_options": FINE_TUNED},
@@ -67,6 +70,20 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "fusion": "lmam",
         "embed": "early_residual",
         "dataset_options": CROSS_FITTED,
+    },
+    "bclstm-e5": {"fusion": "concat", "embed": "early", "dataset_options": E5},
+    "bclstm-lmam-early_residual-frozen": {"fusion": "lmam", "embed": "early_residual"},
+    "bclstm-lmam-early_residual-e5": {
+        "fusion": "lmam",
+        "embed": "early_residual",
+        "dataset_options": E5,
+    },
+    "emocaps-frozen": {"backbone": "emocaps", "fusion": "none", "embed": "early"},
+    "emocaps-e5": {
+        "backbone": "emocaps",
+        "fusion": "none",
+        "embed": "early",
+        "dataset_options": E5,
     },
     "emocaps-fine-tuned-context2": {
         "backbone": "emocaps",
@@ -129,6 +146,10 @@ def main() -> None:
                     "bclstm-fine-tuned-crossfit5",
                 ),
                 ("bclstm-lmam-early_residual-fine-tuned-context2", "bclstm-fine-tuned-context2"),
+                ("bclstm-e5", "bclstm-frozen"),
+                ("bclstm-lmam-early_residual-e5", "bclstm-lmam-early_residual-frozen"),
+                ("emocaps-e5", "emocaps-frozen"),
+                ("bclstm-lmam-early_residual-e5", "bclstm-e5"),
             )
             if a in chosen and b in chosen
         ],

@@ -22,7 +22,7 @@ runner = CliRunner()
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeEncoder:
     encoder = FakeEncoder()
     monkeypatch.setattr(text_module, "default_encoder_name", lambda: "fake-encoder")
-    monkeypatch.setattr(text_module, "load_encoder", lambda: encoder.encoder())
+    monkeypatch.setattr(text_module, "load_encoder", lambda **_: encoder.encoder())
     return encoder
 
 
@@ -45,7 +45,7 @@ def test_text_features_of_a_conversation_file(
         np.testing.assert_array_equal(c.feats["text"], expected)
     # built once: the second run reads the cache
     encoder = text_module.TextEncoder("fake-encoder", WIDTH, no_encoding)
-    monkeypatch.setattr(text_module, "load_encoder", lambda: encoder)
+    monkeypatch.setattr(text_module, "load_encoder", lambda **_: encoder)
     out.unlink()
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output

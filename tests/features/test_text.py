@@ -179,7 +179,7 @@ def test_cli_builds_and_exports(
     iemocap: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(text_module, "default_encoder_name", lambda: "fake-encoder")
-    monkeypatch.setattr(text_module, "load_encoder", lambda: FakeEncoder().encoder())
+    monkeypatch.setattr(text_module, "load_encoder", lambda **_: FakeEncoder().encoder())
     out = tmp_path / "out.npz"
     args = ["text", "iemocap-text", str(iemocap), "--cache-dir", str(tmp_path / "c")]
     result = CliRunner().invoke(features_app, [*args, "--out", str(out)])

@@ -61,7 +61,7 @@ def build_and_train(root: Path, name: str, model: list[str], *, audio: bool = Tr
 def fake_text(monkeypatch: pytest.MonkeyPatch) -> None:
     encoder = FakeEncoder()
     monkeypatch.setattr(text_module, "default_encoder_name", lambda: "fake-encoder")
-    monkeypatch.setattr(text_module, "load_encoder", lambda: encoder.encoder())
+    monkeypatch.setattr(text_module, "load_encoder", lambda **_: encoder.encoder())
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def causal_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         encoder = FakeEncoder()
         mp.setattr(text_module, "default_encoder_name", lambda: "fake-encoder")
-        mp.setattr(text_module, "load_encoder", lambda: encoder.encoder())
+        mp.setattr(text_module, "load_encoder", lambda **_: encoder.encoder())
         return build_and_train(tmp_path_factory.mktemp("causal"), "run", CAUSAL)
 
 

@@ -22,7 +22,7 @@ from lmam.features import datasets as _datasets  # noqa: F401  (registers the *-
 from lmam.features.audio import FEATURE_SETS, audio_cache_dir, extract_audio
 from lmam.features.finetune import FineTune
 from lmam.features.raw import with_modality, write_features
-from lmam.features.text import cache_dir, cached_text_dataset
+from lmam.features.text import ENCODERS, cache_dir, cached_text_dataset, check_encoder
 
 features_app = typer.Typer(
     cls=ClearErrors, rich_markup_mode=None, help="Build derived features, cached in lmam's format."
@@ -52,6 +52,10 @@ def text(
         None, "--cache-dir", help="default: $LMAM_CACHE or ~/.cache/lmam"
     ),
     batch_size: int = typer.Option(128, help="texts per forward pass"),
+    encoder: str = typer.Option(
+        "minilm",
+        help="the sentence encoder: " + "; ".join(f"{k}: {v}" for k, v in ENCODERS.items()),
+    ),
     labels: str = typer.Option("emotion", help="MELD only: emotion or sentiment"),
     fine_tune: bool = typer.Option(
         False,
@@ -74,8 +78,9 @@ def text(
         False, help="add the text features to the dataset already at --out (same conversations)"
     ),
 ) -> None:
-    """Sentence embeddings (all-MiniLM-L6-v2, 384-d) of every utterance of a transcript source."""
+    """Sentence embeddings (384-d) of every utterance of a transcript source."""
     console = Console()
+    check_encoder(encoder, "--encoder", fine_tune)
     if threads is not None:
         if threads < 1:
             raise OptionError(f"--threads must be a positive integer, got {threads}")
@@ -109,6 +114,7 @@ def text(
             cache=cache,
             batch_size=batch_size,
             fine_tuning=tuning,
+            text_encoder=encoder,
         )
         seconds = time.perf_counter() - start
         ds = write_features(_as_source(conv, ds), out, add)
@@ -124,6 +130,8 @@ def text(
             "conversation file (.csv / .jsonl)"
         )
     options: dict[str, object] = {"cache_dir": cache, "batch_size": batch_size}
+    if encoder != "minilm":
+        options["text_encoder"] = encoder
     if fine_tune:
         options.update(
             fine_tune=True,

