@@ -62,17 +62,14 @@ def load_iemocap_text(
 
     Splits as published in that file: train 108, valid 12, test 31 dialogues.
     """
-    fine_tuning = _fine_tuning(
-        fine_tune,
-        FineTune(
-            epochs=fine_tune_epochs,
-            lr=fine_tune_lr,
-            seed=fine_tune_seed,
-            context=fine_tune_context,
-            folds=fine_tune_folds,
-        ),
-        text_encoder,
+    tuning = FineTune(
+        epochs=fine_tune_epochs,
+        lr=fine_tune_lr,
+        seed=fine_tune_seed,
+        context=fine_tune_context,
+        folds=fine_tune_folds,
     )
+    fine_tuning = _fine_tuning(fine_tune, tuning, text_encoder)  # before any file is read
     source = create_dataset("iemocap-transcripts", path)
     return cached_text_dataset(
         source,
@@ -113,17 +110,14 @@ def load_meld_text(
     ``test_sent_emo.csv`` is read as MELD's CSV release; anything else as the
     transcripts pickle. ``labels``: ``"emotion"`` or ``"sentiment"``.
     """
-    fine_tuning = _fine_tuning(
-        fine_tune,
-        FineTune(
-            epochs=fine_tune_epochs,
-            lr=fine_tune_lr,
-            seed=fine_tune_seed,
-            context=fine_tune_context,
-            folds=fine_tune_folds,
-        ),
-        text_encoder,
+    tuning = FineTune(
+        epochs=fine_tune_epochs,
+        lr=fine_tune_lr,
+        seed=fine_tune_seed,
+        context=fine_tune_context,
+        folds=fine_tune_folds,
     )
+    fine_tuning = _fine_tuning(fine_tune, tuning, text_encoder)  # before any file is read
     if path is not None and is_meld_csv_dir(path):
         source = read_meld_csv(path, labels=labels)
     else:
