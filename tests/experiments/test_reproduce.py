@@ -160,6 +160,9 @@ def test_a_second_call_reuses_every_run_and_keeps_the_training_calls(made: Path)
     before = _written(made, "table11", "IEMOCAP_features")[1]["made"]["calls"]
     out = reproduce(root, "table11", "--dataset", str(root / "IEMOCAP_features.pkl"))
     assert "reusing" in out and "training" not in out
+    reused = [line for line in out.splitlines() if line.startswith("reusing")]
+    assert max(map(len, reused)) > 80  # longer than the console: each still on one line
+    assert all(line.endswith("(finished earlier with the same settings)") for line in reused)
     md, payload = _written(made, "table11", "IEMOCAP_features")
     # the wall time of the call that trained the runs survives a call that reused them
     assert payload["made"]["trained"] == 0 and payload["made"]["calls"] == before

@@ -113,7 +113,7 @@ def reproduce_command(
     for name in names:
         if name not in TABLES:
             raise OptionError(f"table {name!r}: want one of {', '.join(TABLES)}, all or list")
-    console = Console()
+    console = Console(soft_wrap=True)  # a log line (a run's path) is never cut in two
     if quick:
         runs_dir = runs_dir.with_name(runs_dir.name + "-quick")
         out = out.with_name(out.name + "-quick")
