@@ -64,6 +64,18 @@ def test_cli_train_evaluate_and_errors(session_dir: Path, tmp_path: Path) -> Non
     assert bad.exit_code == 2 and "batch_size must be >= 1" in bad.output
     bad = runner.invoke(app, ["session", "evaluate", str(tmp_path)])
     assert bad.exit_code == 1 and "config.yaml" in bad.output
+    # the device: recorded with the run, checked before any data is read
+    assert "device: cpu" in (tmp_path / "r" / "config.yaml").read_text()
+    result = runner.invoke(app, ["session", "evaluate", str(tmp_path / "r"), "--device", "cpu"])
+    assert result.exit_code == 0 and "MRR@20" in result.output
+    bad = runner.invoke(app, [*args, "--device", "tpu", "--data-dir", str(tmp_path / "none")])
+    assert bad.exit_code == 2
+    assert "device must be cpu, cuda, cuda:N, mps or auto, got 'tpu'" in bad.output
+    bad = runner.invoke(app, ["session", "evaluate", str(tmp_path / "r"), "--device", "tpu"])
+    assert bad.exit_code == 2 and "got 'tpu'" in bad.output
+    if not torch.cuda.is_available():
+        bad = runner.invoke(app, [*args, "--device", "cuda"])
+        assert bad.exit_code == 2 and "CUDA is not available here" in bad.output
     assert torch.get_num_threads() >= 1
 
 

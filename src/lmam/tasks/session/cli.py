@@ -33,10 +33,13 @@ def train_command(
     layers: int = typer.Option(3),
     beta: float = typer.Option(0.01, help="weight of the self-supervised loss"),
     threads: int = typer.Option(1),
+    device: str = typer.Option("cpu", help="cpu, cuda, cuda:N, mps or auto"),
     out_dir: Path = typer.Option(Path("runs/session")),
     name: str | None = typer.Option(None, help="run directory name under --out-dir"),
     resume: Path | None = typer.Option(
-        None, help="continue this run directory from its last completed epoch"
+        None,
+        help="continue this run directory from its last completed epoch (on --device; "
+        "its other settings are the run's)",
     ),
 ) -> None:
     """Train DHCN (or DHCN* with --lmam); selects the epoch by validation P@20."""
@@ -45,6 +48,7 @@ def train_command(
     if resume is not None:
         config = SessionConfig.load(resume / "config.yaml")
         config.epochs = epochs
+        config.device = device
         trainer = SessionTrainer(config, run_dir=resume, resume=True)
     else:
         config = SessionConfig(
@@ -60,6 +64,7 @@ def train_command(
             beta=beta,
             max_cases=max_cases,
             threads=threads,
+            device=device,
         )
         trainer = SessionTrainer(config)
     print(json.dumps(trainer.fit(), indent=2))
@@ -69,11 +74,12 @@ def train_command(
 def evaluate_command(
     run_dir: Path = typer.Argument(..., help="a run directory of lmam session train"),
     data_dir: str | None = typer.Option(None, help="default: the run's data folder"),
+    device: str | None = typer.Option(None, help="default: the run's device"),
 ) -> None:
     """Test P@5/10/20 and MRR@5/10/20 of a run's selected weights."""
     from lmam.tasks.session.train import evaluate_run
 
-    print(json.dumps(evaluate_run(run_dir, data_dir), indent=2))
+    print(json.dumps(evaluate_run(run_dir, data_dir, device), indent=2))
 
 
 @session_app.command("time")
@@ -83,9 +89,12 @@ def time_command(
     batches: int = typer.Option(20, min=1, help="batches to time (after one warm-up)"),
     threads: int = typer.Option(1),
     batch_size: int = typer.Option(100),
+    device: str = typer.Option("cpu", help="cpu, cuda, cuda:N, mps or auto"),
 ) -> None:
     """Seconds per training epoch, extrapolated from a fixed number of batches."""
     from lmam.tasks.session.train import SessionConfig, time_batches
 
-    config = SessionConfig(data_dir=data_dir, lmam=lmam, threads=threads, batch_size=batch_size)
+    config = SessionConfig(
+        data_dir=data_dir, lmam=lmam, threads=threads, batch_size=batch_size, device=device
+    )
     print(json.dumps(time_batches(config, batches), indent=2))

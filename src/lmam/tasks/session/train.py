@@ -30,6 +30,7 @@ from lmam.tasks.session.graph import Hypergraph
 from lmam.tasks.session.metrics import RankingMeter
 from lmam.tasks.session.model import DHCN
 from lmam.train import checkpoint
+from lmam.train.engine import resolve_device
 from lmam.train.io import atomic_write_json, atomic_write_text
 
 SELECT_METRIC = "P@20"
@@ -60,6 +61,7 @@ class SessionConfig:
     max_cases: int | None = None
     threads: int = 1
     eval_batch: int = 500
+    device: str = "cpu"
 
     def check(self) -> None:
         """Raises OptionError for a value out of range, naming the option."""
@@ -75,6 +77,7 @@ class SessionConfig:
             raise OptionError(f"max_cases must be >= 1, got {self.max_cases}")
         if self.lr <= 0:
             raise OptionError(f"lr must be > 0, got {self.lr}")
+        resolve_device(self.device)
 
     def dump(self, path: Path) -> None:
         atomic_write_text(path, yaml.safe_dump(dataclasses.asdict(self), sort_keys=False))
@@ -108,10 +111,12 @@ def batches(
 
 
 def build_model(config: SessionConfig, data: SessionData) -> DHCN:
-    """A freshly initialised DHCN (seeded by ``config.seed``)."""
+    """A freshly initialised DHCN (seeded by ``config.seed``, initialised on the CPU),
+    with its hypergraph, on ``config.device``."""
     torch.manual_seed(config.seed)
-    graph = Hypergraph(data.train_sessions, data.num_items)
-    return DHCN(
+    device = resolve_device(config.device)
+    graph = Hypergraph(data.train_sessions, data.num_items).to(device)
+    model = DHCN(
         data.num_items,
         graph,
         dim=config.dim,
@@ -121,6 +126,7 @@ def build_model(config: SessionConfig, data: SessionData) -> DHCN:
         lmam=config.lmam,
         lmam_rank=config.lmam_rank,
     )
+    return model.to(device)
 
 
 @torch.no_grad()
@@ -129,9 +135,10 @@ def evaluate(model: DHCN, cases: Cases, batch_size: int = 500) -> dict[str, floa
     model.eval()
     table = model.item_embeddings()
     meter = RankingMeter()
+    device = table.device
     for items, mask, targets in batches(cases, np.arange(len(cases)), batch_size):
-        session = model.readout(table, items, mask)
-        meter.update(session @ table.T, targets)
+        session = model.readout(table, items.to(device), mask.to(device))
+        meter.update(session @ table.T, targets.to(device))
     return meter.result()
 
 
@@ -206,8 +213,9 @@ class SessionTrainer:
         order = np.random.default_rng([self.config.seed, epoch]).permutation(len(self.data.train))
         start = time.perf_counter()
         total, n = 0.0, 0
+        device = self.model.embedding.device
         for items, mask, targets in batches(self.data.train, order, self.config.batch_size):
-            loss, _ = self.model.loss(items, mask, targets)
+            loss, _ = self.model.loss(items.to(device), mask.to(device), targets.to(device))
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
@@ -300,12 +308,18 @@ def _unique(path: Path) -> Path:
     return Path(f"{path}-{k}")
 
 
-def evaluate_run(run_dir: Path, data_dir: str | None = None) -> dict[str, float]:
-    """Test metrics of a run's selected (``best/``) weights."""
+def evaluate_run(
+    run_dir: Path, data_dir: str | None = None, device: str | None = None
+) -> dict[str, float]:
+    """Test metrics of a run's selected (``best/``) weights (on ``device``,
+    default the run's)."""
     run_dir = Path(run_dir)
     config = SessionConfig.load(run_dir / "config.yaml")
     if data_dir is not None:
         config.data_dir = data_dir
+    if device is not None:
+        config.device = device
+    config.check()
     torch.set_num_threads(config.threads)
     data = load_sessions(
         config.data_dir, valid_fraction=config.valid_fraction, split_seed=config.seed, max_cases=1
@@ -335,10 +349,13 @@ def time_batches(config: SessionConfig, num_batches: int) -> dict[str, float]:
         if k > num_batches:
             break
         start = time.perf_counter()
-        loss, _ = model.loss(items, mask, targets)
+        device = model.embedding.device
+        loss, _ = model.loss(items.to(device), mask.to(device), targets.to(device))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
         if k:  # batch 0 is a warm-up
             seconds.append(time.perf_counter() - start)
     if len(seconds) < num_batches:
