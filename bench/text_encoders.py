@@ -85,6 +85,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "embed": "early",
         "dataset_options": E5,
     },
+    "emocaps-lmam-early_residual-e5": {
+        "backbone": "emocaps",
+        "fusion": "lmam",
+        "embed": "early_residual",
+        "dataset_options": E5,
+    },
     "emocaps-fine-tuned-context2": {
         "backbone": "emocaps",
         "fusion": "none",
@@ -149,6 +155,7 @@ def main() -> None:
                 ("bclstm-e5", "bclstm-frozen"),
                 ("bclstm-lmam-early_residual-e5", "bclstm-lmam-early_residual-frozen"),
                 ("emocaps-e5", "emocaps-frozen"),
+                ("emocaps-lmam-early_residual-e5", "emocaps-e5"),
                 ("bclstm-lmam-early_residual-e5", "bclstm-e5"),
             )
             if a in chosen and b in chosen
