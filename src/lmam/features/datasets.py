@@ -4,8 +4,9 @@ Each reads its source (fast), then returns the cached embedded dataset, building
 it on first use (about a minute on two CPU cores). Options: ``cache_dir``,
 ``batch_size``, ``progress``, ``text_encoder`` (``minilm``, the default, or
 ``e5-small``; :data:`~lmam.features.text.ENCODERS`), ``encoder`` (a
-:class:`TextEncoder`, e.g. for tests), and ``fine_tune`` (fine-tune the encoder on the training labels first, selected on
-validation; :mod:`lmam.features.finetune`) with ``fine_tune_epochs``,
+:class:`TextEncoder`, e.g. for tests), and ``fine_tune`` (fine-tune the encoder
+on the training labels first, selected on validation;
+:mod:`lmam.features.finetune`) with ``fine_tune_epochs``,
 ``fine_tune_lr``, ``fine_tune_seed``, ``fine_tune_context`` (earlier utterances
 read with each; :mod:`lmam.features.context`) and ``fine_tune_folds`` (cross-fitted
 training features; :class:`~lmam.features.finetune.FineTune`).

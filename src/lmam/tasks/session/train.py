@@ -345,11 +345,11 @@ def time_batches(config: SessionConfig, num_batches: int) -> dict[str, float]:
     order = np.random.default_rng(config.seed).permutation(len(data.train))
     it = batches(data.train, order, config.batch_size)
     seconds = []
+    device = model.embedding.device
     for k, (items, mask, targets) in enumerate(it):
         if k > num_batches:
             break
         start = time.perf_counter()
-        device = model.embedding.device
         loss, _ = model.loss(items.to(device), mask.to(device), targets.to(device))
         optimizer.zero_grad()
         loss.backward()
