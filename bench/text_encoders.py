@@ -11,7 +11,8 @@ still the best on validation), and with cross-fitted training features (the
 by an encoder fine-tuned on the other four fifths; the 5 was fixed before any
 run), and with frozen multilingual-e5-small features instead of all-MiniLM-L6-v2
 (the ``-e5`` variants, ``--encoder e5-small``; the ``-frozen`` variants are
-their all-MiniLM-L6-v2 counterparts). The models select
+their all-MiniLM-L6-v2 counterparts), and with frozen all-mpnet-base-v2 features
+(the ``-mpnet`` variants, ``--encoder mpnet``). The models select
 their epoch on validation weighted F1 (the datasets' protocol); the test split
 is reported.
 
@@ -33,6 +34,7 @@ CONTEXT = {"fine_tune": True, "fine_tune_context": 2}
 EIGHT_EPOCHS = {"fine_tune": True, "fine_tune_epochs": 8}
 CROSS_FITTED = {"fine_tune": True, "fine_tune_folds": 5}
 E5 = {"text_encoder": "e5-small"}
+MPNET = {"text_encoder": "mpnet"}
 VARIANTS: dict[str, dict[str, Any]] = {
     "bclstm-frozen": {"fusion": "concat", "embed": "early"},
     "bclstm-fine-tuned": {"fusion": "concat", "embed": "early", "dataset_options": FINE_TUNED},
@@ -90,6 +92,24 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "fusion": "lmam",
         "embed": "early_residual",
         "dataset_options": E5,
+    },
+    "bclstm-mpnet": {"fusion": "concat", "embed": "early", "dataset_options": MPNET},
+    "bclstm-lmam-early_residual-mpnet": {
+        "fusion": "lmam",
+        "embed": "early_residual",
+        "dataset_options": MPNET,
+    },
+    "emocaps-mpnet": {
+        "backbone": "emocaps",
+        "fusion": "none",
+        "embed": "early",
+        "dataset_options": MPNET,
+    },
+    "emocaps-lmam-early_residual-mpnet": {
+        "backbone": "emocaps",
+        "fusion": "lmam",
+        "embed": "early_residual",
+        "dataset_options": MPNET,
     },
     "emocaps-fine-tuned-context2": {
         "backbone": "emocaps",
@@ -157,6 +177,10 @@ def main() -> None:
                 ("emocaps-e5", "emocaps-frozen"),
                 ("emocaps-lmam-early_residual-e5", "emocaps-e5"),
                 ("bclstm-lmam-early_residual-e5", "bclstm-e5"),
+                ("bclstm-mpnet", "bclstm-e5"),
+                ("emocaps-mpnet", "emocaps-e5"),
+                ("bclstm-lmam-early_residual-mpnet", "bclstm-mpnet"),
+                ("emocaps-lmam-early_residual-mpnet", "emocaps-mpnet"),
             )
             if a in chosen and b in chosen
         ],

@@ -84,11 +84,11 @@ def test_a_dataset_embedded_by_e5_is_cached_apart_from_minilm(
 
 def test_unknown_encoders_and_fine_tuning_e5_are_refused(iemocap: Path, tmp_path: Path) -> None:
     with pytest.raises(
-        OptionError, match=r"text_encoder: unknown .* 'bert'; choose from minilm, e5-small"
+        OptionError, match=r"text_encoder: unknown .* 'bert'; choose from minilm, e5-small, mpnet"
     ):
         create_dataset("iemocap-text", iemocap, text_encoder="bert", cache_dir=tmp_path)
     with pytest.raises(
-        OptionError, match=r"text_encoder 'e5-small' is used frozen .* fine-tuning is for minilm"
+        OptionError, match=r"text_encoder 'e5-small' is used frozen; fine-tuning is for minilm"
     ):
         create_dataset("meld-text", iemocap, text_encoder="e5-small", fine_tune=True)
     with pytest.raises(OptionError, match="unknown text encoder 'x'"):
@@ -96,7 +96,7 @@ def test_unknown_encoders_and_fine_tuning_e5_are_refused(iemocap: Path, tmp_path
     absent = str(tmp_path / "absent.pkl")
     r = runner.invoke(app, ["features", "text", "iemocap-text", absent, "--encoder", "bert"])
     assert r.exit_code == 2
-    assert "--encoder: unknown text encoder 'bert'; choose from minilm, e5-small" in r.output
+    assert "--encoder: unknown text encoder 'bert'; choose from minilm, e5-small, mpnet" in r.output
     r = runner.invoke(
         app, ["features", "text", "iemocap-text", absent, "--encoder", "e5-small", "--fine-tune"]
     )

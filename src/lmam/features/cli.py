@@ -78,7 +78,7 @@ def text(
         False, help="add the text features to the dataset already at --out (same conversations)"
     ),
 ) -> None:
-    """Sentence embeddings (384-d) of every utterance of a transcript source."""
+    """Sentence embeddings (384-d; mpnet 768-d) of every utterance of a transcript source."""
     console = Console()
     check_encoder(encoder, "--encoder", fine_tune)
     if threads is not None:

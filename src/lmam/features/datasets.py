@@ -2,8 +2,8 @@
 
 Each reads its source (fast), then returns the cached embedded dataset, building
 it on first use (about a minute on two CPU cores). Options: ``cache_dir``,
-``batch_size``, ``progress``, ``text_encoder`` (``minilm``, the default, or
-``e5-small``; :data:`~lmam.features.text.ENCODERS`), ``encoder`` (a
+``batch_size``, ``progress``, ``text_encoder`` (``minilm``, the default,
+``e5-small`` or ``mpnet``; :data:`~lmam.features.text.ENCODERS`), ``encoder`` (a
 :class:`TextEncoder`, e.g. for tests), and ``fine_tune`` (fine-tune the encoder
 on the training labels first, selected on validation;
 :mod:`lmam.features.finetune`) with ``fine_tune_epochs``,
@@ -42,7 +42,7 @@ def _fine_tuning(fine_tune: bool, tuning: FineTune, text_encoder: str) -> FineTu
 @register_dataset(
     "iemocap-text",
     "IEMOCAP transcripts embedded by all-MiniLM-L6-v2 (384-d text; extra 'text'; "
-    "text_encoder=e5-small: extra 'e5')",
+    "text_encoder=e5-small: extra 'e5'; text_encoder=mpnet: all-mpnet-base-v2)",
 )
 def load_iemocap_text(
     path: Path | None = None,
@@ -87,7 +87,7 @@ def load_iemocap_text(
 @register_dataset(
     "meld-text",
     "MELD transcripts (pickle or CSVs) embedded by all-MiniLM-L6-v2 (extra 'text'; "
-    "text_encoder=e5-small: extra 'e5')",
+    "text_encoder=e5-small: extra 'e5'; text_encoder=mpnet: all-mpnet-base-v2)",
 )
 def load_meld_text(
     path: Path | None = None,

