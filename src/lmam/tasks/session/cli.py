@@ -36,10 +36,13 @@ def train_command(
     device: str = typer.Option("cpu", help="cpu, cuda, cuda:N, mps or auto"),
     out_dir: Path = typer.Option(Path("runs/session")),
     name: str | None = typer.Option(None, help="run directory name under --out-dir"),
+    checkpoint_batches: int = typer.Option(
+        500, min=1, help="save a mid-epoch checkpoint every this many batches"
+    ),
     resume: Path | None = typer.Option(
         None,
-        help="continue this run directory from its last completed epoch (on --device; "
-        "its other settings are the run's)",
+        help="continue this run directory from its last checkpoint, a completed epoch or "
+        "a mid-epoch one (on --device; its other settings are the run's)",
     ),
 ) -> None:
     """Train DHCN (or DHCN* with --lmam); selects the epoch by validation P@20."""
@@ -65,6 +68,7 @@ def train_command(
             max_cases=max_cases,
             threads=threads,
             device=device,
+            checkpoint_batches=checkpoint_batches,
         )
         trainer = SessionTrainer(config)
     print(json.dumps(trainer.fit(), indent=2))

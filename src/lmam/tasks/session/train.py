@@ -3,9 +3,13 @@
 A run directory holds ``config.yaml``, ``metrics.json`` (per-epoch loss,
 validation and test metrics), ``summary.json``, ``best/`` (the epoch with the
 best *validation* P@20: safetensors weights + JSON) and ``state/`` (the last
-completed epoch: weights, optimizer, progress) so that ``--resume`` continues
-a run epoch by epoch across sessions. Randomness is drawn per epoch from
-``(seed, epoch)``: a resumed run continues as an uninterrupted one would.
+completed epoch: weights, optimizer, progress; and, every
+``checkpoint_batches`` batches within an epoch, a mid-epoch checkpoint with
+the random state and the batches done) so that ``--resume`` continues a run
+across sessions even when one epoch takes longer than a session. The batch
+order is drawn per epoch from ``(seed, epoch)``, and a mid-epoch checkpoint
+keeps torch's random state: a resumed run continues as an uninterrupted one
+would.
 The test metrics of the epoch with the best *test* P@20 (the published
 protocol) are recorded too, labelled as such, for comparison only.
 """
@@ -23,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 import yaml
+from safetensors.torch import load_file, save_file
 
 from lmam.errors import OptionError, RunError
 from lmam.tasks.session.data import Cases, SessionData, load_sessions
@@ -31,8 +36,12 @@ from lmam.tasks.session.metrics import RankingMeter
 from lmam.tasks.session.model import DHCN
 from lmam.train import checkpoint
 from lmam.train.engine import resolve_device
-from lmam.train.io import atomic_write_json, atomic_write_text
+from lmam.train.io import atomic_write, atomic_write_json, atomic_write_text
 
+PROGRESS = "progress.json"
+"""In ``state/``: the last completed epoch (its folder ``epoch-NNNN``) and the history."""
+PARTIAL = "partial.json"
+"""In ``state/``: the last mid-epoch checkpoint (its folder) and the epoch's running loss."""
 SELECT_METRIC = "P@20"
 TEST_SELECTION_LABEL = (
     "test at the epoch with the best TEST P@20 (the published protocol; optimistic)"
@@ -62,10 +71,14 @@ class SessionConfig:
     threads: int = 1
     eval_batch: int = 500
     device: str = "cpu"
+    checkpoint_batches: int = 500
 
     def check(self) -> None:
         """Raises OptionError for a value out of range, naming the option."""
-        positive = ("epochs", "batch_size", "dim", "max_len", "threads", "eval_batch", "lmam_rank")
+        positive = (
+            "epochs", "batch_size", "dim", "max_len", "threads", "eval_batch", "lmam_rank",
+            "checkpoint_batches",
+        )  # fmt: skip
         for key in positive:
             if getattr(self, key) < 1:
                 raise OptionError(f"{key} must be >= 1, got {getattr(self, key)}")
@@ -148,7 +161,8 @@ class SessionTrainer:
     Args:
         config: the run's settings.
         run_dir: the run directory (``None``: ``out_dir/name``, made unique).
-        resume: continue ``run_dir`` from its last completed epoch.
+        resume: continue ``run_dir`` from its last checkpoint (a completed epoch or
+            a mid-epoch one).
         data: already loaded data (``None``: read ``config.data_dir``).
         log: print one line per epoch.
     """
@@ -179,9 +193,13 @@ class SessionTrainer:
         self.history: list[dict[str, Any]] = []
         self.best_epoch: int | None = None
         self.start_epoch = 1
+        self.partial: dict[str, Any] | None = None
         if resume:
-            if run_dir is None or not (Path(run_dir) / "state" / "progress.json").exists():
-                raise RunError(f"{run_dir}: no completed epoch to resume from")
+            if run_dir is None:
+                raise RunError("resume: no run directory given")
+            state = Path(run_dir) / "state"
+            if not any((state / f).exists() for f in (PROGRESS, PARTIAL)):
+                raise RunError(f"{run_dir}: no checkpoint to resume from (no {state / PROGRESS})")
             self.run_dir = Path(run_dir)
             self._restore()
         else:
@@ -191,14 +209,25 @@ class SessionTrainer:
         config.dump(self.run_dir / "config.yaml")
 
     def _restore(self) -> None:
-        progress = json.loads((self.run_dir / "state" / "progress.json").read_text())
-        epoch = int(progress["epoch"])
-        here = self.run_dir / "state" / f"epoch-{epoch:04d}"
-        checkpoint.load_weights(self.model, here)
-        checkpoint.load_optimizer(self.optimizer, here / "optimizer.pt")
-        self.history = progress["history"]
-        self.best_epoch = progress["best_epoch"]
+        state = self.run_dir / "state"
+        epoch = 0
+        if (state / PROGRESS).exists():
+            progress = json.loads((state / PROGRESS).read_text())
+            epoch = int(progress["epoch"])
+            here = state / f"epoch-{epoch:04d}"
+            checkpoint.load_weights(self.model, here)
+            checkpoint.load_optimizer(self.optimizer, here / "optimizer.pt")
+            self.history = progress["history"]
+            self.best_epoch = progress["best_epoch"]
         self.start_epoch = epoch + 1
+        if (state / PARTIAL).exists():
+            partial = json.loads((state / PARTIAL).read_text())
+            if int(partial["epoch"]) == self.start_epoch:  # else stale: that epoch completed
+                here = state / partial["directory"]
+                checkpoint.load_weights(self.model, here)
+                checkpoint.load_optimizer(self.optimizer, here / "optimizer.pt")
+                partial["rng"] = load_file(str(here / "rng.safetensors"))
+                self.partial = partial
         if self.config.epochs < epoch:
             raise OptionError(
                 f"epochs {self.config.epochs}: {self.run_dir} has already completed {epoch} "
@@ -206,22 +235,52 @@ class SessionTrainer:
             )
 
     def train_epoch(self, epoch: int) -> tuple[float, float]:
-        """One pass over the training cases in the epoch's seeded order.
-        Returns the mean loss and the seconds taken."""
+        """One pass over the training cases in the epoch's seeded order, from the
+        mid-epoch checkpoint if one was restored for this epoch, saving one every
+        ``checkpoint_batches`` batches. Returns the mean loss and the seconds taken."""
         self.model.train()
         torch.manual_seed(self.config.seed * 1_000_003 + epoch)
         order = np.random.default_rng([self.config.seed, epoch]).permutation(len(self.data.train))
-        start = time.perf_counter()
-        total, n = 0.0, 0
+        size = self.config.batch_size
+        num_batches = -(-len(order) // size)
+        done, total, n, before = 0, 0.0, 0, 0.0
         device = self.model.embedding.device
-        for items, mask, targets in batches(self.data.train, order, self.config.batch_size):
+        partial, self.partial = self.partial, None
+        if partial is not None and int(partial["epoch"]) == epoch:
+            done, total, n, before = (partial[k] for k in ("batches", "total", "n", "seconds"))
+            _set_rng(partial["rng"], device)
+            if self.log:
+                print(f"epoch {epoch}: continuing after batch {done} of {num_batches}", flush=True)
+        start = time.perf_counter()
+        for k, (items, mask, targets) in enumerate(
+            batches(self.data.train, order[done * size :], size), done + 1
+        ):
             loss, _ = self.model.loss(items.to(device), mask.to(device), targets.to(device))
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
             total += loss.item() * len(targets)
             n += len(targets)
-        return total / max(n, 1), time.perf_counter() - start
+            if k % self.config.checkpoint_batches == 0 and k < num_batches:
+                seconds = before + time.perf_counter() - start
+                self._save_partial(epoch, k, total, n, seconds)
+        return total / max(n, 1), before + time.perf_counter() - start
+
+    def _save_partial(self, epoch: int, done: int, total: float, n: int, seconds: float) -> None:
+        """A mid-epoch checkpoint: weights, optimizer and random state in a new
+        folder, then ``partial.json`` pointing at it (written last, atomically)."""
+        state = self.run_dir / "state"
+        name = f"partial-{epoch:04d}-{done:07d}"
+        checkpoint.save_model(self.model, state / name, {"epoch": epoch, "batches": done})
+        checkpoint.save_optimizer(self.optimizer, state / name / "optimizer.pt")
+        rng = _get_rng(self.model.embedding.device)
+        atomic_write(state / name / "rng.safetensors", lambda tmp: save_file(rng, tmp))
+        atomic_write_json(
+            state / PARTIAL,
+            {"epoch": epoch, "batches": done, "total": total, "n": n, "seconds": seconds,
+             "directory": name},
+        )  # fmt: skip
+        _remove_other(state, "partial-*", state / name)
 
     def fit(self) -> dict[str, Any]:
         """Run the remaining epochs; returns the summary (also ``summary.json``)."""
@@ -261,14 +320,12 @@ class SessionTrainer:
         checkpoint.save_optimizer(self.optimizer, here / "optimizer.pt")
         atomic_write_json(self.run_dir / "metrics.json", {"history": self.history})
         atomic_write_json(
-            state / "progress.json",
+            state / PROGRESS,
             {"epoch": epoch, "history": self.history, "best_epoch": self.best_epoch},
         )
-        for old in state.glob("epoch-*"):
-            if old != here:
-                for f in old.iterdir():
-                    f.unlink()
-                old.rmdir()
+        (state / PARTIAL).unlink(missing_ok=True)
+        _remove_other(state, "partial-*", None)
+        _remove_other(state, "epoch-*", here)
 
     def summary(self) -> dict[str, Any]:
         """The selected epoch's metrics (``summary.json``)."""
@@ -297,6 +354,27 @@ class SessionTrainer:
         }
         atomic_write_json(self.run_dir / "summary.json", out)
         return out
+
+
+def _remove_other(state: Path, pattern: str, keep: Path | None) -> None:
+    for old in state.glob(pattern):
+        if old != keep:
+            for f in old.iterdir():
+                f.unlink()
+            old.rmdir()
+
+
+def _get_rng(device: torch.device) -> dict[str, torch.Tensor]:
+    rng = {"cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        rng["cuda"] = torch.cuda.get_rng_state(device)
+    return rng
+
+
+def _set_rng(rng: dict[str, torch.Tensor], device: torch.device) -> None:
+    torch.set_rng_state(rng["cpu"])
+    if device.type == "cuda" and "cuda" in rng:
+        torch.cuda.set_rng_state(rng["cuda"], device)
 
 
 def _unique(path: Path) -> Path:
