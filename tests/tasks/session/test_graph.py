@@ -24,8 +24,7 @@ def test_hypergraph_conv_equals_dense_reference() -> None:
     graph = Hypergraph(SESSIONS, N)
     assert graph.nnz == 12  # repeats count once
     x = torch.randn(N, 4, dtype=torch.float64)
-    graph.item_side, graph.edge_side = graph.item_side.double(), graph.edge_side.double()
-    graph.item_side_t, graph.edge_side_t = graph.item_side_t.double(), graph.edge_side_t.double()
+    graph.to(torch.device("cpu"), torch.float64)
     ref = dense_conv(SESSIONS, N, x)
     torch.testing.assert_close(graph.conv(x), ref)
     assert torch.all(graph.conv(x)[6] == 0)  # an item in no hyperedge
@@ -66,3 +65,20 @@ def test_ssl_loss_stays_finite_for_large_embeddings() -> None:
     loss = model.ssl_loss(hyper, hyper.clone().requires_grad_())
     assert torch.isfinite(loss)
     loss.backward()
+
+
+def test_factors_and_their_transposes_equal_the_dense_matrices() -> None:
+    graph = Hypergraph(SESSIONS, N)
+    h = torch.zeros(N, len(SESSIONS))
+    for e, s in enumerate(SESSIONS):
+        for v in s:
+            h[v - 1, e] = 1.0
+    item_side = h / h.sum(1, keepdim=True).clamp_min(1.0)
+    edge_side = h.T / h.sum(0)[:, None]
+    torch.testing.assert_close(graph.item_side.dense(), item_side)
+    torch.testing.assert_close(graph.edge_side.dense(), edge_side)
+    torch.testing.assert_close(graph.item_side_t.dense(), item_side.T)
+    torch.testing.assert_close(graph.edge_side_t.dense(), edge_side.T)
+    x = torch.randn(len(SESSIONS), 3)
+    torch.testing.assert_close(graph.item_side @ x, item_side @ x)  # row 7 is an empty bag
+    torch.testing.assert_close(graph.edge_side.csr().to_dense(), edge_side)
