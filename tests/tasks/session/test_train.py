@@ -44,6 +44,23 @@ class Killed(Exception):
     """Stands for the process being stopped."""
 
 
+def killed_at(trainer: SessionTrainer, call: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run ``trainer.fit()`` until its ``call``-th training batch, which raises ``Killed``."""
+    loss = DHCN.loss
+    calls = {"n": 0}
+
+    def counted(self: DHCN, *args: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == call:
+            raise Killed
+        return loss(self, *args)
+
+    with monkeypatch.context() as m:
+        m.setattr(DHCN, "loss", counted)
+        with pytest.raises(Killed):
+            trainer.fit()
+
+
 @pytest.mark.parametrize("lmam", [False, True])
 def test_a_run_killed_mid_epoch_continues_from_its_checkpoint_as_if_never_stopped(
     session_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lmam: bool
@@ -60,19 +77,7 @@ def test_a_run_killed_mid_epoch_continues_from_its_checkpoint_as_if_never_stoppe
     straight = SessionTrainer(config("straight"), data=data, log=False).fit()
 
     # kill the run in epoch 2, after 7 batches: the checkpoint after batch 6 is the last
-    calls = {"n": 0}
-    loss = DHCN.loss
-
-    def counted(self: DHCN, *args: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == num_batches + 8:
-            raise Killed
-        return loss(self, *args)
-
-    monkeypatch.setattr(DHCN, "loss", counted)
-    with pytest.raises(Killed):
-        SessionTrainer(config("killed"), data=data, log=False).fit()
-    monkeypatch.setattr(DHCN, "loss", loss)
+    killed_at(SessionTrainer(config("killed"), data=data, log=False), num_batches + 8, monkeypatch)
     run = tmp_path / "runs" / "killed"
     partial = json.loads((run / "state" / "partial.json").read_text())
     assert (partial["epoch"], partial["batches"]) == (2, 6)
@@ -103,19 +108,7 @@ def test_a_run_killed_in_its_first_epoch_resumes(
         data_dir=str(session_dir), out_dir=str(tmp_path), name="r", epochs=1, dim=16,
         batch_size=16, checkpoint_batches=2,
     )  # fmt: skip
-    loss = DHCN.loss
-    calls = {"n": 0}
-
-    def counted(self: DHCN, *args: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise Killed
-        return loss(self, *args)
-
-    monkeypatch.setattr(DHCN, "loss", counted)
-    with pytest.raises(Killed):
-        SessionTrainer(config, log=False).fit()
-    monkeypatch.setattr(DHCN, "loss", loss)
+    killed_at(SessionTrainer(config, log=False), 4, monkeypatch)
     assert not (tmp_path / "r" / "state" / "progress.json").exists()
     runner = CliRunner()
     r = runner.invoke(app, ["session", "train", "--resume", str(tmp_path / "r"), "--epochs", "1"])
