@@ -63,13 +63,9 @@ class SparseRows:
 
     def dense(self) -> Tensor:
         """The matrix as a dense ``(R, C)`` tensor (for tests)."""
-        rows = torch.repeat_interleave(
-            torch.arange(len(self.offsets), device=self.offsets.device),
-            torch.diff(self.offsets, append=self.offsets.new_tensor([len(self.indices)])),
-        )
-        out = torch.zeros(self.shape, dtype=self.weights.dtype, device=self.weights.device)
-        out[rows, self.indices] = self.weights
-        return out
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+            return self.csr().to_dense()
 
 
 class Hypergraph:
