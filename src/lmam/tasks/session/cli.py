@@ -102,3 +102,32 @@ def time_command(
         data_dir=data_dir, lmam=lmam, threads=threads, batch_size=batch_size, device=device
     )
     print(json.dumps(time_batches(config, batches), indent=2))
+
+
+@session_app.command("table13")
+def table13_command(
+    data_dir: str = typer.Option(DEFAULT_DATA, help="folder with all_train_seq.txt and test.txt"),
+    seeds: int = typer.Option(3, min=2, help="seeds 0..N-1, each training both models"),
+    epochs: int = typer.Option(10, min=1),
+    max_cases: int | None = typer.Option(
+        None, min=1, help="train on a seeded subsample of this many cases (labelled so)"
+    ),
+    jobs: int = typer.Option(2, min=1, help="runs trained at once, one thread each"),
+    dim: int = typer.Option(100, min=1),
+    batch_size: int = typer.Option(100, min=1),
+    device: str = typer.Option("cpu", help="cpu, cuda, cuda:N, mps or auto"),
+    runs_dir: Path = typer.Option(Path("runs/session/table13")),
+    out: Path = typer.Option(
+        Path("results"), help="writes OUT/table13/TAG/table13.{md,json} and OUT/runs/TAG/"
+    ),
+) -> None:
+    """Table XIII: DHCN and DHCN* over seeds with paired t-tests, beside the paper's
+    numbers (finished runs reused, interrupted ones continued)."""
+    from lmam.tasks.session.table13 import run_table13
+
+    report = run_table13(
+        data_dir, list(range(seeds)), epochs=epochs, max_cases=max_cases, jobs=jobs,
+        runs_dir=runs_dir, out=out, device=device,
+        overrides={"dim": dim, "batch_size": batch_size},
+    )  # fmt: skip
+    print(report.markdown(), end="")

@@ -338,6 +338,8 @@ class SessionTrainer:
             "model": "DHCN*" if self.config.lmam else "DHCN",
             "selection": f"valid (the epoch with the best validation {SELECT_METRIC})",
             "train_cases": len(self.data.train),
+            "valid_cases": len(self.data.valid),
+            "test_cases": len(self.data.test),
             "subsample": self.config.max_cases is not None,
             "epochs_run": len(self.history),
             "best_epoch": self.best_epoch,
