@@ -227,6 +227,9 @@ def test_bad_table_and_single_modality_errors(tmp_path: Path) -> None:
 
     result = runner.invoke(app, ["reproduce", "table99"])
     assert result.exit_code == 2 and "table 'table99': want one of table2" in result.output
+    for table, command in (("table13", "lmam session table13"), ("table14", "lmam humour")):
+        result = runner.invoke(app, ["reproduce", table])
+        assert result.exit_code == 2 and command in result.output
     result = runner.invoke(app, ["reproduce", "table4", "--data-path", str(tmp_path)])
     assert result.exit_code == 2 and "table4 runs on mosi, pom" in result.output
     missing = tmp_path / "nope.pkl"

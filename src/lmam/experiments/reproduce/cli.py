@@ -16,6 +16,12 @@ from lmam.data.detect import unknown_dataset
 from lmam.errors import OptionError
 
 QUICK_SEEDS = 2
+OTHER_TASKS = {
+    "table13": "lmam session table13",
+    "table14": "lmam humour table14 DATA_DIR",
+}
+"""The paper's tables of the other tasks (Section V-I), each its task's own command."""
+OTHER_TASKS_NOTE = "Table XIII: lmam session table13; Table XIV: lmam humour table14 DATA_DIR"
 
 
 def made_note(
@@ -102,7 +108,7 @@ def reproduce_command(
     from lmam.experiments.reproduce.tables import TABLES
 
     if table == "list":
-        listing = Table(title="lmam reproduce TABLE")
+        listing = Table(title="lmam reproduce TABLE", caption=OTHER_TASKS_NOTE)
         for column in ("table", "what", "datasets (default)", "seeds"):
             listing.add_column(column)
         for name, spec in TABLES.items():
@@ -111,6 +117,8 @@ def reproduce_command(
         return
     names = list(TABLES) if table == "all" else [table]
     for name in names:
+        if name in OTHER_TASKS:
+            raise OptionError(f"table {name!r} is another task's: run `{OTHER_TASKS[name]}`")
         if name not in TABLES:
             raise OptionError(f"table {name!r}: want one of {', '.join(TABLES)}, all or list")
     console = Console(soft_wrap=True)  # a log line (a run's path) is never cut in two
