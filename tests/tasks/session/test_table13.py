@@ -4,6 +4,7 @@ paired t-test against SciPy, reuse of finished runs and records, continuation.""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,9 @@ def test_finished_runs_and_records_are_reused_not_retrained(
         raise AssertionError("a finished run was trained again")
 
     monkeypatch.setattr(t13, "_train", refuse)
+    shutil.rmtree(tmp_path / "out" / "runs")
     assert run(session_dir, tmp_path).rows == first.rows  # from the run directories
+    assert len(list((tmp_path / "out" / "runs" / "diginetica").iterdir())) == 4  # recorded again
     for folder in (tmp_path / "runs").iterdir():  # the runs are gone: the records stand in
         for r in folder.iterdir():
             for f in r.rglob("*"):

@@ -141,7 +141,11 @@ def run_table13(
             )  # fmt: skip
             config.check()
             run = runs_dir / config.name  # type: ignore[operator]
-            found = _finished(run, config) or (records and _finished(records / run.name, config))
+            found = _finished(run, config)
+            if found and records is not None and not _finished(records / run.name, config):
+                _save_record(run, records / run.name)
+            elif not found and records is not None:
+                found = _finished(records / run.name, config)
             if found:
                 summaries[model][seed] = found
                 if log:
