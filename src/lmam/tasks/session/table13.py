@@ -182,6 +182,12 @@ def run_table13(
     return report
 
 
+def _span(summaries: dict[str, dict[int, dict[str, Any]]], seeds: list[int], key: str) -> str:
+    """``"n"`` or ``"lo-hi"`` of a count over the runs (e.g. each seed's validation cases)."""
+    counts = sorted({int(summaries[m][s].get(key, 0)) for m in MODELS for s in seeds})
+    return f"{counts[0]:,}" if len(counts) == 1 else f"{counts[0]:,}-{counts[-1]:,}"
+
+
 def make_report(
     summaries: dict[str, dict[int, dict[str, Any]]],
     seeds: list[int],
@@ -225,8 +231,9 @@ def make_report(
     )
     notes = [
         f"Diginetica, {data}; {len(seeds)} seeds ({', '.join(map(str, seeds))}), {epochs} epochs "
-        f"each, the epoch kept by validation P@20 ({first.get('valid_cases', 0):,} validation "
-        "cases from training sessions held out, drawn by the seed); test P@K and MRR@K (%) over "
+        f"each, the epoch kept by validation P@20 ({_span(summaries, seeds, 'valid_cases')} "
+        "validation cases from training sessions held out, drawn by the seed); test P@K and "
+        "MRR@K (%) over "
         f"all {first.get('test_cases', 0):,} test cases. The paper picks the "
         "best test epoch; the JSON keeps that optimistic figure too, labelled.",
         f"Parameters: DHCN {first['parameters']:,}, DHCN* "
