@@ -28,6 +28,7 @@ import numpy as np
 
 from lmam.errors import OptionError
 from lmam.experiments.paper import SESSION_METRICS, TABLE_XIII
+from lmam.experiments.records import save_record
 from lmam.experiments.reproduce.report import Report, num, pvalue
 from lmam.experiments.stats import paired_ttest
 from lmam.tasks.session.train import PROGRESS, SessionConfig, SessionTrainer
@@ -37,7 +38,6 @@ MODELS = {"DHCN": False, "DHCN*": True}
 SAME = ("lmam", "seed", "epochs", "batch_size", "lr", "weight_decay", "dim", "layers", "beta",
         "lmam_rank", "max_len", "valid_fraction", "max_cases")  # fmt: skip
 """The settings that must agree for a finished run (or record) to be reused."""
-RECORD_FILES = ("config.yaml", "metrics.json", "summary.json")
 
 
 def tag(max_cases: int | None) -> str:
@@ -62,17 +62,6 @@ def _finished(folder: Path, config: SessionConfig) -> dict[str, Any] | None:
         return None
     summary: dict[str, Any] = json.loads((folder / "summary.json").read_text())
     return summary if summary.get("epochs_run") == config.epochs else None
-
-
-def _save_record(run: Path, record: Path) -> None:
-    """Copy a finished run's small files (no weights) to ``record``, atomically."""
-    tmp = record.with_name(record.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for name in RECORD_FILES:
-        shutil.copy2(run / name, tmp / name)
-    shutil.rmtree(record, ignore_errors=True)
-    tmp.rename(record)
 
 
 def _train(config: SessionConfig, run: Path) -> dict[str, Any]:
@@ -142,8 +131,8 @@ def run_table13(
             config.check()
             run = runs_dir / config.name  # type: ignore[operator]
             found = _finished(run, config)
-            if found and records is not None and not _finished(records / run.name, config):
-                _save_record(run, records / run.name)
+            if found and records is not None:
+                save_record(run, records / run.name)  # a no-op where the record keeps it
             elif not found and records is not None:
                 found = _finished(records / run.name, config)
             if found:
@@ -157,7 +146,7 @@ def run_table13(
     def done(model: str, seed: int, run: Path, summary: dict[str, Any]) -> None:
         summaries[model][seed] = summary
         if records is not None:
-            _save_record(run, records / run.name)
+            save_record(run, records / run.name)
         if log:
             print(f"finished {run.name}: test P@20 {summary['test']['P@20']:.2f}", flush=True)
 
