@@ -21,7 +21,6 @@ OTHER_TASKS = {
     "table14": "lmam humour table14 DATA_DIR",
 }
 """The paper's tables of the other tasks (Section V-I), each its task's own command."""
-OTHER_TASKS_NOTE = "Table XIII: lmam session table13; Table XIV: lmam humour table14 DATA_DIR"
 
 
 def made_note(
@@ -108,7 +107,8 @@ def reproduce_command(
     from lmam.experiments.reproduce.tables import TABLES
 
     if table == "list":
-        listing = Table(title="lmam reproduce TABLE", caption=OTHER_TASKS_NOTE)
+        caption = "; ".join(f"{name}: {command}" for name, command in OTHER_TASKS.items())
+        listing = Table(title="lmam reproduce TABLE", caption=caption)
         for column in ("table", "what", "datasets (default)", "seeds"):
             listing.add_column(column)
         for name, spec in TABLES.items():
