@@ -247,3 +247,36 @@ def test_bad_table_and_single_modality_errors(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "table10 needs a dataset with two or more modalities" in result.output
     assert "has text only" in result.output
+
+
+def test_results_page_summarises_every_plug_and_play_table(made: Path) -> None:
+    page = (made / "README.md").read_text()
+    assert page.index("## At a glance") < page.index("### Table II")
+    for dataset in ("IEMOCAP_features", "MELD_features", "mosi"):
+        assert f"| {dataset} | EmoCaps |" in page
+    _md, payload = _written(made, "table2", "IEMOCAP_features")
+    star = [r["test"]["weighted_f1"] for r in payload["runs"]["emocaps-lmam"]]
+    base = [r["test"]["weighted_f1"] for r in payload["runs"]["emocaps"]]
+    line = next(x for x in page.splitlines() if x.startswith("| IEMOCAP_features | EmoCaps |"))
+    p = stats.ttest_rel(star, base).pvalue
+    assert f"| {100 * (np.mean(star) - np.mean(base)):+.2f} | {p:.1e} |" in line or np.isnan(p)
+
+
+@pytest.mark.parametrize("table, first", [("table6", "TextCNN"), ("table12", "lmam")])
+def test_cost_tables_time_every_model_side_by_side(made: Path, table: str, first: str) -> None:
+    md, payload = _written(made, table, "IEMOCAP_features")
+    now = payload["side_by_side_seconds"]
+    assert set(now) == set(payload["runs"]) and all(v > 0 for v in now.values())
+    header = payload["header"]
+    row = next(r for r in payload["rows"] if r[0] == first)
+    column = header.index("s / epoch, side by side")
+    variant = "textcnn" if table == "table6" else "emocaps-slot-lmam"
+    assert row[column] == f"{now[variant]:.2f}" and "side by side" in md
+    if table == "table6":
+        assert row[header.index("× base")] == "1.00"
+        star = next(r for r in payload["rows"] if r[0] == "TextCNN*")
+        ratio = now["textcnn-lmam"] / now["textcnn"]
+        assert star[header.index("× base")] == f"{ratio:.2f}"
+    else:
+        ratio = now["emocaps-slot-lmam"] / now["emocaps-slot-self_attention"]
+        assert payload["time_ratio"] == pytest.approx(ratio)

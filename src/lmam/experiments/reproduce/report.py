@@ -128,13 +128,26 @@ How our data differ from the paper's, so the numbers are not expected to match:
 - **POM** has audio and visual only (the MFN files carry no text).
 - Model selection never looks at the test set: the epoch kept is the best on
   validation data, or (CMU-MOSI) a fixed number of epochs decided in advance.
+- **The other tasks** (`lmam session table13`, `lmam humour table14 DIR`):
+  Diginetica's table is on a seeded subsample of the training cases unless its
+  section says otherwise; UR-FUNNY's features are not available here, so Table
+  XIV has no measured result.
 """
 
 
+OTHER_TASK_TABLES = ("table13", "table14")
+"""Tables of the other tasks, written by their own commands; the results page shows them last."""
+
+
 def write_index(out: Path, order: list[str]) -> Path:
-    """``out/README.md``: every table found under ``out`` (in ``order``), one section each."""
-    parts = [INDEX_HEADER]
-    for name in order:
+    """``out/README.md``: the summary (:mod:`.glance`), then every table found under
+    ``out`` (in ``order``, then the other tasks'), one section each. A table whose Markdown names its own
+    ``Command:`` (the other tasks') keeps it; the others get their ``lmam reproduce``
+    command."""
+    from lmam.experiments.reproduce.glance import glance
+
+    parts = [INDEX_HEADER, *glance(out)]
+    for name in [*order, *OTHER_TASK_TABLES]:
         folder = out / name
         if not folder.is_dir():
             continue
@@ -143,8 +156,9 @@ def write_index(out: Path, order: list[str]) -> Path:
             rel = md.parent.relative_to(out).as_posix()
             text = text.replace("](", f"]({rel}/").replace("\n## ", "\n### ")
             text = text.replace("## ", "### ", 1) if text.startswith("## ") else text
-            cmd = f"`lmam reproduce {name} --dataset {md.parent.name}`"
-            parts.append(f"{text}\nMade by {cmd}.\n")
+            if "Command: `" not in text:
+                text += f"\nMade by `lmam reproduce {name} --dataset {md.parent.name}`.\n"
+            parts.append(text)
     path = out / "README.md"
     atomic_write_text(path, "\n".join(parts))
     return path

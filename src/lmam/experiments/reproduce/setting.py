@@ -23,6 +23,9 @@ sentiment labels, as in the paper's Table IV."""
 QUICK_EPOCHS = 1
 """Epochs of a ``--quick`` run (a smoke test of the whole pipeline, not a result)."""
 
+TIMING_ROUNDS = 3
+"""Rounds of side-by-side epoch timing (Tables VI and XII); the median is kept."""
+
 
 @dataclass
 class Setting:
@@ -92,6 +95,15 @@ class Setting:
             jobs=self.jobs,
             records=self.records,
         )
+
+    def epoch_seconds(self, variants: dict[str, dict[str, Any]]) -> dict[str, float]:
+        """Seconds of one training epoch of each variant (the first seed), timed side
+        by side in this process with one thread (:func:`lmam.experiments.timing.epoch_seconds`):
+        the median of 3 rounds (1 with ``quick``)."""
+        from lmam.experiments.timing import epoch_seconds
+
+        configs = {n: self.with_config(**v, seed=self.seeds[0]) for n, v in variants.items()}
+        return epoch_seconds(configs, rounds=1 if self.quick else TIMING_ROUNDS)
 
     def with_config(self, **changes: Any) -> TrainConfig:
         """The base configuration with ``changes``."""

@@ -29,7 +29,7 @@ import numpy as np
 from lmam.errors import OptionError
 from lmam.experiments.paper import SESSION_METRICS, TABLE_XIII
 from lmam.experiments.records import save_record
-from lmam.experiments.reproduce.report import Report, num, pvalue
+from lmam.experiments.reproduce.report import Report, num, pvalue, write_index
 from lmam.experiments.stats import paired_ttest
 from lmam.tasks.session.train import PROGRESS, SessionConfig, SessionTrainer
 
@@ -167,7 +167,10 @@ def run_table13(
                 done(model, seed, run, future.result())
     report = make_report(summaries, seeds, epochs, max_cases)
     if out is not None:
+        from lmam.experiments.reproduce.tables import TABLES
+
         report.write(Path(out) / "table13" / name)
+        write_index(Path(out), list(TABLES))  # the results page shows it with the others
     return report
 
 
