@@ -32,6 +32,8 @@ def test_table_rows_and_ttest_match_scipy(session_dir: Path, tmp_path: Path) -> 
     md = (tmp_path / "out" / "table13" / "diginetica" / "table13.md").read_text()
     payload = json.loads((tmp_path / "out" / "table13" / "diginetica" / "table13.json").read_text())
     assert "DHCN (paper) | 27.24 | 39.87 | 53.18" in md and "paired t-test p" in md
+    page = (tmp_path / "out" / "README.md").read_text()  # the results page shows it too
+    assert "### Table XIII" in page and "Command: `lmam session table13" in page
     assert [r[0] for r in report.rows][:4] == ["DHCN (ours)", "DHCN (paper)", "DHCN* (ours)",
                                                "DHCN* (paper)"]  # fmt: skip
     for metric in SESSION_METRICS:
