@@ -12,6 +12,7 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from lmam.cli import app
+from lmam.data.errors import DataError
 from lmam.errors import OptionError
 from lmam.experiments.paper import SESSION_METRICS
 from lmam.tasks.session import table13 as t13
@@ -99,6 +100,10 @@ def test_subsample_is_labelled_and_errors_are_clear(session_dir: Path, tmp_path:
     SessionConfig(data_dir=str(session_dir), dim=8).dump(other / "config.yaml")
     with pytest.raises(OptionError, match="other settings"):
         run(session_dir, tmp_path)
+    missing = tmp_path / "nowhere"
+    with pytest.raises(DataError, match="no such folder"):
+        run(missing, tmp_path / "fresh")
+    assert not (tmp_path / "fresh").exists()  # nothing was written
 
 
 def test_cli_table13_in_parallel(session_dir: Path, tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from lmam.data.errors import DataError
 from lmam.errors import OptionError
 from lmam.experiments.paper import SESSION_METRICS, TABLE_XIII
 from lmam.experiments.records import save_record
@@ -141,6 +142,8 @@ def run_table13(
                     print(f"reusing {run.name} (finished earlier with the same settings)")
             else:
                 todo.append((model, seed, config, run))
+    if todo and not Path(data_dir).is_dir():  # before anything is written
+        raise DataError("no such folder", file=data_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
 
     def done(model: str, seed: int, run: Path, summary: dict[str, Any]) -> None:
