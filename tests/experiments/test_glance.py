@@ -113,3 +113,52 @@ def test_one_seed_gives_no_p_value(tmp_path: Path) -> None:
         },
     )
     assert row(glance(tmp_path), "iemocap-text", "EmoCaps")[4:6] == ["+10.00", "n/a"]
+
+
+def test_claims_of_tables_v_ix_xi(tmp_path: Path) -> None:
+    def f1(name: str, scores: dict[int, float]) -> list[dict]:
+        return runs(name, scores, "weighted_f1")
+
+    write_table(
+        tmp_path,
+        "table5",
+        "iemocap-text",
+        {
+            "m2fnet-wide": f1("m2fnet-wide", {0: 0.5, 1: 0.6}),
+            "m2fnet-lmam": f1("x", {0: 0.6, 1: 0.6}),
+        },
+    )
+    write_table(
+        tmp_path,
+        "table9",
+        "iemocap-text",
+        {
+            "emocaps-slot-tfn": f1("tfn", {0: 0.55, 1: 0.57}),
+            "emocaps-slot-add": f1("add", {0: 0.62, 1: 0.64}),  # the best other fusion
+            "emocaps-slot-lmam": f1("slot-lmam", {0: 0.9, 1: 0.9}),  # LMAM's own: left out
+            "emocaps-lmam": f1("emocaps-lmam", {0: 0.60, 1: 0.61}),
+        },
+    )
+    write_table(
+        tmp_path,
+        "table11",
+        "iemocap-text",
+        {
+            "bclstm-lmam-early": f1("e", {0: 0.5, 1: 0.5}),
+            "bclstm-lmam": f1("r", {0: 0.52, 1: 0.53}),
+        },
+    )
+    lines = glance(tmp_path)
+    assert row(lines, "iemocap-text", "V: M2FNet* vs widened (◇)")[2:5] == [
+        "55.00",
+        "60.00",
+        "+5.00",
+    ]
+    ix = row(lines, "iemocap-text", "IX: EmoCaps* vs the best other fusion (add); rank 2 of 3")
+    paper = published.fusion("iemocap", "emocaps-lmam")
+    paper_add = published.fusion("iemocap", "add")
+    assert paper is not None and paper_add is not None
+    assert ix[2:5] == ["63.00", "60.50", "-2.50"] and ix[6] == f"{paper[1] - paper_add[1]:+.2f}"
+    xi = row(lines, "iemocap-text", "XI: bc-LSTM*, with vs without the residual")
+    assert xi[2:5] == ["50.00", "52.50", "+2.50"]
+    assert not any(x.startswith("| iemocap-text | TextCNN") for x in lines)  # no Table II here
