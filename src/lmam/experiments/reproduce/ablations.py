@@ -21,7 +21,7 @@ from lmam.experiments.reproduce.cells import (
     variant_key,
 )
 from lmam.experiments.reproduce.report import Report, num
-from lmam.experiments.reproduce.setting import TIMING_ROUNDS, Setting
+from lmam.experiments.reproduce.setting import Setting
 
 # -- Table V: equal parameters -------------------------------------------------------------
 WIDENED = ("bclstm", "mmdfn", "m2fnet", "emocaps")
@@ -253,7 +253,7 @@ def self_attention(name: str, s: Setting) -> Report:
             "Seconds per training epoch on this machine's CPU, one thread. *Runs*: as each "
             "run recorded it, mean ± std over seeds (indicative: other jobs may have shared "
             "the machine). *Side by side*: one epoch of each trained in turn in one process, "
-            f"the median of {1 if s.quick else TIMING_ROUNDS} rounds (seed {s.seeds[0]}). "
+            f"the median of {s.timing_rounds} rounds (seed {s.seeds[0]}). "
             "`bench/emocaps_slot.py` times the fusion alone side by side.",
         ],
         {

@@ -22,7 +22,7 @@ from lmam.experiments.reproduce.cells import (
     variant_key,
 )
 from lmam.experiments.reproduce.report import Report, pm, pvalue
-from lmam.experiments.reproduce.setting import TIMING_ROUNDS, Setting
+from lmam.experiments.reproduce.setting import Setting
 
 # -- Tables II-IV: plug and play ------------------------------------------------------------
 TEXTCNN_NOTE = (
@@ -215,7 +215,7 @@ def cost(name: str, s: Setting) -> Report:
             "each run recorded it, mean ± std over seeds (runs trained while other jobs "
             "shared the machine are slower, so these are indicative only). *Side by side*: "
             f"one epoch of every model trained in turn in one process, the median of "
-            f"{1 if s.quick else TIMING_ROUNDS} rounds (seed {s.seeds[0]}), so that the "
+            f"{s.timing_rounds} rounds (seed {s.seeds[0]}), so that the "
             "machine's load hits all of them alike; × base is the ratio of these. "
             "The paper's times are on an RTX 3090. " + published.note(family),
         ],

@@ -96,14 +96,19 @@ class Setting:
             records=self.records,
         )
 
+    @property
+    def timing_rounds(self) -> int:
+        """Rounds of side-by-side epoch timing: :data:`TIMING_ROUNDS`, 1 with ``quick``."""
+        return 1 if self.quick else TIMING_ROUNDS
+
     def epoch_seconds(self, variants: dict[str, dict[str, Any]]) -> dict[str, float]:
         """Seconds of one training epoch of each variant (the first seed), timed side
         by side in this process with one thread (:func:`lmam.experiments.timing.epoch_seconds`):
-        the median of 3 rounds (1 with ``quick``)."""
+        the median of :attr:`timing_rounds` rounds."""
         from lmam.experiments.timing import epoch_seconds
 
         configs = {n: self.with_config(**v, seed=self.seeds[0]) for n, v in variants.items()}
-        return epoch_seconds(configs, rounds=1 if self.quick else TIMING_ROUNDS)
+        return epoch_seconds(configs, rounds=self.timing_rounds)
 
     def with_config(self, **changes: Any) -> TrainConfig:
         """The base configuration with ``changes``."""
