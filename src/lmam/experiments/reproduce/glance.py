@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lmam.experiments.reproduce import published
-from lmam.experiments.reproduce.cells import PERCENT, method_label
+from lmam.experiments.reproduce.cells import PERCENT, method_label, stat
 from lmam.experiments.reproduce.report import markdown_table, pvalue
 from lmam.experiments.reproduce.variants import BACKBONES
 from lmam.experiments.stats import paired_ttest
@@ -24,6 +24,14 @@ HEADLINE = {"mosi": "acc2", "pom": "mae"}
 """The one metric summarised per paper dataset; weighted F1 where not listed."""
 
 LOWER_IS_BETTER = {"mae"}
+
+
+def reports(out: Path, name: str) -> list[dict[str, Any]]:
+    """The JSON of table ``name`` for every dataset made under ``out``."""
+    return [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(out.glob(f"{name}/*/{name}.json"))
+    ]
 
 
 def headline(fam: str | None) -> str:
@@ -99,10 +107,6 @@ def dataset_rows(report: dict[str, Any]) -> tuple[list[list[str]], tuple[int, in
     return rows, (len(rows), better, significant)
 
 
-def mean_f1(runs: list[dict[str, Any]]) -> float:
-    return sum(r["test"]["weighted_f1"] for r in runs) / len(runs)
-
-
 def paper_f1(pair: tuple[float, ...] | None) -> float | None:
     return None if pair is None else pair[-1]
 
@@ -111,8 +115,7 @@ def claim_rows(out: Path) -> list[list[str]]:
     """Tables V, IX and XI (weighted F1): LMAM against the widened backbone, against
     the best other fusion in EmoCaps' slot, and with against without the residual."""
     rows: list[list[str]] = []
-    for path in sorted(out.glob("table5/*/table5.json")):
-        report = json.loads(path.read_text(encoding="utf-8"))
+    for report in reports(out, "table5"):
         fam, runs = published.family(report["dataset"]), report["runs"]
         for b in BACKBONES:
             if f"{b}-wide" in runs and f"{b}-lmam" in runs:
@@ -130,8 +133,7 @@ def claim_rows(out: Path) -> list[list[str]]:
                         paper,
                     )[0]
                 )
-    for path in sorted(out.glob("table9/*/table9.json")):
-        report = json.loads(path.read_text(encoding="utf-8"))
+    for report in reports(out, "table9"):
         fam, runs = published.family(report["dataset"]), report["runs"]
         if "emocaps-lmam" not in runs:
             continue
@@ -142,13 +144,14 @@ def claim_rows(out: Path) -> list[list[str]]:
         }
         if not others:
             continue
-        best = max(others, key=lambda k: mean_f1(others[k]))
+        best = max(others, key=lambda k: stat(others[k], "weighted_f1")[0])
         fusion = best.removeprefix("emocaps-slot-")
         ours, theirs = (
             paper_f1(published.fusion(fam, "emocaps-lmam")),
             paper_f1(published.fusion(fam, fusion)),
         )
-        rank = 1 + sum(mean_f1(v) > mean_f1(runs["emocaps-lmam"]) for v in others.values())
+        lmam_f1 = stat(runs["emocaps-lmam"], "weighted_f1")[0]
+        rank = 1 + sum(stat(v, "weighted_f1")[0] > lmam_f1 for v in others.values())
         label = (
             f"IX: EmoCaps* vs the best other fusion ({fusion}); rank {rank} of {len(others) + 1}"
         )
@@ -158,8 +161,7 @@ def claim_rows(out: Path) -> list[list[str]]:
                 report["dataset"], label, runs[best], runs["emocaps-lmam"], "weighted_f1", paper
             )[0]
         )
-    for path in sorted(out.glob("table11/*/table11.json")):
-        report = json.loads(path.read_text(encoding="utf-8"))
+    for report in reports(out, "table11"):
         fam, runs = published.family(report["dataset"]), report["runs"]
         for b in BACKBONES:
             if f"{b}-lmam-early" in runs and f"{b}-lmam" in runs:
@@ -185,8 +187,7 @@ def glance(out: Path) -> list[str]:
     rows: list[list[str]] = []
     counts: list[str] = []
     for name in PLUG_TABLES:
-        for path in sorted((out / name).glob(f"*/{name}.json")):
-            report = json.loads(path.read_text(encoding="utf-8"))
+        for report in reports(out, name):
             dataset_part, (n, better, significant) = dataset_rows(report)
             if not dataset_part:
                 continue

@@ -141,9 +141,9 @@ OTHER_TASK_TABLES = ("table13", "table14")
 
 def write_index(out: Path, order: list[str]) -> Path:
     """``out/README.md``: the summary (:mod:`.glance`), then every table found under
-    ``out`` (in ``order``, then the other tasks'), one section each. A table whose Markdown names its own
-    ``Command:`` (the other tasks') keeps it; the others get their ``lmam reproduce``
-    command."""
+    ``out`` (in ``order``, then the other tasks'), one section each. A table whose
+    Markdown names its own ``Command:`` (the other tasks') keeps it; the others get
+    their ``lmam reproduce`` command."""
     from lmam.experiments.reproduce.glance import glance
 
     parts = [INDEX_HEADER, *glance(out)]
