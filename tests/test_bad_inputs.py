@@ -10,6 +10,7 @@ cases assert the exception type and message.
 from __future__ import annotations
 
 import codecs
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -74,6 +75,16 @@ def files(tmp_path_factory) -> dict[str, Path]:
     out["finished"] = d / "finished"
     out["a_directory"] = d / "a_directory"
     out["a_directory"].mkdir()
+    out["failed"] = d / "failed"
+    shutil.copytree(out["finished"], out["failed"])
+    (out["failed"] / "failed.json").write_text(
+        '{"error": "training diverged at epoch 2, step 1: the training loss is nan", '
+        '"type": "DivergedError", "epoch": 2, "step": 1, "epochs_completed": 1}'
+    )
+    out["summary"] = out["finished"] / "summary.json"
+    for name, text in {"seed_negative": "seed: -1\n", "name_escapes": "name: ../x\n"}.items():
+        out[name] = d / f"{name}.yaml"
+        out[name].write_text("dataset: synthetic\n" + text)
     return out
 
 
@@ -158,7 +169,7 @@ CASES = [
     ("zero epochs", ["train", *TINY[:-3], "--epochs", "0", "--quiet"], 2, ["epochs must be"]),
     ("zero patience", ["train", *TINY, "--patience", "0"], 2, ["patience must be"]),
     ("dropout of 1.5", ["train", *TINY, "--dropout", "1.5"], 2, ["dropout must be in [0, 1)"]),
-    ("negative lr", ["train", *TINY, "--lr", "-1"], 2, ["lr must be positive"]),
+    ("negative lr", ["train", *TINY, "--lr", "-1"], 2, ["lr must be a positive finite number"]),
     ("unknown loss", ["train", *TINY, "--loss", "hinge"], 2, ["loss must be one of", "hinge"]),
     (
         "regression loss on classes",
@@ -257,7 +268,7 @@ CASES = [
         "predict into a directory",
         ["predict", "{finished}", "--data", "{good}", "--out", "{a_directory}"],
         2,
-        ["--out", "is a directory"],
+        ["--out", "is a folder"],
     ),
     (
         "truncated npz",
@@ -298,6 +309,90 @@ CASES = [
         ["Error: Invalid value for '--epochs'"],
     ),
     ("demo with no seeds", ["demo", "--seeds", "0"], 2, ["--seeds"]),
+    # -- settings that would waste a run, or lose or fake a result ----------------------
+    ("negative seed", ["train", *TINY, "--seed", "-5"], 2, ["seed must be a non-negative"]),
+    ("infinite lr", ["train", *TINY, "--lr", "inf"], 2, ["lr must be a positive finite", "inf"]),
+    ("nan lr", ["train", *TINY, "--lr", "nan"], 2, ["lr must be a positive finite", "nan"]),
+    (
+        "infinite weight decay",
+        ["train", *TINY, "--weight-decay", "inf"],
+        2,
+        ["weight_decay must be a finite number >= 0"],
+    ),
+    ("zero grad clip", ["train", *TINY, "--grad-clip", "0"], 2, ["grad_clip must be a positive"]),
+    ("negative grad clip", ["train", *TINY, "--grad-clip", "-1"], 2, ["grad_clip", "-1.0"]),
+    ("name with a slash", ["train", *TINY, "--name", "a/b"], 2, ["one folder name", "'a/b'"]),
+    ("name ..", ["train", *TINY, "--name", ".."], 2, ["one folder name", "'..'"]),
+    ("empty modalities", ["train", *TINY, "--modalities", ""], 2, ["at least one modality"]),
+    ("repeated modality", ["train", *TINY, "--modalities", "text,text"], 2, ["'text' twice"]),
+    ("empty modality", ["train", *TINY, "--modalities", "text,,audio"], 2, ["none empty"]),
+    ("config seed -1", ["train", "--config", "{seed_negative}"], 2, ["seed_negative.yaml", "seed"]),
+    (
+        "config name leaving out-dir",
+        ["train", "--config", "{name_escapes}"],
+        2,
+        ["name_escapes.yaml", "one folder name"],
+    ),
+    ("resume a failed run", ["train", "--resume", "{failed}"], 1, ["failed:", "cannot be resumed"]),
+    (
+        "predict with a failed run",
+        ["predict", "{failed}", "--data", "{good}", "--out", "{a_directory}/p.csv"],
+        1,
+        ["diverged", "not a result"],
+    ),
+    ("evaluate a failed run", ["evaluate", "{failed}"], 1, ["failed:", "not a result"]),
+    (
+        "predict over its data",
+        ["predict", "{finished}", "--data", "{good}", "--out", "{good}"],
+        2,
+        ["--out", "never writes over what it reads"],
+    ),
+    (
+        "predict over the run's record",
+        ["predict", "{finished}", "--data", "{good}", "--out", "{summary}"],
+        2,
+        ["is a file of the input"],
+    ),
+    (
+        "predict into a missing folder far away",
+        ["predict", "{finished}", "--data", "{good}", "--out", "/nonexistent-lmam/x/p.csv"],
+        2,
+        ["no such folder /nonexistent-lmam/x", "--mkdir"],
+    ),
+    (
+        "predict raw input to a .txt",
+        ["predict", "{finished}", "{csv}", "--out", "{a_directory}/p.txt"],
+        2,
+        [".csv or .json"],
+    ),
+    (
+        "evaluate on damaged data",
+        ["evaluate", "{finished}", "--data", "{truncated}"],
+        1,
+        ["truncated.npz", "damaged or truncated"],
+    ),
+    ("export over its input", ["data", "export", "{good}", "{good}"], 2, ["never writes over"]),
+    ("export onto a folder", ["data", "export", "{good}", "{a_directory}"], 2, ["is a folder"]),
+    (
+        "features over their input",
+        ["features", "text", "{csv}", "--out", "{csv}"],
+        2,
+        ["never writes over"],
+    ),
+    (
+        "runs JSON over a run's file",
+        ["runs", "{finished}", "--json", "{summary}"],
+        2,
+        ["--json", "is a file of the input"],
+    ),
+    ("unknown cache action", ["cache", "purge"], 2, ["cache takes list or clear", "'purge'"]),
+    ("unknown cache kind", ["cache", "--kind", "txt"], 2, ["did you mean 'text'"]),
+    (
+        "registered data not where given",
+        ["data", "info", "meld-csv", "--data-path", "{a_directory}/none"],
+        1,
+        ["a_directory/none"],
+    ),
     ("unknown feature set", ["features", "text", "nope"], 2, ["unknown feature set 'nope'"]),
 ]
 

@@ -1,13 +1,48 @@
-"""lmam: multimodal conversational emotion recognition with low-rank matching attention."""
+"""lmam: multimodal conversational emotion recognition with low-rank matching attention.
 
-from lmam.data import DataError, create_dataset, list_datasets
-from lmam.errors import OptionError, RunError
-from lmam.fusion import create_fusion, list_fusions, register_fusion
-from lmam.models import create_model, list_models, register_model
-from lmam.nn import LMAM
-from lmam.train.predictor import Predictor
+The names below are imported on first use (``lmam.create_model`` loads torch
+then), so that ``lmam --help`` and ``lmam --version`` start at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_WHERE = {
+    "LMAM": "lmam.nn",
+    "DataError": "lmam.data",
+    "OptionError": "lmam.errors",
+    "Predictor": "lmam.train.predictor",
+    "RunError": "lmam.errors",
+    "create_dataset": "lmam.data",
+    "create_fusion": "lmam.fusion",
+    "create_model": "lmam.models",
+    "list_datasets": "lmam.data",
+    "list_fusions": "lmam.fusion",
+    "list_models": "lmam.models",
+    "register_fusion": "lmam.fusion",
+    "register_model": "lmam.models",
+}
+
+if TYPE_CHECKING:
+    from lmam.data import DataError, create_dataset, list_datasets
+    from lmam.errors import OptionError, RunError
+    from lmam.fusion import create_fusion, list_fusions, register_fusion
+    from lmam.models import create_model, list_models, register_model
+    from lmam.nn import LMAM
+    from lmam.train.predictor import Predictor
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'lmam' has no attribute {name!r}")
+
 
 __all__ = [
     "LMAM",

@@ -2,32 +2,143 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import importlib
+import json
+import sys
+from typing import Any, NamedTuple
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 import lmam
-from lmam.cli_errors import ClearErrors
-from lmam.data.cli import data_app
-from lmam.experiments.reproduce.cli import reproduce_command
-from lmam.experiments.runs_cli import runs_command
-from lmam.features.cli import features_app
-from lmam.tasks.humour.cli import humour_app
-from lmam.tasks.session.cli import session_app
-from lmam.train.cli import evaluate_command, predict_command, train_command
-from lmam.train.config import DEFAULT_THREADS, TrainConfig
+from lmam.cli_errors import JSON_HELP, ClearErrors, log_console, out_console, plural
+from lmam.errors import OptionError
+from lmam.options import closest
+
+
+class Lazy(NamedTuple):
+    """A command defined elsewhere, imported only when it runs (or its help is asked for)."""
+
+    module: str
+    attribute: str
+    help: str
+
+
+LAZY = {
+    "data": Lazy(
+        "lmam.data.cli",
+        "data_app",
+        "List, inspect and export datasets (registered names, or files in any known layout).",
+    ),
+    "demo": Lazy(
+        "lmam.experiments.cli",
+        "demo_command",
+        "The main job: bc-LSTM with concatenation vs with LMAM on the bundled CMU-MOSI.",
+    ),
+    "evaluate": Lazy(
+        "lmam.train.cli",
+        "evaluate_command",
+        "Recompute a run's test metrics from its checkpoint and compare with the record, or "
+        "score the run's model on new labelled data (--data).",
+    ),
+    "experiment": Lazy(
+        "lmam.experiments.cli", "experiment_app", "Comparisons over seeds (tables + JSON)."
+    ),
+    "features": Lazy(
+        "lmam.features.cli",
+        "features_app",
+        "Build derived features, cached in lmam's format.",
+    ),
+    "humour": Lazy(
+        "lmam.tasks.humour.cli",
+        "humour_app",
+        "Humour detection: C-MFN and C-MFN* (with LMAM) on UR-FUNNY.",
+    ),
+    "predict": Lazy(
+        "lmam.train.cli",
+        "predict_command",
+        "Predict every utterance of new data with a run's model.",
+    ),
+    "reproduce": Lazy(
+        "lmam.experiments.reproduce.cli",
+        "reproduce_command",
+        "Reproduce a table of the LMAM paper: trains what it needs (a finished run is reused, "
+        "an interrupted one continues), then writes Markdown, JSON and PNGs under "
+        "OUT/TABLE/DATASET, with the paper's numbers beside ours.",
+    ),
+    "runs": Lazy(
+        "lmam.experiments.runs_cli",
+        "runs_command",
+        "Summarise finished runs: grouped by configuration, mean ± std over seeds.",
+    ),
+    "session": Lazy(
+        "lmam.tasks.session.cli",
+        "session_app",
+        "Session recommendation: DHCN and DHCN* (with LMAM) on Diginetica.",
+    ),
+    "train": Lazy(
+        "lmam.train.cli",
+        "train_command",
+        "Train a model; writes a run directory (config, metrics, checkpoint, predictions).",
+    ),
+}
+"""The commands that need torch: imported on use, so that ``lmam --help`` and
+``lmam --version`` start at once. ``help`` is the command's short help, as
+``lmam --help`` lists it (a test checks it against the command's own)."""
+
+
+def load_command(name: str) -> Any:
+    """The click command of a :data:`LAZY` entry (its module imported now)."""
+    entry = LAZY[name]
+    obj = getattr(importlib.import_module(entry.module), entry.attribute)
+    if isinstance(obj, typer.Typer):
+        command = typer.main.get_command(obj)
+    else:
+        holder = typer.Typer(rich_markup_mode=None, pretty_exceptions_enable=False)
+        holder.command(name)(obj)
+        command = typer.main.get_command(holder)
+    command.name = name
+    return command
+
+
+class LazyCommands(ClearErrors):
+    """The root group: the :data:`LAZY` commands load when they are run."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY})
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in LAZY:
+            return load_command(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows: list[tuple[str, str]] = []
+        for name in names:
+            if name in LAZY:
+                text = LAZY[name].help
+                short = typer.core.TyperCommand(name, help=text).get_short_help_str(limit)
+                rows.append((name, short))
+            else:
+                command = super().get_command(ctx, name)
+                if command is not None and not command.hidden:
+                    rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
 
 app = typer.Typer(
     name="lmam",
-    cls=ClearErrors,
+    cls=LazyCommands,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     help="Multimodal conversational emotion recognition with low-rank matching attention.",
     no_args_is_help=True,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -60,6 +171,7 @@ def version() -> None:
 def models(
     dim: int = typer.Option(100, help="width of every modality for the parameter count"),
     classes: int = typer.Option(6, help="number of classes for the parameter count"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List the registered backbones with their parameter counts (concat and LMAM)."""
     from lmam.models import create_model
@@ -71,34 +183,52 @@ def models(
     table.add_column("concat, early", justify="right")
     table.add_column("lmam, early_residual", justify="right")
     table.add_column("description")
+    rows = []
     for name in lmam.list_models():
         counts = []
         for fusion, embed in (("concat", "early"), ("lmam", "early_residual")):
             model = create_model(
                 name, in_dims=dims, num_classes=classes, fusion=fusion, embed=embed
             )
-            counts.append(f"{sum(p.numel() for p in model.parameters() if p.requires_grad):,}")
-        table.add_row(name, *counts, escape(MODELS.describe(name)))
-    Console().print(table)
+            counts.append(sum(p.numel() for p in model.parameters() if p.requires_grad))
+        rows.append(
+            {
+                "name": name,
+                "parameters_concat_early": counts[0],
+                "parameters_lmam_early_residual": counts[1],
+                "description": MODELS.describe(name),
+            }
+        )
+        table.add_row(name, *(f"{c:,}" for c in counts), escape(MODELS.describe(name)))
+    if as_json:
+        print(json.dumps(rows, indent=1))
+        return
+    out_console().print(table)
 
 
 @app.command()
 def fusions(
     dim: int = typer.Option(100, help="width of every modality for the parameter count"),
     out_dim: int = typer.Option(100, help="output width for the parameter count"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List the registered fusions with their parameter counts for three modalities."""
     table = Table(title=f"fusions (three modalities of width {dim}, out_dim {out_dim})")
     table.add_column("name")
     table.add_column("parameters", justify="right")
     table.add_column("class")
+    rows = []
     for name in lmam.list_fusions():
         module = lmam.create_fusion(
             name, in_dims=dict.fromkeys(("text", "audio", "visual"), dim), out_dim=out_dim
         )
         count = sum(p.numel() for p in module.parameters() if p.requires_grad)
+        rows.append({"name": name, "parameters": count, "class": type(module).__name__})
         table.add_row(name, f"{count:,}", type(module).__name__)
-    Console().print(table)
+    if as_json:
+        print(json.dumps(rows, indent=1))
+        return
+    out_console().print(table)
 
 
 @app.command()
@@ -112,131 +242,65 @@ def recipes() -> None:
     table.add_column("source")
     for r in RECIPES.values():
         table.add_row(r.name, escape(r.summary), escape(r.source))
-    Console().print(table)
+    out_console().print(table)
 
 
 @app.command()
-def demo(
-    out_dir: Path = typer.Option(Path("runs/demo"), help="where the runs go"),
-    seeds: int = typer.Option(3, min=1, help="number of seeds (0, 1, ...)"),
-    epochs: int | None = typer.Option(
-        None, min=1, help="epochs per run (default: the dataset's fixed protocol)"
+def cache(
+    action: str = typer.Argument("list", help="list (default) or clear"),
+    kind: list[str] = typer.Option(
+        [], "--kind", help="only this kind: text, encoders or audio (repeat; default: all)"
     ),
-    threads: int | None = typer.Option(
-        None, min=1, help=f"torch threads per run (default {DEFAULT_THREADS})"
-    ),
-    fresh: bool = typer.Option(
-        False, help="retrain every run (default: reuse finished runs with the same settings)"
-    ),
-    quiet: bool = typer.Option(True, help="no per-epoch progress bars"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="clear without asking"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """The main job: bc-LSTM with concatenation vs with LMAM on the bundled CMU-MOSI."""
-    from lmam.experiments.demo import run_demo
+    """See or clear lmam's caches (text and audio features, encoders)."""
+    from lmam.features.cache import KINDS, cache_entries, clear_cache
+    from lmam.features.text import cache_dir
 
-    run_demo(out_dir, list(range(seeds)), quiet=quiet, epochs=epochs, threads=threads, fresh=fresh)
-
-
-app.add_typer(data_app, name="data", help="List, inspect and export datasets.")
-app.add_typer(features_app, name="features", help="Extract features (text embeddings).")
-experiment_app = typer.Typer(
-    cls=ClearErrors,
-    rich_markup_mode=None,
-    help="Comparisons over seeds (tables + JSON).",
-    no_args_is_help=True,
-)
-app.add_typer(experiment_app, name="experiment")
-app.add_typer(session_app, name="session")
-app.add_typer(humour_app, name="humour")
-
-
-@experiment_app.command("bclstm")
-def experiment_bclstm(
-    dataset: str = typer.Option("mosi", help="dataset name or path"),
-    data_path: str | None = typer.Option(None),
-    seeds: int = typer.Option(5),
-    epochs: int | None = typer.Option(None, help="default: the dataset's recommendation, else 50"),
-    select: str | None = typer.Option(None, help="valid or last (default: the dataset's)"),
-    threads: int | None = typer.Option(None, min=1, help="torch threads per run"),
-    out_dir: Path = typer.Option(Path("runs/experiments/bclstm")),
-    json_out: Path | None = typer.Option(None, "--json", help="also write the table here"),
-) -> None:
-    """bc-LSTM, bc-LSTM+Att and bc-LSTM with LMAM (early_residual, late), mean +- std over seeds."""
-    from lmam.experiments.compare import BCLSTM_VARIANTS, compare
-
-    base = TrainConfig(
-        dataset=dataset, data_path=data_path, epochs=epochs, select=select, threads=threads
-    )
-    compare(
-        base,
-        BCLSTM_VARIANTS,
-        list(range(seeds)),
-        out_dir / dataset.replace("/", "_"),
-        ["accuracy", "weighted_f1"],
-        f"{dataset}, test set, {seeds} seeds",
-        True,
-        json_out,
-        ttests=[("bclstm-lmam-early_residual", "bclstm"), ("bclstm-lmam-late", "bclstm")],
-    )
-
-
-@experiment_app.command("cima")
-def experiment_cima(
-    dataset: str = typer.Option("mosi", help="dataset name or path"),
-    data_path: str | None = typer.Option(None),
-    seeds: int = typer.Option(5, min=2),
-    threads: int | None = typer.Option(None, min=1, help="torch threads per run"),
-    out_dir: Path = typer.Option(Path("runs/experiments/cima")),
-    json_out: Path | None = typer.Option(None, "--json", help="also write the table here"),
-) -> None:
-    """The cima recipe with MMMU-BA, concatenation, LMAM and text only; paired t-tests."""
-    from lmam.experiments.compare import CIMA_VARIANTS, compare
-    from lmam.train.recipes import get_recipe
-
-    settings = {**get_recipe("cima").settings, "dataset": dataset, "data_path": data_path}
-    base = TrainConfig.from_dict({**settings, "threads": threads})
-    compare(
-        base,
-        CIMA_VARIANTS,
-        list(range(seeds)),
-        out_dir / dataset.replace("/", "_"),
-        ["accuracy", "weighted_f1"],
-        f"{dataset}, cima recipe, {seeds} seeds",
-        False,
-        json_out,
-        ttests=[("lmam", "concat"), ("mmmu_ba", "concat"), ("lmam", "mmmu_ba")],
-    )
-
-
-@experiment_app.command("fusions")
-def experiment_fusions(
-    dataset: str = typer.Option("mosi", help="dataset name or path"),
-    seeds: int = typer.Option(5),
-    embed: str = typer.Option("late"),
-    threads: int | None = typer.Option(None, min=1, help="torch threads per run"),
-    out_dir: Path = typer.Option(Path("runs/experiments/fusions")),
-    json_out: Path | None = typer.Option(None, "--json", help="also write the table here"),
-) -> None:
-    """Every registered fusion in bc-LSTM at one embedding point, mean +- std over seeds."""
-    from lmam.experiments.compare import compare, fusion_variants
-
-    base = TrainConfig(dataset=dataset, threads=threads)
-    compare(
-        base,
-        fusion_variants(embed),
-        list(range(seeds)),
-        out_dir / f"{dataset}-{embed}",
-        ["accuracy", "weighted_f1"],
-        f"{dataset}, bc-LSTM, {embed} fusion, {seeds} seeds",
-        False,
-        json_out,
-    )
-
-
-app.command("train")(train_command)
-app.command("evaluate")(evaluate_command)
-app.command("predict")(predict_command)
-app.command("runs")(runs_command)
-app.command("reproduce")(reproduce_command)
+    if action not in ("list", "clear"):
+        raise OptionError(
+            f"cache takes list or clear, got {action!r}{closest(action, ['list', 'clear'])}"
+        )
+    for k in kind:
+        if k not in KINDS:
+            raise OptionError(
+                f"--kind must be one of {', '.join(KINDS)}, got {k!r}{closest(k, list(KINDS))}"
+            )
+    entries = [e for e in cache_entries() if not kind or e.kind in kind]
+    total = sum(e.bytes for e in entries)
+    if action == "list":
+        if as_json:
+            rows = [
+                {"kind": e.kind, "path": str(e.path), "files": e.files, "bytes": e.bytes}
+                for e in entries
+            ]
+            print(json.dumps(rows, indent=1))
+            return
+        table = Table(
+            title=escape(
+                f"lmam's caches ({cache_dir()} and its audio cache): {plural(len(entries), 'entry', 'entries')}, {total / 1e6:.1f} MB"
+            )
+        )
+        for column in ("kind", "path", "files", "MB"):
+            table.add_column(column, justify="right" if column in ("files", "MB") else "left")
+        for e in entries:
+            table.add_row(e.kind, escape(str(e.path)), str(e.files), f"{e.bytes / 1e6:.1f}")
+        out_console().print(table)
+        return
+    if not entries:
+        log_console().print("nothing to clear")
+        return
+    if not yes and not sys.stdin.isatty():
+        raise OptionError(
+            "cache clear asks before it removes anything: give --yes to clear without a terminal"
+        )
+    if not yes and not typer.confirm(
+        f"remove {plural(len(entries), 'entry', 'entries')} ({total / 1e6:.1f} MB)?"
+    ):
+        raise typer.Exit(1)
+    freed = clear_cache(entries)
+    log_console().print(f"removed {plural(len(entries), 'entry', 'entries')}, {freed / 1e6:.1f} MB")
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ config value; 130 interrupted. ``LMAM_DEBUG=1`` shows the traceback instead.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import typer
@@ -15,12 +16,33 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from lmam.data.errors import DataError
-from lmam.errors import OptionError, RunError
+from lmam.errors import LmamWarning, OptionError, RunError
+from lmam.options import plural
+
+__all__ = ["ClearErrors", "exit_code", "log_console", "out_console", "plural", "print_error"]
+
+JSON_HELP = "print the result as JSON on standard output (instead of a table)"
+MKDIR_HELP = "create missing output folders outside the working directory too"
+
+
+def out_console() -> Console:
+    """Standard output, for results (tables, JSON): no emoji codes, no highlighting."""
+    return Console(emoji=False, highlight=False)
+
+
+def log_console() -> Console:
+    """Standard error, for progress, logs and warnings: one line however long."""
+    return Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
+
+
+def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+    log_console().print(f"[yellow]warning:[/yellow] {escape(' '.join(str(message).split()))}")
 
 
 def exit_code(err: BaseException) -> int | None:
     """The exit code of an error the user can act on (``None``: a bug, show the traceback)."""
+    from lmam.data.errors import DataError  # (here: importing lmam.data loads torch)
+
     if isinstance(err, OptionError):
         return 2
     if isinstance(err, (DataError, RunError, ImportError, OSError, ValueError)):
@@ -30,9 +52,7 @@ def exit_code(err: BaseException) -> int | None:
 
 def print_error(message: str) -> None:
     """``error: <message>`` on one line of standard error."""
-    Console(stderr=True, soft_wrap=True, highlight=False).print(
-        f"[red]error:[/red] {escape(' '.join(message.split()))}"
-    )
+    log_console().print(f"[red]error:[/red] {escape(' '.join(message.split()))}")
 
 
 class ClearErrors(TyperGroup):
@@ -40,9 +60,16 @@ class ClearErrors(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", LmamWarning)
+                warnings.showwarning = _show_warning
+                return super().invoke(ctx)
         except typer.Exit:
             raise
+        except BrokenPipeError:  # the reader went away (lmam ... | head): stop quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            raise typer.Exit(141) from None
         except Exception as err:
             code = exit_code(err)
             if code is None or os.environ.get("LMAM_DEBUG"):

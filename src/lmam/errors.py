@@ -16,3 +16,7 @@ class OptionError(ValueError):
 
 class RunError(RuntimeError):
     """A run directory that cannot be used as asked; the message says what to do."""
+
+
+class LmamWarning(UserWarning):
+    """A setting that works but is likely a mistake (the CLI prints one ``warning:`` line)."""

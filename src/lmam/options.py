@@ -212,3 +212,8 @@ def check_options(
                 f"{where} has no option {name!r}{closest(name, valid)}; its options: {listed}"
             )
         check_value(where, name, value, params[name])
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``"1 epoch"``, ``"2 epochs"`` (``many``: an irregular plural)."""
+    return f"{count:,} {word if count == 1 else many or word + 's'}"

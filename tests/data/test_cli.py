@@ -63,8 +63,11 @@ def test_unknown_layout_lists_the_known_ones(tmp_path: Path) -> None:
     path = fx.write(tmp_path / "odd.pkl", (1, 2, 3))
     out = run("info", path, code=1)
     assert "error:" in out and "unknown layout: a tuple of 3" in out
-    assert "[speakers, labels, sentences" in out  # rich markup must not eat the brackets
-    assert "MELD's CSV release" in out and "Traceback" not in out
+    assert "known layouts (lmam data layouts lists them)" in out and "Traceback" not in out
+    assert len(out.strip().splitlines()) == 1  # a count, not a 1,400-character list
+    listing = run("layouts")
+    assert "[speakers, labels, sentences" in listing  # rich markup must not eat the brackets
+    assert "MELD's CSV release" in listing
 
 
 def test_not_a_pickle_lists_the_known_layouts(tmp_path: Path) -> None:

@@ -56,12 +56,16 @@ def test_transcripts_directory(tmp_path: Path) -> None:
     assert open_dataset(tmp_path).name == "meld-transcripts"
 
 
-def test_unreadable_directory_lists_the_known_layouts(tmp_path: Path) -> None:
+def test_unreadable_directory_points_to_the_known_layouts(tmp_path: Path) -> None:
+    from lmam.data.erc_layouts import known_layouts
+
     (tmp_path / "a.pkl").write_bytes(b"")
     (tmp_path / "b.pkl").write_bytes(b"")
-    with pytest.raises(DataError, match="2 pickle files; known layouts") as info:
+    with pytest.raises(DataError, match="2 pickle files; lmam reads") as info:
         open_dataset(tmp_path)
-    assert "IEMOCAP_features.pkl" in str(info.value)
+    # a count and where to see them, not the whole list on one line
+    assert f"{len(known_layouts())} known layouts (lmam data layouts lists them)" in str(info.value)
+    assert any("IEMOCAP_features.pkl" in layout for layout in known_layouts())
 
 
 def test_missing_path() -> None:

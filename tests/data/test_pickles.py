@@ -262,15 +262,20 @@ def test_split_ids_not_a_list(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("obj", [(1, 2, 3, 4, 5), {"a": 1}, [{}, {}, {}, {}], "text"])
-def test_unknown_layout_lists_known_ones(tmp_path: Path, obj: object) -> None:
+def test_unknown_layout_points_to_the_known_ones(tmp_path: Path, obj: object) -> None:
+    from lmam.data.erc_layouts import known_layouts
+
     err = expect(write(tmp_path, obj), None, None, "unknown layout")
+    # the message counts them and says where they are listed (not a 1,400-character line)
+    assert f"{len(known_layouts())} known layouts (lmam data layouts lists them)" in str(err)
+    listed = " ".join(known_layouts())
     for words in (
         "IEMOCAP_features.pkl",
         "MELD_features_raw.pkl",
         "iemocap_multimodal_features.pkl",
         "cosmic_meld.pkl",
     ):
-        assert words in str(err)
+        assert words in listed
 
 
 def test_code_in_a_feature_pickle_is_refused(tmp_path: Path) -> None:

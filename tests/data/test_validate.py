@@ -84,7 +84,7 @@ def test_labels_length_disagrees() -> None:
 def test_texts_length_disagrees() -> None:
     c = conv("a")
     c.texts = ["only one"]
-    check_error(dataset([c]), "a", "texts", "1 texts but 3 utterances")
+    check_error(dataset([c]), "a", "texts", "1 text but 3 utterances")
 
 
 def test_non_string_text() -> None:

@@ -322,7 +322,8 @@ def test_predict_writes_every_utterance_and_refuses_other_widths(tmp_path):
     path = tmp_path / "new.npz"
     save_dataset(ds, path)
     out = tmp_path / "pred.csv"
-    rows = predict_run(Path(summary["run_dir"]), str(path), out)
+    rows, scores = predict_run(Path(summary["run_dir"]), str(path), out)
+    assert scores is not None and scores["n"] == rows  # the data is labelled
     lines = out.read_text().splitlines()
     assert rows == sum(len(c) for s in ds.splits.values() for c in s) == len(lines) - 1
     assert lines[0] == "split,dialogue,utterance,prediction,p_class0,p_class1,p_class2,p_class3"

@@ -6,16 +6,16 @@ Typer app and can be run on its own.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from lmam.cli_errors import ClearErrors
+from lmam.cli_errors import JSON_HELP, MKDIR_HELP, ClearErrors, log_console, out_console, plural
 from lmam.data.conversations import ConversationFile, is_conversation_file, read_conversations
 from lmam.data.detect import open_dataset
 from lmam.data.registry import describe_dataset, list_datasets
@@ -31,7 +31,9 @@ data_app = typer.Typer(
 )
 
 NAME_OR_PATH = typer.Argument(..., help="a registered dataset name (lmam data list) or a path")
-PATH = typer.Option(None, "--path", help="the file or directory a registered dataset reads")
+PATH = typer.Option(
+    None, "--data-path", "--path", help="the file or directory a registered dataset reads"
+)
 OPTION = typer.Option(
     [],
     "--option",
@@ -48,7 +50,20 @@ def list_command() -> None:
     table.add_column("description")
     for name in list_datasets():
         table.add_row(name, escape(describe_dataset(name)))
-    Console().print(table)
+    out_console().print(table)
+
+
+@data_app.command("layouts")
+def layouts_command() -> None:
+    """The file layouts lmam reads (the public ERC feature pickles and its own formats)."""
+    from lmam.data.erc_layouts import known_layouts
+
+    table = Table(title="layouts lmam reads (lmam data info FILE detects which)")
+    table.add_column("#", justify="right")
+    table.add_column("layout")
+    for i, text in enumerate(known_layouts(), 1):
+        table.add_row(str(i), escape(text))
+    out_console().print(table)
 
 
 @data_app.command("info")
@@ -56,18 +71,26 @@ def info_command(
     name_or_path: str = NAME_OR_PATH,
     path: Path | None = PATH,
     option: list[str] = OPTION,
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Splits, counts, label distribution, modality widths, provenance and warning.
 
     A conversation file (``.csv`` / ``.jsonl``, see the README) is checked and
     summarised: dialogues, utterances, speakers, labels, optional columns.
     """
-    console = Console()
+    console = out_console()
     if path is None and not option and is_conversation_file(name_or_path):
-        for table in conversation_tables(read_conversations(name_or_path)):
+        conv = read_conversations(name_or_path)
+        if as_json:
+            print(json.dumps(conversation_info(conv), indent=1))
+            return
+        for table in conversation_tables(conv):
             console.print(table)
         return
     ds = _open(name_or_path, path, option)
+    if as_json:
+        print(json.dumps(dataset_info(ds), indent=1))
+        return
     for table in info_tables(ds):
         console.print(table)
     if ds.warning:
@@ -80,13 +103,62 @@ def export_command(
     out: Path = typer.Argument(..., help="the lmam dataset file to write (.npz)"),
     path: Path | None = PATH,
     option: list[str] = OPTION,
+    mkdir: bool = typer.Option(False, help=MKDIR_HELP),
 ) -> None:
     """Write a dataset in lmam's own format (read back with `lmam data info OUT`)."""
     from lmam.data.ours import save_dataset
+    from lmam.outputs import check_output
 
+    check_output(out, "OUT", [name_or_path, path], mkdir)
     ds = _open(name_or_path, path, option)
     written = save_dataset(ds, out)
-    Console().print(f"wrote {written}")
+    log_console().print(escape(f"wrote {written}"))
+
+
+def dataset_info(ds: ConversationDataset) -> dict[str, object]:
+    """What ``lmam data info --json`` prints for a dataset."""
+    splits = {}
+    for split, convs in ds.splits.items():
+        lengths = [len(c) for c in convs]
+        entry: dict[str, object] = {
+            "dialogues": len(convs),
+            "utterances": sum(lengths),
+            "longest_dialogue": max(lengths, default=0),
+        }
+        if ds.label_names:
+            ys = np.concatenate([c.labels for c in convs]) if convs else np.zeros(0, np.int64)
+            counts = Counter(ys.tolist())
+            entry["labels"] = {n: int(counts[i]) for i, n in enumerate(ds.label_names)}
+        splits[split] = entry
+    return {
+        "name": ds.name,
+        "task": ds.task,
+        "label_names": list(ds.label_names),
+        "modalities": dict(ds.modalities),
+        "speakers": ds.num_speakers,
+        "selection": ds.selection,
+        "epochs": ds.epochs,
+        "splits": splits,
+        "provenance": {k: str(v) for k, v in ds.provenance.items()},
+        "warning": ds.warning,
+    }
+
+
+def conversation_info(conv: ConversationFile) -> dict[str, object]:
+    """What ``lmam data info --json`` prints for a conversation file."""
+    utterances = conv.utterances
+    counts = Counter(u.label for u in utterances)
+    return {
+        "path": str(conv.path),
+        "dialogues": len(conv.dialogues),
+        "utterances": len(utterances),
+        "speakers": len(conv.speakers),
+        "labels": {n: counts[n] for n in conv.label_names} if conv.has_labels else None,
+        "columns": list(conv.columns),
+        "ignored_columns": list(conv.ignored),
+        "splits": dict(Counter(d.split for d in conv.dialogues)),
+        "longest_dialogue": max((len(d) for d in conv.dialogues), default=0),
+    }
 
 
 def _open(name_or_path: str, path: Path | None, option: list[str]) -> ConversationDataset:
@@ -109,7 +181,9 @@ def _overview(ds: ConversationDataset) -> Table:
     widths = ", ".join(f"{m} {w}" for m, w in ds.modalities.items())
     convs = [c for split in ds.splits.values() for c in split]
     with_texts = sum(len(c) for c in convs if c.texts is not None)
-    selection = ds.selection if ds.epochs is None else f"{ds.selection} ({ds.epochs} epochs)"
+    selection = (
+        ds.selection if ds.epochs is None else f"{ds.selection} ({plural(ds.epochs, 'epoch')})"
+    )
     rows = [
         ("task", ds.task),
         ("classes", f"{ds.num_classes}: {', '.join(ds.label_names)}" if ds.label_names else "-"),

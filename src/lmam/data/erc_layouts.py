@@ -187,8 +187,9 @@ def _holds_strings(table: object) -> bool:
 
 
 def known_layouts_text() -> str:
-    """``"known layouts:"`` and the list, for error messages."""
-    return "known layouts:\n  - " + "\n  - ".join(known_layouts())
+    """A short pointer to the known layouts, for error messages (``lmam data layouts``
+    lists them in full)."""
+    return f"lmam reads {len(known_layouts())} known layouts (lmam data layouts lists them)"
 
 
 def unknown_layout(file: str | Path, obj: object) -> DataError:

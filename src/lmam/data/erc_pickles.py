@@ -54,7 +54,7 @@ from lmam.data.erc_layouts import ROBERTA_TEXTS, Layout, detect_layout, unknown_
 from lmam.data.errors import DataError
 from lmam.data.registry import register_dataset
 from lmam.data.safe_pickle import safe_load
-from lmam.data.sources import data_root, recognise
+from lmam.data.sources import default_data, recognise
 from lmam.data.splits import carve_valid
 from lmam.data.transcripts import transcript_fields, transcripts_from_object
 from lmam.data.types import Conversation, ConversationDataset
@@ -236,7 +236,7 @@ def _registered(
     seed: int,
 ) -> ConversationDataset:
     if path is None:
-        root = data_root() / family.lower()
+        root = default_data(family.lower())
         found = [root / name for name in candidates if (root / name).is_file()]
         if not found:
             raise DataError(

@@ -32,7 +32,7 @@ import numpy as np
 from lmam.data.erc_common import label_names, repair_text
 from lmam.data.errors import DataError
 from lmam.data.registry import register_dataset
-from lmam.data.sources import data_root, file_sha256
+from lmam.data.sources import default_data, file_sha256
 from lmam.data.transcripts import WARNING
 from lmam.data.types import Conversation, ConversationDataset
 from lmam.data.validate import validate_dataset
@@ -223,4 +223,4 @@ def _conversation(
 @register_dataset("meld-csv", "MELD's official CSV release (texts, speakers, labels; no features)")
 def load_meld_csv(path: Path | None = None, *, labels: str = "emotion") -> ConversationDataset:
     """MELD from the directory of its CSV release (default: ``meld/`` under the data root)."""
-    return read_meld_csv(path if path is not None else data_root() / "meld", labels=labels)
+    return read_meld_csv(path if path is not None else default_data("meld"), labels=labels)

@@ -29,7 +29,7 @@ import numpy as np
 
 from lmam.data.errors import DataError
 from lmam.data.registry import register_dataset
-from lmam.data.sources import data_root, file_sha256
+from lmam.data.sources import default_data, file_sha256
 from lmam.data.types import SPLITS, Conversation, ConversationDataset, Task
 from lmam.data.validate import validate_dataset
 
@@ -252,4 +252,4 @@ def load_mmmo(path: Path | None = None) -> ConversationDataset:
 
 def _need(path: Path | None, name: str) -> Path:
     """``path``, by default ``<name>/`` under the data root (``$LMAM_DATA``)."""
-    return path if path is not None else data_root() / name
+    return path if path is not None else default_data(name)

@@ -47,7 +47,7 @@ from lmam.data.errors import DataError
 from lmam.data.ours import load_dataset, save_dataset
 from lmam.data.registry import register_dataset
 from lmam.data.safe_pickle import safe_load
-from lmam.data.sources import KNOWN_FILES, data_root, file_sha256
+from lmam.data.sources import KNOWN_FILES, default_data, file_sha256
 from lmam.data.splits import carve_valid
 from lmam.data.types import Conversation, ConversationDataset
 from lmam.data.validate import validate_dataset
@@ -639,7 +639,7 @@ def load_mosi_bclstm(
     beside the ``bclstm`` directory, i.e. ``mosi/labels/`` under the data root).
     """
     check_target(target)
-    directory = path if path is not None else data_root() / "mosi" / "bclstm"
+    directory = path if path is not None else default_data("mosi", "bclstm")
     if target == "sentiment" and labels is None:
         labels = default_labels(directory)
     return with_valid(read_bclstm(directory, labels, target), valid_fraction, seed)

@@ -34,6 +34,7 @@ from lmam.data.errors import DataError
 from lmam.data.registry import register_dataset
 from lmam.data.types import Conversation, ConversationDataset
 from lmam.data.validate import validate_dataset
+from lmam.options import plural
 
 FORMAT = "lmam-dataset"
 FORMAT_VERSION = 1
@@ -243,8 +244,12 @@ def _unpack_split(
     sizes.update({f"feats.{m}": x.shape for m, x in feats.items()})
     for field, shape in sizes.items():
         if shape[:1] != (n,):
-            rows = shape[0] if shape else "no"
-            raise DataError(f"{rows} rows for {n} utterances", file=path, field=f"{split}.{field}")
+            rows = plural(int(shape[0]), "row") if shape else "no rows"
+            raise DataError(
+                f"{rows} for {plural(n, 'utterance')}",
+                file=path,
+                field=f"{split}.{field}",
+            )
     ends = np.cumsum(lengths)
     for i, cid in enumerate(ids):
         if not isinstance(cid, str):

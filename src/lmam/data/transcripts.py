@@ -21,7 +21,7 @@ from lmam.data.erc_common import Columns, family_of, label_names, read_dialogue,
 from lmam.data.errors import DataError
 from lmam.data.registry import register_dataset
 from lmam.data.safe_pickle import safe_load
-from lmam.data.sources import data_root, recognise
+from lmam.data.sources import default_data, recognise
 from lmam.data.types import ConversationDataset
 from lmam.data.validate import validate_dataset
 
@@ -72,7 +72,8 @@ def transcripts_from_object(
     fields = transcript_fields(obj)
     if fields is None:
         raise DataError(
-            "not a COSMIC transcripts pickle; known layouts: " + "; ".join(LAYOUTS.values()),
+            f"not a COSMIC transcripts pickle of one of the {len(LAYOUTS)} known layouts "
+            "(lmam data layouts lists them)",
             file=file,
         )
     assert isinstance(obj, (list, tuple))
@@ -164,7 +165,7 @@ def _find_file(path: Path, families: list[str]) -> Path:
 
 
 def _registered(family: str, path: Path | None, labels: str) -> ConversationDataset:
-    file = _find_file(path if path is not None else data_root() / family.lower(), [family])
+    file = _find_file(path if path is not None else default_data(family.lower()), [family])
     ds = read_transcripts(file, labels=labels)
     if ds.provenance["dataset"] != family:
         raise DataError(f"this file holds {ds.provenance['dataset']}, not {family}", file=file)

@@ -19,6 +19,7 @@ import numpy as np
 
 from lmam.data.errors import DataError
 from lmam.data.types import IGNORE_INDEX, SPLITS, Conversation, ConversationDataset
+from lmam.options import plural
 
 
 def validate_dataset(
@@ -115,7 +116,11 @@ class _Checker:
         if not isinstance(y, np.ndarray) or y.ndim == 0:
             self.error(f"expected an array, got {_shape(y)}", conv.id, "labels")
         if y.shape[0] != n:
-            self.error(f"{y.shape[0]} labels but {n} utterances (speakers)", conv.id, "labels")
+            self.error(
+                f"{plural(y.shape[0], 'label')} but {plural(n, 'utterance')} (speakers)",
+                conv.id,
+                "labels",
+            )
         if self.ds.task == "regression":
             self.check_targets(conv, y)
             return
@@ -173,7 +178,11 @@ class _Checker:
             if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
                 self.error(f"expected real numbers, got dtype {x.dtype}", conv.id, field)
             if x.shape[0] != n:
-                self.error(f"{x.shape[0]} rows but {n} utterances (speakers)", conv.id, field)
+                self.error(
+                    f"{plural(x.shape[0], 'row')} but {plural(n, 'utterance')} (speakers)",
+                    conv.id,
+                    field,
+                )
             if x.shape[1] != width:
                 self.error(
                     f"width {x.shape[1]}, but the dataset's {m} width is {width}",
@@ -194,7 +203,11 @@ class _Checker:
         if not isinstance(texts, list):
             self.error(f"expected a list of strings, got {type(texts).__name__}", conv.id, "texts")
         if len(texts) != n:
-            self.error(f"{len(texts)} texts but {n} utterances (speakers)", conv.id, "texts")
+            self.error(
+                f"{plural(len(texts), 'text')} but {plural(n, 'utterance')} (speakers)",
+                conv.id,
+                "texts",
+            )
         for i, t in enumerate(texts):
             if not isinstance(t, str):
                 self.error(f"text at utterance {i} is a {type(t).__name__}", conv.id, "texts")

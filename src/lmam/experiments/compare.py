@@ -96,7 +96,7 @@ def compare(
 ) -> dict[str, Any]:
     """Train (or reuse) ``variants`` over ``seeds`` (``jobs`` at once), print their
     table and the paired t-tests ``ttests``, and write it all to ``json_out``."""
-    console = Console()
+    console = Console(emoji=False, highlight=False)
     warning = load_dataset(portable(base)).warning
     if warning:
         console.print(f"[yellow]about this dataset:[/yellow] {escape(warning)}")

@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from lmam.data import create_dataset
 from lmam.experiments.grid import print_rows, run_grid, save_rows, summarise
+from lmam.options import plural
 from lmam.train.config import TrainConfig
 
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -36,7 +37,7 @@ def run_demo(
     Finished runs in ``out_dir`` with the same settings are reused (and said to
     be); ``fresh=True`` retrains them.
     """
-    console = Console()
+    console = Console(emoji=False, highlight=False)
     base = TrainConfig(dataset="mosi", epochs=epochs, threads=threads)
     warning = create_dataset("mosi").warning
     if warning:
@@ -49,7 +50,7 @@ def run_demo(
     print_rows(
         rows,
         METRICS,
-        f"CMU-MOSI (bundled), test set, {len(seeds)} seeds, {rows[0]['selection']}",
+        f"CMU-MOSI (bundled), test set, {plural(len(seeds), 'seed')}, {rows[0]['selection']}",
         console,
     )
     save_rows(out_dir / "demo.json", rows, {"dataset": "mosi", "seeds": seeds})
@@ -59,7 +60,7 @@ def run_demo(
     total = sum(len(runs) for runs in results.values())
     if reused:
         console.print(
-            f"{reused} of {total} runs were reused from an earlier demo with the same settings "
+            f"{reused} of {plural(total, 'run')} were reused from an earlier demo with the same settings "
             "(lmam demo --fresh retrains them)"
         )
     return rows

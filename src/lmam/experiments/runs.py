@@ -19,6 +19,7 @@ from typing import Any
 from lmam.errors import OptionError, RunError
 from lmam.experiments.grid import mean_std
 from lmam.train.config import TrainConfig
+from lmam.train.engine import FAILED, failure_line
 
 IGNORED = ("seed", "name", "out_dir", "threads")
 """Config fields that do not make another configuration (one group spans them)."""
@@ -101,6 +102,8 @@ def _run_dirs(root: Path) -> list[Path]:
 
 def _load(path: Path) -> tuple[Run | None, str]:
     """The finished run at ``path``, or ``None`` and a one-line reason to skip it."""
+    if (path / FAILED).is_file():
+        return None, failure_line(path)
     if not (path / "summary.json").is_file():
         return None, "unfinished (no summary.json)"
     try:

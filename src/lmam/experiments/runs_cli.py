@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from lmam.cli_errors import log_console, out_console, plural
 from lmam.errors import RunError
 from lmam.experiments.runs import (
     PERCENT_METRICS,
@@ -20,8 +20,8 @@ from lmam.experiments.runs import (
     show_value,
     summarise_runs,
 )
-from lmam.experiments.stats import json_safe
-from lmam.train.io import atomic_write_json
+from lmam.outputs import check_output
+from lmam.train.io import atomic_write_json, json_safe
 
 
 def runs_command(
@@ -42,13 +42,14 @@ def runs_command(
 ) -> None:
     """Summarise finished runs: grouped by configuration, mean ± std over seeds."""
     check_split(split)
-    console = Console()
+    for given, option in ((json_out, "--json"), (plot, "--plot")):
+        if given is not None:
+            check_output(given, option, dirs)
+    console, log = out_console(), log_console()
     runs, skipped = find_runs(dirs)
     for path, reason in skipped:
         # one line however long the path: a wrapped path can't be copied or grepped
-        console.print(
-            f"[yellow]skipped[/yellow] {escape(str(path))}: {escape(reason)}", soft_wrap=True
-        )
+        log.print(f"[yellow]skipped[/yellow] {escape(str(path))}: {escape(reason)}")
     if not runs:
         raise RunError(
             f"no finished run in {', '.join(str(d) for d in dirs)} ({len(skipped)} skipped)"
@@ -64,7 +65,8 @@ def runs_command(
         f"selection{f' {i + 1}' if several else ''}: {text}" for i, text in enumerate(selections)
     )
     table = Table(
-        title=f"{len(runs)} runs in {len(rows)} groups: {split} metrics, mean ± std",
+        title=f"{plural(len(runs), 'run')} in {plural(len(rows), 'group')}: {split} metrics, "
+        "mean ± std",
         caption=escape(caption),
     )
     table.add_column("group", overflow="fold", min_width=16)
@@ -99,7 +101,7 @@ def runs_command(
                 }
             ),
         )
-        console.print(f"wrote {escape(str(json_out))}")
+        log.print(f"wrote {escape(str(json_out))}")
     if plot is not None:
         from lmam.experiments.plots import learning_curves
 
@@ -108,4 +110,4 @@ def runs_command(
             metrics[0],
             plot,
         )
-        console.print(f"wrote {escape(str(plot))}")
+        log.print(f"wrote {escape(str(plot))}")

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from lmam.errors import OptionError
+from lmam.train.io import json_safe
 
 CLASS_METRICS = ("accuracy", "f1")
 """The per-class scores of a summary's ``per_class`` entries."""
@@ -169,18 +170,6 @@ def delta_row(base: dict[str, Any], star: dict[str, Any]) -> dict[str, Any]:
         if m in base and m in star:
             out[m] = float(star[m]) - float(base[m])
     return out
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` with every nan or infinite float replaced by ``None`` (nested dicts,
-    lists and tuples too), so that ``json.dumps`` writes standard JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    return value
 
 
 __all__ = [

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import typer
-from rich.console import Console
+from rich.markup import escape
 
-from lmam.cli_errors import ClearErrors
+from lmam.cli_errors import MKDIR_HELP, ClearErrors, log_console, out_console, plural
 from lmam.data.cli import info_tables
 from lmam.data.conversations import ConversationFile, is_conversation_file, read_conversations
 from lmam.data.ours import save_dataset
@@ -23,6 +23,7 @@ from lmam.features.audio import FEATURE_SETS, audio_cache_dir, extract_audio
 from lmam.features.finetune import FineTune
 from lmam.features.raw import with_modality, write_features
 from lmam.features.text import ENCODERS, cache_dir, cached_text_dataset, check_encoder
+from lmam.outputs import check_output
 
 features_app = typer.Typer(
     cls=ClearErrors, rich_markup_mode=None, help="Build derived features, cached in lmam's format."
@@ -77,9 +78,12 @@ def text(
     add: bool = typer.Option(
         False, help="add the text features to the dataset already at --out (same conversations)"
     ),
+    mkdir: bool = typer.Option(False, help=MKDIR_HELP),
 ) -> None:
     """Sentence embeddings (384-d; mpnet 768-d) of every utterance of a transcript source."""
-    console = Console()
+    console = log_console()
+    if out is not None:
+        check_output(out, "--out", [name, path], mkdir)
     check_encoder(encoder, "--encoder", fine_tune)
     if threads is not None:
         if threads < 1:
@@ -99,7 +103,6 @@ def text(
     if tuning is not None:
         tuning.check()  # before any file is read
     if is_conversation_file(name):
-        console = Console(soft_wrap=True)
         if path is not None:
             raise OptionError(f"a conversation file ({name}) takes no second argument")
         if out is None:
@@ -119,10 +122,10 @@ def text(
         seconds = time.perf_counter() - start
         ds = write_features(_as_source(conv, ds), out, add)
         console.print(
-            f"{len(conv.utterances)} utterances embedded in {seconds:.1f} s "
+            f"{plural(len(conv.utterances), 'utterance')} embedded in {seconds:.1f} s "
             "(loading the encoder included; a cached file is not embedded again)"
         )
-        console.print(f"written to {out}: modalities {', '.join(ds.modalities)}")
+        console.print(escape(f"written to {out}: modalities {', '.join(ds.modalities)}"))
         return
     if name not in NAMES:
         raise OptionError(
@@ -147,7 +150,7 @@ def text(
     ds = create_dataset(name, path, **options)
     seconds = time.perf_counter() - start
     for table in info_tables(ds):
-        console.print(table)
+        out_console().print(table)
     if ds.warning:
         console.print(f"warning: {ds.warning}", markup=False)
     tuned = ds.provenance.get("text.fine_tuning")
@@ -167,9 +170,9 @@ def text(
             f"training features cross-fitted by {len(folds)} encoders (validation weighted "
             f"F1 {said}; {spent:.0f} s of fine-tuning)"
         )
-    console.print(f"ready in {seconds:.1f} s; cached under {cache_dir(cache)}")
+    console.print(escape(f"ready in {seconds:.1f} s; cached under {cache_dir(cache)}"))
     if out is not None:
-        console.print(f"written to {save_dataset(ds, out)}")
+        console.print(escape(f"written to {save_dataset(ds, out)}"))
 
 
 def _as_source(conv: ConversationFile, embedded: ConversationDataset) -> ConversationDataset:
@@ -199,16 +202,18 @@ def audio(
         False, help="add the audio features to the dataset already at --out (same conversations)"
     ),
     quiet: bool = typer.Option(False, help="no progress bar"),
+    mkdir: bool = typer.Option(False, help=MKDIR_HELP),
 ) -> None:
     """openSMILE functionals of every utterance's audio (or its start/end segment)."""
-    console = Console(soft_wrap=True)
+    console = log_console()
+    check_output(out, "--out", [file], mkdir)
     conv = read_conversations(file)
     feats = extract_audio(conv, feature_set, processes=processes, cache=cache, progress=not quiet)
     ds = write_features(with_modality(conv, "audio", feats.x, feats.provenance()), out, add)
     console.print(
-        f"{len(conv.utterances)} utterances, {feats.audio_seconds:.1f} s of audio, "
+        f"{plural(len(conv.utterances), 'utterance')}, {feats.audio_seconds:.1f} s of audio, "
         f"{feats.x.shape[1]} features ({feature_set}) in {feats.wall_seconds:.2f} s: "
         f"{feats.seconds_per_audio_second:.4f} s per second of audio "
         f"({feats.cached} from the cache under {audio_cache_dir(cache) / feature_set})"
     )
-    console.print(f"written to {out}: modalities {', '.join(ds.modalities)}")
+    console.print(escape(f"written to {out}: modalities {', '.join(ds.modalities)}"))

@@ -85,8 +85,12 @@ def _load_model(device: str | None = None, folder: Path | None = None) -> Any:
     model saved in ``folder``."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # lmam shows its own progress
     try:
         import sentence_transformers  # (fail here, not halfway)
+        import transformers
+
+        transformers.utils.logging.disable_progress_bar()
 
         if folder is not None:
             return sentence_transformers.SentenceTransformer(str(folder), device=device)

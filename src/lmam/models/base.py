@@ -301,18 +301,72 @@ class ERCModel(nn.Module):
             h = h + self.parallel_proj(self.fusion(clean, keep))
         return h
 
-    def forward(self, feats: Mapping[str, Tensor], mask: Tensor, speakers: Tensor) -> Tensor:
-        """Args:
-            feats: ``{modality: (B, T, D_m)}``.
-            mask: ``(B, T)``, true at real utterances.
-            speakers: ``(B, T)`` speaker ids.
+    def forward(
+        self, feats: Mapping[str, Tensor], mask: Tensor, speakers: Tensor | None = None
+    ) -> Tensor:
+        """Logits of every utterance of a batch of dialogues.
+
+        Example::
+
+            model = lmam.create_model("bclstm", in_dims={"text": 100, "audio": 73},
+                                      num_classes=6, fusion="lmam", embed="early_residual")
+            feats = {"text": torch.randn(2, 5, 100), "audio": torch.randn(2, 5, 73)}
+            mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.bool)
+            speakers = torch.tensor([[0, 1, 0, 1, 0], [0, 0, 1, 0, 0]])
+            logits = model(feats, mask, speakers)          # (2, 5, 6)
+
+        Args:
+            feats: ``{modality: (B, T, D_m)}``, one entry per modality of ``in_dims``.
+            mask: ``(B, T)`` bool, true at real utterances (padding after them).
+            speakers: ``(B, T)`` integer speaker ids within each dialogue (``None``:
+                one speaker throughout); the speaker-aware backbones (DialogueRNN,
+                DialogueGCN, MM-DFN, ...) read them.
 
         Returns:
             ``(B, T, num_classes)`` logits (zeros at padding).
+
+        Raises:
+            ValueError: a missing modality, a mask that is not bool, shapes that
+                disagree, or a batch of no utterance.
         """
-        keep = mask.to(torch.bool)
+        keep = self._checked_mask(feats, mask)
+        if speakers is None:
+            speakers = torch.zeros(keep.shape, dtype=torch.long, device=keep.device)
+        elif tuple(speakers.shape) != tuple(keep.shape):
+            raise ValueError(
+                f"speakers must be (B, T) = {tuple(keep.shape)} like the mask, "
+                f"got {tuple(speakers.shape)}"
+            )
         logits = self.classifier(self.drop(self.features(feats, keep, speakers)))
         return logits.masked_fill(~keep.unsqueeze(-1), 0.0)
+
+    def _checked_mask(self, feats: Mapping[str, Tensor], mask: Tensor) -> Tensor:
+        """``mask`` after checking it and ``feats`` against each other (see :meth:`forward`)."""
+        if mask.dtype != torch.bool:
+            raise ValueError(
+                f"mask must be a bool tensor (B, T), true at real utterances; got {mask.dtype} "
+                "(use mask.bool() for a 0/1 mask)"
+            )
+        if mask.dim() != 2:
+            raise ValueError(f"mask must be (B, T), got shape {tuple(mask.shape)}")
+        if mask.numel() == 0:
+            raise ValueError(
+                f"a batch of no utterance (mask of shape {tuple(mask.shape)}): give at least "
+                "one dialogue of at least one utterance"
+            )
+        missing = [m for m in self.in_dims if m not in feats]
+        if missing:
+            raise ValueError(
+                f"missing modality {missing[0]!r}: the model takes {list(self.in_dims)}"
+            )
+        for m in self.in_dims:
+            x = feats[m]
+            if x.dim() != 3 or tuple(x.shape[:2]) != tuple(mask.shape):
+                raise ValueError(
+                    f"feats[{m!r}] must be (B, T, D) = {(*mask.shape, self.in_dims[m])} "
+                    f"to match the mask, got {tuple(x.shape)}"
+                )
+        return mask
 
     def aux_losses(self, labels: Tensor, mask: Tensor) -> dict[str, Tensor]:
         """The auxiliary losses of the last forward pass: the fusion's (none

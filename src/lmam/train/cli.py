@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from lmam.cli_errors import JSON_HELP, MKDIR_HELP, log_console, out_console, plural
 from lmam.errors import OptionError, RunError
 from lmam.options import parse_pairs
+from lmam.outputs import check_out_dir, check_output
 from lmam.train.config import DEFAULT_THREADS, TrainConfig
+from lmam.train.io import json_safe
 from lmam.train.recipes import get_recipe
-
-console = Console()
-
 
 OPTION_FLAGS = {
     "fusion_opt": "fusion_options",
@@ -26,7 +26,7 @@ OPTION_FLAGS = {
     "data_opt": "dataset_options",
     "modality_dropout": "modality_dropout",
 }
-RESUME_MAY_CHANGE = ("threads", "device", "epochs", "quiet")
+RESUME_MAY_CHANGE = ("threads", "device", "epochs", "quiet", "as_json")
 """What ``--resume`` accepts besides the run: execution settings, and ``--epochs``
 to extend a run that ended by reaching its epoch count."""
 
@@ -62,7 +62,10 @@ def train_command(
         "--modality-dropout",
         help="MODALITY=P: dropout on that modality's input features while training (repeat)",
     ),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, help="seed of everything random (a non-negative integer)"),
+    grad_clip: float | None = typer.Option(
+        None, help="clip the gradient norm to this value before each step (default: no clipping)"
+    ),
     loss: str | None = typer.Option(
         None, help="ce, weighted_ce, focal or mse (default: ce, or mse for regression)"
     ),
@@ -73,8 +76,17 @@ def train_command(
         None, help=f"torch CPU threads (default {DEFAULT_THREADS}, right for lmam's small models)"
     ),
     device: str = typer.Option("cpu", help="cpu, cuda, cuda:N, mps or auto"),
-    out_dir: str = typer.Option("runs"),
-    name: str | None = typer.Option(None, help="run directory name"),
+    out_dir: str = typer.Option("runs", help="where the run directory is made"),
+    name: str | None = typer.Option(
+        None, help="run directory name inside --out-dir (default: derived from the settings)"
+    ),
+    overwrite: bool = typer.Option(
+        False, help="replace an earlier run of the same name (default: refuse)"
+    ),
+    mkdir: bool = typer.Option(False, help=MKDIR_HELP),
+    tensorboard: bool = typer.Option(
+        False, help="also write TensorBoard logs to tensorboard/ in the run directory"
+    ),
     config: Path | None = typer.Option(
         None, help="a config.yaml to start from; flags given on the command line override it"
     ),
@@ -87,6 +99,7 @@ def train_command(
         "(with --epochs N: extend it to N epochs)",
     ),
     quiet: bool = typer.Option(False, help="no progress bar"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Train a model; writes a run directory (config, metrics, checkpoint, predictions)."""
     from lmam.train.engine import Trainer
@@ -112,9 +125,11 @@ def train_command(
         cfg = replace(cfg, **{k: values[k] for k in given if k in ("threads", "device", "epochs")})
         trainer = Trainer(cfg, run_dir=resume, quiet=quiet, resume=True)
         if trainer.start_epoch > trainer.epochs:
-            console.print(
-                f"{resume} has completed all {trainer.epochs} epochs: nothing to train "
-                "(give --epochs N to extend it)"
+            log_console().print(
+                escape(
+                    f"{resume} has completed all {plural(trainer.epochs, 'epoch')}: nothing to "
+                    "train (give --epochs N to extend it)"
+                )
             )
     else:
         fields: dict[str, Any] = {}
@@ -122,8 +137,8 @@ def train_command(
             if k in OPTION_FLAGS:
                 fields[OPTION_FLAGS[k]] = parse_pairs(v, "--" + k.replace("_", "-"))
             elif k == "modalities":
-                fields[k] = [m.strip() for m in v.split(",")] if v else None
-            elif k not in ("config", "recipe", "resume", "quiet"):
+                fields[k] = [m.strip() for m in v.split(",")] if v is not None else None
+            elif k not in ("config", "recipe", "resume", "quiet", "overwrite", "mkdir", "as_json"):
                 fields[k] = v
         if config is not None and recipe is not None:
             raise OptionError("give --config or --recipe, not both")
@@ -141,72 +156,132 @@ def train_command(
                     old = getattr(cfg, key)
                     over[key] = {**old, **fields[key]} if isinstance(old, dict) else fields[key]
             cfg = replace(cfg, **over)
-        trainer = Trainer(cfg, quiet=quiet)
-    if trainer.ds.warning and trainer.dist.is_main:
-        console.print(f"[yellow]about this dataset:[/yellow] {escape(trainer.ds.warning)}")
+        check_out_dir(cfg.out_dir, "--out-dir", mkdir)
+        trainer = Trainer(cfg, quiet=quiet, overwrite=overwrite)
+    if trainer.ds.warning and trainer.dist.is_main and not quiet:
+        log_console().print(
+            escape(
+                f"note: dataset {trainer.ds.name} comes with a note on its protocol "
+                f"(lmam data info {trainer.config.dataset})"
+            )
+        )
     try:
         summary = trainer.fit()
     except KeyboardInterrupt:
         interrupted(trainer.run_dir, len(trainer.history))
         raise typer.Exit(130) from None
     if summary:
-        print_summary(summary)
+        if as_json:
+            print(json.dumps(json_safe(summary), indent=1))
+        else:
+            print_summary(summary)
 
 
 def interrupted(run_dir: Path, epochs_done: int) -> None:
     """Say what an interrupted run left behind and how to continue it."""
     if epochs_done:
-        Console(stderr=True).print(
-            f"interrupted: {epochs_done} epoch(s) completed and saved in {run_dir}; "
+        log_console().print(
+            f"interrupted: {plural(epochs_done, 'epoch')} completed and saved in {run_dir}; "
             f"continue with: lmam train --resume {run_dir}",
-            soft_wrap=True,
-            highlight=False,
             markup=False,
         )
         return
     if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= {"config.yaml"}:
         shutil.rmtree(run_dir)
-    Console(stderr=True).print(
-        "interrupted before the first epoch completed; nothing was kept", highlight=False
-    )
+    log_console().print("interrupted before the first epoch completed; nothing was kept")
 
 
 def print_summary(summary: dict[str, Any]) -> None:
-    table = Table(title=f"{summary['run_dir']}  (selection: {summary['selection']})")
+    if not (summary.get("valid") or summary.get("test")):
+        out_console().print(
+            escape(f"{summary['run_dir']}: trained; the data has no valid or test split to score")
+        )
+        return
+    table = Table(title=escape(f"{summary['run_dir']}  (selection: {summary['selection']})"))
     table.add_column("split")
+    shown = summary.get("test") or summary.get("valid") or {}
     keys = [
         k
         for k in ("accuracy", "weighted_f1", "macro_f1", "mae", "pearson_r", "acc2", "f1", "acc7")
-        if k in summary["test"]
+        if k in shown
     ]
     for k in keys:
         table.add_column(k, justify="right")
     for split in ("valid", "test"):
         if summary.get(split):
             table.add_row(split, *[f"{summary[split][k]:.4f}" for k in keys])
+    console = out_console()
     console.print(table)
     console.print(
-        f"epoch {summary['best_epoch']} of {summary['epochs_run']}, {summary['parameters']:,} parameters, "
+        f"epoch {summary['best_epoch']} of {summary['epochs_run']}, "
+        f"{plural(summary['parameters'], 'parameter')}, "
         f"{summary['seconds_per_epoch']:.3f} s per training epoch"
     )
 
 
-def evaluate_command(run: Path = typer.Argument(..., help="a run directory")) -> None:
-    """Recompute a run's test metrics from its checkpoint and compare with the record."""
+def evaluate_command(
+    run: Path = typer.Argument(..., help="a run directory"),
+    data: str | None = typer.Option(
+        None,
+        "--data",
+        help="score the model on this labelled data instead (a conversation file, or data "
+        "with features in any readable format): full metrics and confusion matrix",
+    ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Recompute a run's test metrics from its checkpoint and compare with the record,
+    or score the run's model on new labelled data (--data)."""
     from lmam.train.inference import evaluate_run
 
-    result = evaluate_run(run)
-    table = Table(title=f"{run}: test metrics")
-    table.add_column("metric")
-    table.add_column("recorded", justify="right")
-    table.add_column("recomputed", justify="right")
-    for k, v in result["recomputed"].items():
-        if isinstance(v, float):
-            table.add_row(k, f"{result['recorded'][k]:.6f}", f"{v:.6f}")
-    console.print(table)
-    console.print("identical" if result["identical"] else "[red]DIFFERENT from the record[/red]")
-    if not result["identical"]:
+    result = evaluate_run(run, data)
+    if as_json:
+        print(json.dumps(json_safe(result), indent=1))
+    elif data is not None:
+        print_scores(result["metrics"], f"{run} on {data}")
+    else:
+        table = Table(title=escape(f"{run}: test metrics"))
+        table.add_column("metric")
+        table.add_column("recorded", justify="right")
+        table.add_column("recomputed", justify="right")
+        for k, v in result["recomputed"].items():
+            if isinstance(v, float):
+                table.add_row(k, f"{result['recorded'][k]:.6f}", f"{v:.6f}")
+        console = out_console()
+        console.print(table)
+        console.print(
+            "identical" if result["identical"] else "[red]DIFFERENT from the record[/red]"
+        )
+    if data is None and not result["identical"]:
         raise typer.Exit(1)
+
+
+def print_scores(metrics: dict[str, Any], title: str) -> None:
+    """The metrics of labelled data as tables: the scalars, per class, the confusion matrix."""
+    console = out_console()
+    table = Table(title=escape(f"{title}: {plural(int(metrics.get('n', 0)), 'utterance')}"))
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in metrics.items():
+        if isinstance(v, float):
+            table.add_row(k, f"{v:.4f}")
+    console.print(table)
+    per_class = metrics.get("per_class")
+    if per_class:
+        names = list(per_class)
+        classes = Table(title="per class")
+        for column in ("class", "accuracy", "f1", "support"):
+            classes.add_column(column, justify="left" if column == "class" else "right")
+        for n in names:
+            c = per_class[n]
+            classes.add_row(escape(n), f"{c['accuracy']:.4f}", f"{c['f1']:.4f}", str(c["support"]))
+        console.print(classes)
+        cm = Table(title="confusion matrix (rows: label, columns: prediction)")
+        cm.add_column("")
+        for n in names:
+            cm.add_column(escape(n), justify="right")
+        for n, row in zip(names, metrics["confusion_matrix"]):
+            cm.add_row(escape(n), *map(str, row))
+        console.print(cm)
 
 
 def predict_command(
@@ -229,21 +304,25 @@ def predict_command(
         help="raw input: default $LMAM_AUDIO_CACHE or ~/.cache/lmam/audio",
     ),
     quiet: bool = typer.Option(False, help="raw input: no progress bar"),
+    mkdir: bool = typer.Option(False, help=MKDIR_HELP),
+    as_json: bool = typer.Option(
+        False, "--json", help="print what was written (and the scores) as JSON on standard output"
+    ),
 ) -> None:
     """Predict every utterance of new data with a run's model.
 
     A conversation file (transcripts, audio files) gets the run's features built
     the same way (text encoder, openSMILE set, standardisation); data with
     features already (--data) must match the model's modalities and widths.
+    Where the data has labels, the scores are printed too.
     """
     from lmam.train.inference import predict_run
 
-    if out.is_dir():
-        raise OptionError(f"--out {out} is a directory; give the path of the CSV file to write")
     if (conversations is None) == (data is None):
         raise OptionError("give a conversation file (CONVERSATIONS) or --data, one of the two")
+    check_output(out, "--out", [run, conversations, data], mkdir)
     if conversations is not None:
-        from lmam.train.predictor import Predictor, write_predictions
+        from lmam.train.predictor import Predictor, prediction_scores, write_predictions
 
         if out.suffix.lower() not in (".csv", ".json"):
             raise OptionError(f"--out {out}: write predictions to a .csv or .json file")
@@ -252,7 +331,12 @@ def predict_command(
             Path(conversations), processes=processes, audio_cache=audio_cache, progress=not quiet
         )
         write_predictions(predictions, out)
-        console.print(f"wrote {len(predictions)} predictions to {out}", soft_wrap=True)
+        rows, metrics = len(predictions), prediction_scores(predictions, predictor.label_names)
+    else:
+        rows, metrics = predict_run(run, str(data), out)
+    if as_json:
+        print(json.dumps(json_safe({"out": str(out), "rows": rows, "metrics": metrics}), indent=1))
         return
-    rows = predict_run(run, str(data), out)
-    console.print(f"wrote {rows} predictions to {out}")
+    log_console().print(escape(f"wrote {plural(rows, 'prediction')} to {out}"))
+    if metrics is not None:
+        print_scores(metrics, f"{run} on {conversations or data}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import typing
 from dataclasses import dataclass, field
@@ -65,6 +66,9 @@ class TrainConfig:
         loss: ``ce``, ``weighted_ce``, ``focal`` (classification) or ``mse``
             (regression); ``None``: ``ce`` for classification, ``mse`` for regression.
         focal_gamma: the focal loss's gamma.
+        grad_clip: clip the global gradient norm to this value before each step
+            (``None``: no clipping). Whatever it is, a step whose loss or gradient is
+            not finite stops the run (:class:`lmam.train.engine.DivergedError`).
         patience: stop after this many epochs without validation improvement
             (``select="valid"`` only; ``None``: never).
         select: ``valid``, ``last`` or ``test`` (``None``: the dataset's
@@ -79,7 +83,10 @@ class TrainConfig:
             can change the last bits of a float sum, and so a run's results.
         device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``.
         out_dir: where run directories are created.
-        name: the run directory's name (``None``: derived from the config).
+        name: the run directory's name inside ``out_dir`` (``None``: derived from the
+            config); one folder name, never a path.
+        tensorboard: also write TensorBoard logs (loss, metrics, learning rate per
+            epoch) to ``tensorboard/`` in the run directory (extra ``tensorboard``).
     """
 
     dataset: str = "mosi"
@@ -102,6 +109,7 @@ class TrainConfig:
     seed: int = 0
     loss: str | None = None
     focal_gamma: float = 2.0
+    grad_clip: float | None = None
     patience: int | None = None
     select: str | None = None
     metric: str | None = None
@@ -109,6 +117,7 @@ class TrainConfig:
     device: str = "cpu"
     out_dir: str = "runs"
     name: str | None = None
+    tensorboard: bool = False
 
     def __post_init__(self) -> None:
         self.check()
@@ -133,10 +142,16 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise OptionError(f"{name} must be a positive integer, got {value}")
-        if not self.lr > 0:
-            raise OptionError(f"lr must be positive, got {self.lr}")
-        if not self.weight_decay >= 0:
-            raise OptionError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if self.seed < 0:
+            raise OptionError(f"seed must be a non-negative integer, got {self.seed}")
+        if not 0 < self.lr < math.inf:
+            raise OptionError(f"lr must be a positive finite number, got {self.lr}")
+        if self.grad_clip is not None and not 0 < self.grad_clip < math.inf:
+            raise OptionError(
+                f"grad_clip must be a positive finite number (a gradient norm), got {self.grad_clip}"
+            )
+        if not 0 <= self.weight_decay < math.inf:
+            raise OptionError(f"weight_decay must be a finite number >= 0, got {self.weight_decay}")
         if not 0 <= self.dropout < 1:
             raise OptionError(f"dropout must be in [0, 1), got {self.dropout}")
         for m, p in self.modality_dropout.items():
@@ -152,8 +167,16 @@ class TrainConfig:
                 f"model option {clash[0]!r} is set by its own setting "
                 f"(--{clash[0].replace('_', '-')}), not by a model option"
             )
-        if self.modalities is not None and not self.modalities:
-            raise OptionError("modalities must name at least one modality")
+        if self.modalities is not None:
+            if not self.modalities or not all(str(m).strip() for m in self.modalities):
+                raise OptionError(
+                    f"modalities must name at least one modality, none empty, got {self.modalities}"
+                )
+            twice = [m for i, m in enumerate(self.modalities) if m in self.modalities[:i]]
+            if twice:
+                raise OptionError(f"modalities names {twice[0]!r} twice: {self.modalities}")
+        if self.name is not None:
+            check_run_name(self.name)
 
     @property
     def num_threads(self) -> int:
@@ -210,6 +233,14 @@ class TrainConfig:
             return cls.from_dict(data)
         except OptionError as e:
             raise OptionError(f"{path}: {e}") from None
+
+
+def check_run_name(name: str) -> None:
+    """Refuse a run name that is not one plain folder name (it could leave ``out_dir``)."""
+    if not name or name in (".", "..") or Path(name).name != name or "/" in name or "\\" in name:
+        raise OptionError(
+            f"name must be one folder name inside --out-dir (no '/', '..' or '.'), got {name!r}"
+        )
 
 
 def _choice(name: str, value: str | None, allowed: tuple[str, ...], optional: bool = False) -> None:

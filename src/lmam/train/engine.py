@@ -8,6 +8,14 @@ valid / test metrics), ``summary.json`` (the selected epoch and its metrics),
 
 Randomness is drawn per epoch from ``(seed, epoch)``, so a run resumed from
 epoch ``k`` continues exactly as an uninterrupted run would.
+
+Nothing silent: a step whose loss or gradient norm is not finite, or an epoch
+that leaves a weight that is not finite, stops the run with a
+:class:`DivergedError` naming the epoch and step, before anything of that epoch
+is written. Any error after the run directory exists marks the run as failed
+(``failed.json``, which ``lmam runs`` shows and ``predict`` / ``evaluate``
+refuse). A run directory is created only after every check has passed, and
+never over an existing one (``overwrite`` replaces an earlier run).
 """
 
 from __future__ import annotations
@@ -17,13 +25,19 @@ import dataclasses
 import gc
 import io
 import json
+import math
+import os
+import shutil
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
@@ -37,10 +51,10 @@ from lmam.data import (
     list_datasets,
 )
 from lmam.data.normalize import Standardizer
-from lmam.errors import OptionError, RunError
+from lmam.errors import LmamWarning, OptionError, RunError
 from lmam.models import ERCModel, create_model
 from lmam.models.registry import MODELS
-from lmam.options import accepted_options, closest
+from lmam.options import accepted_options, closest, plural
 from lmam.train import checkpoint, distributed
 from lmam.train.config import TrainConfig
 from lmam.train.io import atomic_write_json, atomic_write_text
@@ -48,6 +62,10 @@ from lmam.train.losses import class_weights, summed_loss
 from lmam.train.metrics import METRICS, better, classification_metrics, regression_metrics
 
 EVAL_BATCH = 64
+FAILED = "failed.json"
+"""The file that marks a run directory as failed (its error, and the epoch and step)."""
+LOSS_GROWTH = 100.0
+"""Warn when an epoch's training loss exceeds its first step's loss by this factor."""
 TEST_SELECTION_LABEL = (
     "test (the epoch is picked by its TEST score, as in many published ERC repositories: "
     "optimistic, for comparison only)"
@@ -276,14 +294,23 @@ def to_records(logits: Tensor, labels: Tensor, mask: Tensor, ids: list[str], tas
     )
 
 
+class DivergedError(RunError):
+    """Training stopped because a loss, a gradient or a weight stopped being finite."""
+
+
 class Trainer:
     """Train, select and record one run (see the module docstring).
 
     Args:
         config: the run's configuration.
-        run_dir: the run directory (``None``: ``out_dir/name``, made unique).
+        run_dir: the run directory (``None``: ``out_dir/name``).
         quiet: no progress bar.
         resume: continue ``run_dir`` from its last completed epoch.
+        overwrite: replace an earlier run in the run directory (default: refuse
+            to train into a directory that exists).
+
+    Raises:
+        RunError: the run directory exists (without ``overwrite`` or ``resume``).
     """
 
     def __init__(
@@ -292,6 +319,7 @@ class Trainer:
         run_dir: Path | None = None,
         quiet: bool = False,
         resume: bool = False,
+        overwrite: bool = False,
     ) -> None:
         config.check()
         self.config = config if resume else portable(config)
@@ -314,6 +342,11 @@ class Trainer:
         self.metric = resolve_metric(config, self.ds)
         self.loss = resolve_loss(config, self.ds)
         self.epochs = config.epochs or self.ds.epochs or 50
+        if not self.ds.train:
+            raise DataError(
+                "has no training dialogues (its split column puts every dialogue elsewhere)",
+                file=config.dataset,
+            )
         if self.select in ("valid", "test") and not getattr(self.ds, self.select):
             raise OptionError(
                 f"select {self.select!r} needs a {self.select} split, and dataset "
@@ -330,8 +363,13 @@ class Trainer:
                 minlength=self.ds.num_classes,
             )
             self.weights = class_weights(counts).to(self.device)
-        self.run_dir = self._run_dir(run_dir, resume)
+        self._warn_odd_settings()
+        self.run_dir = self._run_dir(run_dir, resume, overwrite)
         self.history: list[dict[str, Any]] = []
+        self.first_loss: float | None = None
+        self.warned_growth = False
+        self.epoch = 0
+        self.step = 0
         self.best_epoch: int | None = None
         self.best_value: float | None = None
         self.bad_epochs = 0
@@ -339,7 +377,9 @@ class Trainer:
         if resume:
             self._restore()
         elif self.dist.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
+            if overwrite and self.run_dir.exists():
+                shutil.rmtree(self.run_dir)
+            self.run_dir.mkdir(parents=True)
             self.config.dump(self.run_dir / "config.yaml")
 
     @property
@@ -349,7 +389,29 @@ class Trainer:
         return self.select == "valid" and patience is not None and self.bad_epochs >= patience
 
     # -- set-up -----------------------------------------------------------------
-    def _run_dir(self, run_dir: Path | None, resume: bool) -> Path:
+    def _warn_odd_settings(self) -> None:
+        """Warn (:class:`LmamWarning`) about settings that work but are likely mistakes."""
+        c = self.config
+        cores = os.cpu_count() or 1
+        if self.device.type == "cpu" and c.num_threads > cores:
+            warn(
+                f"threads {c.num_threads}: this machine has {cores} cores; more threads than "
+                "cores slows training down badly (give --threads 1 or leave it out)"
+            )
+        if c.patience is not None and self.select != "valid":
+            warn(
+                f"patience {c.patience} has no effect with select {self.select!r} "
+                "(early stopping watches the validation metric: select valid)"
+            )
+        rank = c.fusion_options.get("rank")
+        widest = max(self.ds.modalities.values(), default=0)
+        if isinstance(rank, int) and not isinstance(rank, bool) and rank > widest:
+            warn(
+                f"fusion option rank={rank} is above the widest input ({widest}): a low-rank "
+                "factorisation that wide adds parameters without adding capacity"
+            )
+
+    def _run_dir(self, run_dir: Path | None, resume: bool, overwrite: bool) -> Path:
         if run_dir is not None:
             path = Path(run_dir)
         else:
@@ -357,21 +419,25 @@ class Trainer:
             stem = c.name or f"{Path(c.dataset).stem}-{c.backbone}-{c.fusion}-{c.embed}-s{c.seed}"
             path = Path(c.out_dir) / stem
         if resume:
+            if (path / FAILED).is_file():
+                raise RunError(f"{path}: {failure_line(path)}; it cannot be resumed")
             if not (path / "state" / "progress.json").exists():
                 raise RunError(f"{path}: no completed epoch to resume from")
             return path
-        if self.dist.active:  # every rank must agree on the directory
-            return Path(distributed.broadcast(str(self._unique(path)), self.dist))
-        return self._unique(path)
-
-    @staticmethod
-    def _unique(path: Path) -> Path:
-        if not path.exists():
-            return path
-        k = 2
-        while Path(f"{path}-{k}").exists():
-            k += 1
-        return Path(f"{path}-{k}")
+        if path.exists() and self.dist.is_main:
+            if not overwrite:
+                raise RunError(
+                    f"{path} exists; continue that run with --resume {path}, replace it with "
+                    "--overwrite, or give another --name"
+                )
+            if not path.is_dir() or not (
+                (path / "config.yaml").is_file() or not any(path.iterdir())
+            ):
+                raise RunError(
+                    f"{path} exists and is not a run directory (no config.yaml): --overwrite "
+                    "replaces only a run; give another --name"
+                )
+        return path
 
     def _restore(self) -> None:
         state = self.run_dir / "state"
@@ -387,13 +453,13 @@ class Trainer:
         self.start_epoch = epoch + 1
         if self.epochs < epoch:
             raise OptionError(
-                f"epochs {self.epochs}: {self.run_dir} has already completed {epoch} epochs; "
+                f"epochs {self.epochs}: {self.run_dir} has already completed {plural(epoch, 'epoch')}; "
                 "--epochs may only extend a run"
             )
         if self.stopped_early and self.epochs > epoch:
             raise RunError(
                 f"{self.run_dir} stopped early at epoch {epoch} (no validation improvement "
-                f"for {self.config.patience} epochs); it cannot be extended"
+                f"for {plural(self.config.patience or 0, 'epoch')}); it cannot be extended"
             )
         if self.dist.is_main:  # --epochs may have extended the run
             self.config.dump(self.run_dir / "config.yaml")
@@ -444,20 +510,58 @@ class Trainer:
             n_global = sum(len(c) for c in global_batch)
             mine = distributed.shard(global_batch, self.dist)
             self.optimizer.zero_grad(set_to_none=True)
+            self.step = start // bs + 1
+            mean = 0.0
             if mine:
                 loss, rec, total = self._batch_loss(mine, n_global, model)
                 parts.append(rec)
                 loss_sum += total
+                mean = total / max(int(sum(len(c) for c in mine)), 1)
             else:  # fewer dialogues than ranks: join the all-reduce with a zero loss
                 loss, _, _ = self._batch_loss(global_batch[:1], n_global, model)
                 loss = loss * 0.0
-            loss.backward()
+            loss.backward()  # (under DDP, every rank joins the all-reduce before any stops)
+            clip = self.config.grad_clip if self.config.grad_clip is not None else math.inf
+            norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip))
+            if mine:
+                self._check_loss(mean)
+            if not math.isfinite(norm):
+                raise self._diverged(f"the gradient norm is {norm}")
             self.optimizer.step()
         sums = distributed.gather(loss_sum, self.dist)
         n_utts = sum(len(c) for c in train)
         return sum(sums) / n_utts, Records.concat(
             distributed.gather(Records.concat(parts), self.dist)
         )
+
+    def _check_loss(self, loss: float) -> None:
+        """Stop on a loss that is not finite; remember the first step's loss."""
+        if not math.isfinite(loss):
+            raise self._diverged(f"the training loss is {loss}")
+        if self.first_loss is None:
+            self.first_loss = loss
+
+    def _diverged(self, what: str) -> DivergedError:
+        return DivergedError(
+            f"training diverged at epoch {self.epoch}, step {self.step}: {what} "
+            f"(lr {self.config.lr:g}); nothing of this epoch was kept. Try a lower --lr "
+            "or --grad-clip"
+        )
+
+    def _check_epoch(self, epoch: int, loss: float) -> None:
+        """After an epoch: every weight finite (else stop); warn once when the loss has grown."""
+        for name, p in self.model.named_parameters():
+            if not bool(torch.isfinite(p).all()):
+                self.step = 0
+                raise self._diverged(f"weight {name} is not finite after the epoch")
+        first = self.first_loss
+        if not self.warned_growth and first and loss > LOSS_GROWTH * first:
+            self.warned_growth = True
+            warn(
+                f"epoch {epoch}: the training loss {loss:.4g} is {loss / first:.3g} times its "
+                f"first value {first:.4g}; the learning rate ({self.config.lr:g}) may be too "
+                "high (a lower --lr, or --grad-clip)"
+            )
 
     @torch.no_grad()
     def predict(self, convs: list[Conversation]) -> Records:
@@ -490,7 +594,40 @@ class Trainer:
 
     # -- the run ------------------------------------------------------------------
     def fit(self) -> dict[str, Any]:
-        """Train to the end (or early stop), writing everything; returns the summary."""
+        """Train to the end (or early stop), writing everything; returns the summary.
+
+        Raises:
+            DivergedError: a loss, gradient or weight stopped being finite.
+            RunError: the run directory was removed while training.
+            Exception: any other error; the run directory is marked as failed first.
+        """
+        try:
+            return self._fit()
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as err:
+            if self.dist.is_main:
+                self._mark_failed(err)
+            raise
+
+    def _mark_failed(self, err: BaseException) -> None:
+        """Write ``failed.json`` (what went wrong, where) and drop the run's results."""
+        if not self.run_dir.is_dir():
+            return
+        for name in ("summary.json",):
+            (self.run_dir / name).unlink(missing_ok=True)
+        atomic_write_json(
+            self.run_dir / FAILED,
+            {
+                "error": " ".join((str(err) or type(err).__name__).split()),
+                "type": type(err).__name__,
+                "epoch": self.epoch,
+                "step": self.step,
+                "epochs_completed": len(self.history),
+            },
+        )
+
+    def _fit(self) -> dict[str, Any]:
         model: torch.nn.Module = self.model
         if self.dist.active:
             model = DistributedDataParallel(
@@ -504,18 +641,30 @@ class Trainer:
             TimeElapsedColumn(),
             TextColumn("{task.fields[info]}"),
             disable=not show,
+            console=Console(stderr=True, emoji=False, highlight=False),
         )
+        board = self._board() if self.dist.is_main else None
         with progress:
             bar = progress.add_task(
-                self.run_dir.name, total=self.epochs, completed=self.start_epoch - 1, info=""
+                escape(self.run_dir.name),
+                total=self.epochs,
+                completed=self.start_epoch - 1,
+                info="",
             )
             for epoch in range(self.start_epoch, self.epochs + 1):
+                self.epoch, self.step = epoch, 0
                 start = time.perf_counter()
                 loss, train_rec = self.train_epoch(epoch, model)
                 seconds = time.perf_counter() - start
+                self._check_epoch(epoch, loss)
                 valid_rec, test_rec = self.predict(self.ds.valid), self.predict(self.ds.test)
                 stop = False
                 if self.dist.is_main:
+                    if not self.run_dir.is_dir():
+                        raise RunError(
+                            f"{self.run_dir}: the run directory was removed during training "
+                            f"(after epoch {epoch}); the run stopped"
+                        )
                     entry = {
                         "epoch": epoch,
                         "loss": loss,
@@ -524,14 +673,18 @@ class Trainer:
                         "processes": self.dist.world,
                         "train": self.metrics(train_rec),
                         "valid": self.metrics(valid_rec) if len(valid_rec.dialogue) else None,
-                        "test": self.metrics(test_rec),
+                        "test": self.metrics(test_rec) if len(test_rec.dialogue) else None,
                     }
                     self.history.append(entry)
                     stop = self._select(epoch, entry, test_rec)
                     self._save_state(epoch)
+                    if board is not None:
+                        self._log_board(board, entry)
                     progress.update(bar, advance=1, info=self._info(entry))
                 if distributed.broadcast(stop, self.dist):
                     break
+        if board is not None:
+            board.close()
         summary = self._summary() if self.dist.is_main else {}
         if self.dist.active:
             # DDP's reducer holds gloo work objects; freed at interpreter exit (when a
@@ -540,6 +693,30 @@ class Trainer:
             gc.collect()
         distributed.teardown(self.dist)
         return summary
+
+    def _board(self) -> Any:
+        """A TensorBoard writer in ``tensorboard/`` of the run (``None`` unless asked for)."""
+        if not self.config.tensorboard:
+            return None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            raise ImportError(
+                "tensorboard: writing TensorBoard logs needs the tensorboard package "
+                "(pip install tensorboard, or the extra lmam[tensorboard])"
+            ) from None
+        return SummaryWriter(log_dir=str(self.run_dir / "tensorboard"))
+
+    def _log_board(self, board: Any, entry: dict[str, Any]) -> None:
+        """One epoch's loss, learning rate and scalar metrics of every split."""
+        epoch = int(entry["epoch"])
+        board.add_scalar("loss/train", entry["loss"], epoch)
+        board.add_scalar("lr", self.optimizer.param_groups[0]["lr"], epoch)
+        for split in ("train", "valid", "test"):
+            for key, value in (entry[split] or {}).items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    board.add_scalar(f"{key}/{split}", value, epoch)
+        board.flush()
 
     def _info(self, entry: dict[str, Any]) -> str:
         m = self.metric
@@ -607,7 +784,7 @@ class Trainer:
                     ]
                 )
         atomic_write_text(self.run_dir / "predictions.csv", buf.getvalue())
-        if self.task == "classification":
+        if self.task == "classification" and len(rec.dialogue):
             cm = classification_metrics(rec.labels, rec.preds, self.ds.label_names)[
                 "confusion_matrix"
             ]
@@ -644,7 +821,7 @@ class Trainer:
         if self.select == "test":
             return TEST_SELECTION_LABEL
         if self.select == "last":
-            return f"last (fixed {self.epochs} epochs, no model selection)"
+            return f"last (fixed {plural(self.epochs, 'epoch')}, no model selection)"
         return f"valid (the epoch with the best validation {self.metric})"
 
     def _summary(self) -> dict[str, Any]:
@@ -676,9 +853,37 @@ def _rounded(value: np.ndarray) -> Any:
     return np.round(np.asarray(value, dtype=np.float64), 6).tolist()
 
 
-def train(config: TrainConfig, quiet: bool = False) -> dict[str, Any]:
-    """Train one run from a config; returns its summary."""
-    return Trainer(config, quiet=quiet).fit()
+def warn(message: str) -> None:
+    """A :class:`LmamWarning` (the command line shows it as one ``warning:`` line)."""
+    warnings.warn(message, LmamWarning, stacklevel=3)
+
+
+def failure_line(run_dir: Path) -> str:
+    """``"failed at epoch E: <error>"`` from a failed run's ``failed.json``."""
+    try:
+        data = json.loads((Path(run_dir) / FAILED).read_text())
+        if data["type"] == DivergedError.__name__:  # its message says where
+            return f"failed: {data['error']}"
+        return f"failed at epoch {data['epoch']}: {data['error']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"failed (its {FAILED} cannot be read)"
+
+
+def train(config: TrainConfig, quiet: bool = False, overwrite: bool = False) -> dict[str, Any]:
+    """Train one run from a config; returns its summary.
+
+    Example::
+
+        from lmam.train import TrainConfig, train
+
+        summary = train(TrainConfig(dataset="mosi", fusion="lmam", embed="early_residual"))
+        print(summary["test"]["accuracy"], summary["run_dir"])
+
+    Raises:
+        OptionError: a bad setting; RunError: the run directory exists (give
+            ``overwrite=True`` or another ``name``); DivergedError: the training diverged.
+    """
+    return Trainer(config, quiet=quiet, overwrite=overwrite).fit()
 
 
 def resume(run_dir: Path, quiet: bool = False) -> dict[str, Any]:

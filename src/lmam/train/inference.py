@@ -11,13 +11,21 @@ from typing import Any
 import numpy as np
 import torch
 
-from lmam.data import ConversationDataset, DataError, collate
+from lmam.data import IGNORE_INDEX, ConversationDataset, DataError, collate
 from lmam.data.normalize import Standardizer
 from lmam.errors import RunError
 from lmam.models import ERCModel
 from lmam.train import checkpoint
 from lmam.train.config import TrainConfig
-from lmam.train.engine import EVAL_BATCH, Records, load_dataset, model_from_config, to_records
+from lmam.train.engine import (
+    EVAL_BATCH,
+    FAILED,
+    Records,
+    failure_line,
+    load_dataset,
+    model_from_config,
+    to_records,
+)
 from lmam.train.io import atomic_write_text
 from lmam.train.metrics import classification_metrics, regression_metrics
 
@@ -34,6 +42,8 @@ def load_model(run_dir: Path) -> tuple[ERCModel, dict[str, Any]]:
     best = run_dir / "best"
     if not run_dir.is_dir():
         raise RunError(f"{run_dir}: no such run directory")
+    if (run_dir / FAILED).is_file():
+        raise RunError(f"{run_dir}: this run {failure_line(run_dir)}; its model is not a result")
     if not (best / "model.json").exists() and (run_dir / "record.json").is_file():
         raise RunError(
             f"{run_dir}: the record of a finished run (its metrics, restored from "
@@ -50,6 +60,12 @@ def load_model(run_dir: Path) -> tuple[ERCModel, dict[str, Any]]:
     config = TrainConfig.from_dict(desc["config"])
     model = model_from_config(config, desc["in_dims"], desc["num_outputs"])
     checkpoint.load_weights(model, best)
+    for name, p in model.named_parameters():
+        if not bool(torch.isfinite(p).all()):
+            raise RunError(
+                f"{best / 'model.safetensors'}: weight {name} is not finite; this model "
+                "diverged and cannot predict"
+            )
     return model.eval(), desc
 
 
@@ -65,12 +81,42 @@ def predict_conversations(
     return Records.concat(parts)
 
 
-def evaluate_run(run_dir: Path) -> dict[str, Any]:
-    """Recompute the test metrics of a run from its checkpoint.
+def scores(rec: Records, desc: dict[str, Any]) -> dict[str, Any] | None:
+    """The metrics of the labelled utterances of ``rec`` (``None``: none is labelled).
+
+    Classification: accuracy, weighted and macro F1, per class, confusion matrix
+    (:func:`~lmam.train.metrics.classification_metrics`); regression: MAE, Pearson r, ...
+    """
+    if desc["task"] == "classification":
+        keep = np.asarray(rec.labels) != IGNORE_INDEX
+        if not keep.any():
+            return None
+        return classification_metrics(rec.labels[keep], rec.preds[keep], desc["label_names"])
+    labels = np.asarray(rec.labels, dtype=np.float64)
+    keep = np.isfinite(labels) if labels.ndim == 1 else np.isfinite(labels).all(axis=-1)
+    if not keep.any():
+        return None
+    return regression_metrics(labels[keep], np.asarray(rec.preds)[keep])
+
+
+def evaluate_run(run_dir: Path, data: str | None = None) -> dict[str, Any]:
+    """Recompute the test metrics of a run from its checkpoint, or score it on new data.
+
+    Args:
+        run_dir: a finished run.
+        data: labelled data to score the model on instead of the run's test split:
+            a conversation file (features built as the run's were) or data with
+            features in any readable format (every split, every labelled utterance).
 
     Returns:
-        ``{"recorded": ..., "recomputed": ..., "identical": bool}``.
+        Without ``data``: ``{"recorded": ..., "recomputed": ..., "identical": bool}``.
+        With ``data``: ``{"data": data, "metrics": ...}`` (with the confusion matrix).
+
+    Raises:
+        DataError: ``data`` has no labels, or does not fit the model.
     """
+    if data is not None:
+        return {"data": data, "metrics": _score_data(Path(run_dir), data)}
     model, desc = load_model(run_dir)
     summary = Path(run_dir) / "summary.json"
     if not summary.is_file():
@@ -88,6 +134,41 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
     with open(summary) as f:
         recorded = json.load(f)["test"]
     return {"recorded": recorded, "recomputed": metrics, "identical": recorded == metrics}
+
+
+def _score_data(run_dir: Path, data: str) -> dict[str, Any]:
+    from lmam.data.conversations import is_conversation_file
+
+    if is_conversation_file(data):
+        from lmam.train.predictor import Predictor, prediction_scores
+
+        predictor = Predictor.from_run(run_dir)
+        metrics = prediction_scores(predictor.predict(Path(data)), predictor.label_names)
+    else:
+        _, rec, desc = _predict_data(run_dir, data)
+        metrics = scores(Records.concat(list(rec.values())), desc)
+    if metrics is None:
+        raise DataError("has no labels to score the model against", file=data)
+    return metrics
+
+
+def _predict_data(
+    run_dir: Path, data: str
+) -> tuple[ConversationDataset, dict[str, Records], dict[str, Any]]:
+    """The run's predictions for every split of ``data`` (data with features)."""
+    from lmam.data.detect import open_dataset
+
+    model, desc = load_model(run_dir)
+    ds = open_dataset(data)
+    in_dims = {m: int(w) for m, w in desc["in_dims"].items()}
+    check_compatible(ds, in_dims, data)
+    ds = standardize(ds.select_modalities(list(in_dims)), desc)
+    out = {
+        split: predict_conversations(model, convs, list(in_dims), desc["task"])
+        for split, convs in ds.splits.items()
+        if convs
+    }
+    return ds, out, desc
 
 
 def check_compatible(ds: ConversationDataset, in_dims: dict[str, int], source: str) -> None:
@@ -110,15 +191,13 @@ def check_compatible(ds: ConversationDataset, in_dims: dict[str, int], source: s
             )
 
 
-def predict_run(run_dir: Path, data: str, out: Path) -> int:
-    """Write predictions of a run's model for every conversation of ``data``; returns the row count."""
-    from lmam.data.detect import open_dataset
+def predict_run(run_dir: Path, data: str, out: Path) -> tuple[int, dict[str, Any] | None]:
+    """Write predictions of a run's model for every conversation of ``data``.
 
-    model, desc = load_model(run_dir)
-    ds = open_dataset(data)
-    in_dims = {m: int(w) for m, w in desc["in_dims"].items()}
-    check_compatible(ds, in_dims, data)
-    ds = standardize(ds.select_modalities(list(in_dims)), desc)
+    Returns:
+        ``(rows written, metrics of the labelled utterances or None)``.
+    """
+    _, by_split, desc = _predict_data(run_dir, data)
     names = desc["label_names"]
     buf = io.StringIO()
     w = csv.writer(buf)
@@ -127,10 +206,7 @@ def predict_run(run_dir: Path, data: str, out: Path) -> int:
         header += [f"p_{n}" for n in names]
     w.writerow(header)
     rows = 0
-    for split, convs in ds.splits.items():
-        if not convs:
-            continue
-        rec = predict_conversations(model, convs, list(in_dims), desc["task"])
+    for split, rec in by_split.items():
         for k in range(len(rec.dialogue)):
             if desc["task"] == "classification":
                 extra = [names[int(rec.preds[k])], *[f"{p:.6f}" for p in rec.scores[k]]]
@@ -139,4 +215,4 @@ def predict_run(run_dir: Path, data: str, out: Path) -> int:
             w.writerow([split, rec.dialogue[k], rec.utterance[k], *extra])
             rows += 1
     atomic_write_text(Path(out), buf.getvalue())
-    return rows
+    return rows, scores(Records.concat(list(by_split.values())), desc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,9 @@ def classification_metrics(
         label_names: the class names (their order gives the ids).
     """
     ids = list(range(len(label_names)))
-    cm = confusion_matrix(labels, preds, labels=ids)
+    with warnings.catch_warnings():  # every class is given: one class present is well defined
+        warnings.filterwarnings("ignore", message="A single label was found")
+        cm = confusion_matrix(labels, preds, labels=ids)
     support = cm.sum(axis=1)
     per_acc = np.divide(np.diag(cm), support, out=np.zeros(len(ids)), where=support > 0)
     per_f1 = f1_score(labels, preds, labels=ids, average=None, zero_division=0)

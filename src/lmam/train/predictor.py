@@ -341,3 +341,26 @@ def write_predictions(predictions: list[Prediction], out: Path) -> None:
         probs = [f"{p.probabilities[n]:.6f}" for n in names]
         w.writerow([p.dialogue, p.turn, p.speaker, *label, p.emotion, *probs])
     atomic_write_text(out, buf.getvalue())
+
+
+def prediction_scores(
+    predictions: list[Prediction], label_names: list[str]
+) -> dict[str, Any] | None:
+    """The metrics of the labelled predictions (``None``: none has a label)."""
+    from lmam.train.metrics import classification_metrics
+
+    labelled = [p for p in predictions if p.label is not None]
+    if not labelled:
+        return None
+    index = {n: i for i, n in enumerate(label_names)}
+    unknown = sorted({p.label for p in labelled if p.label not in index}, key=str)
+    if unknown:
+        raise DataError(
+            f"label {unknown[0]!r} is not one the model knows ({', '.join(label_names)})",
+            field="label",
+        )
+    return classification_metrics(
+        np.array([index[str(p.label)] for p in labelled]),
+        np.array([index[p.emotion] for p in labelled]),
+        label_names,
+    )

@@ -113,7 +113,7 @@ def reproduce_command(
             listing.add_column(column)
         for name, spec in TABLES.items():
             listing.add_row(name, spec.caption, ", ".join(spec.datasets), str(spec.seeds))
-        Console().print(listing)
+        Console(emoji=False, highlight=False).print(listing)
         return
     names = list(TABLES) if table == "all" else [table]
     for name in names:
@@ -121,7 +121,9 @@ def reproduce_command(
             raise OptionError(f"table {name!r} is another task's: run `{OTHER_TASKS[name]}`")
         if name not in TABLES:
             raise OptionError(f"table {name!r}: want one of {', '.join(TABLES)}, all or list")
-    console = Console(soft_wrap=True)  # a log line (a run's path) is never cut in two
+    console = Console(
+        soft_wrap=True, emoji=False, highlight=False
+    )  # a log line (a run's path) is never cut in two
     if quick:
         runs_dir = runs_dir.with_name(runs_dir.name + "-quick")
         out = out.with_name(out.name + "-quick")

@@ -1,0 +1,121 @@
+"""``lmam demo`` and ``lmam experiment ...`` (mounted by ``lmam.cli``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from lmam.cli_errors import ClearErrors, plural
+from lmam.train.config import DEFAULT_THREADS, TrainConfig
+
+
+def demo_command(
+    out_dir: Path = typer.Option(Path("runs/demo"), help="where the runs go"),
+    seeds: int = typer.Option(3, min=1, help="number of seeds (0, 1, ...)"),
+    epochs: int | None = typer.Option(
+        None, min=1, help="epochs per run (default: the dataset's fixed protocol)"
+    ),
+    threads: int | None = typer.Option(
+        None, min=1, help=f"torch threads per run (default {DEFAULT_THREADS})"
+    ),
+    fresh: bool = typer.Option(
+        False, help="retrain every run (default: reuse finished runs with the same settings)"
+    ),
+    quiet: bool = typer.Option(True, help="no per-epoch progress bars"),
+) -> None:
+    """The main job: bc-LSTM with concatenation vs with LMAM on the bundled CMU-MOSI."""
+    from lmam.experiments.demo import run_demo
+
+    run_demo(out_dir, list(range(seeds)), quiet=quiet, epochs=epochs, threads=threads, fresh=fresh)
+
+
+experiment_app = typer.Typer(
+    cls=ClearErrors,
+    rich_markup_mode=None,
+    help="Comparisons over seeds (tables + JSON).",
+    no_args_is_help=True,
+)
+
+
+@experiment_app.command("bclstm")
+def experiment_bclstm(
+    dataset: str = typer.Option("mosi", help="dataset name or path"),
+    data_path: str | None = typer.Option(None),
+    seeds: int = typer.Option(5),
+    epochs: int | None = typer.Option(None, help="default: the dataset's recommendation, else 50"),
+    select: str | None = typer.Option(None, help="valid or last (default: the dataset's)"),
+    threads: int | None = typer.Option(None, min=1, help="torch threads per run"),
+    out_dir: Path = typer.Option(Path("runs/experiments/bclstm")),
+    json_out: Path | None = typer.Option(None, "--json", help="also write the table here"),
+) -> None:
+    """bc-LSTM, bc-LSTM+Att and bc-LSTM with LMAM (early_residual, late), mean +- std over seeds."""
+    from lmam.experiments.compare import BCLSTM_VARIANTS, compare
+
+    base = TrainConfig(
+        dataset=dataset, data_path=data_path, epochs=epochs, select=select, threads=threads
+    )
+    compare(
+        base,
+        BCLSTM_VARIANTS,
+        list(range(seeds)),
+        out_dir / dataset.replace("/", "_"),
+        ["accuracy", "weighted_f1"],
+        f"{dataset}, test set, {plural(seeds, 'seed')}",
+        True,
+        json_out,
+        ttests=[("bclstm-lmam-early_residual", "bclstm"), ("bclstm-lmam-late", "bclstm")],
+    )
+
+
+@experiment_app.command("cima")
+def experiment_cima(
+    dataset: str = typer.Option("mosi", help="dataset name or path"),
+    data_path: str | None = typer.Option(None),
+    seeds: int = typer.Option(5, min=2),
+    threads: int | None = typer.Option(None, min=1, help="torch threads per run"),
+    out_dir: Path = typer.Option(Path("runs/experiments/cima")),
+    json_out: Path | None = typer.Option(None, "--json", help="also write the table here"),
+) -> None:
+    """The cima recipe with MMMU-BA, concatenation, LMAM and text only; paired t-tests."""
+    from lmam.experiments.compare import CIMA_VARIANTS, compare
+    from lmam.train.recipes import get_recipe
+
+    settings = {**get_recipe("cima").settings, "dataset": dataset, "data_path": data_path}
+    base = TrainConfig.from_dict({**settings, "threads": threads})
+    compare(
+        base,
+        CIMA_VARIANTS,
+        list(range(seeds)),
+        out_dir / dataset.replace("/", "_"),
+        ["accuracy", "weighted_f1"],
+        f"{dataset}, cima recipe, {plural(seeds, 'seed')}",
+        False,
+        json_out,
+        ttests=[("lmam", "concat"), ("mmmu_ba", "concat"), ("lmam", "mmmu_ba")],
+    )
+
+
+@experiment_app.command("fusions")
+def experiment_fusions(
+    dataset: str = typer.Option("mosi", help="dataset name or path"),
+    seeds: int = typer.Option(5),
+    embed: str = typer.Option("late"),
+    threads: int | None = typer.Option(None, min=1, help="torch threads per run"),
+    out_dir: Path = typer.Option(Path("runs/experiments/fusions")),
+    json_out: Path | None = typer.Option(None, "--json", help="also write the table here"),
+) -> None:
+    """Every registered fusion in bc-LSTM at one embedding point, mean +- std over seeds."""
+    from lmam.experiments.compare import compare, fusion_variants
+
+    base = TrainConfig(dataset=dataset, threads=threads)
+    compare(
+        base,
+        fusion_variants(embed),
+        list(range(seeds)),
+        out_dir / f"{dataset}-{embed}",
+        ["accuracy", "weighted_f1"],
+        f"{dataset}, bc-LSTM, {embed} fusion, {plural(seeds, 'seed')}",
+        False,
+        json_out,
+    )
