@@ -319,7 +319,7 @@ def test_file_contents_are_never_markup(tmp_path):
 def test_a_missing_data_set_names_every_place_looked(tmp_path):
     r = lmam("data", "info", "meld-csv", cwd=tmp_path, env={"LMAM_DATA": ""})
     line = one_error_line(r)
-    assert str(tmp_path / "data" / "meld") in line and "shared/data/meld" in line
+    assert str(tmp_path / "data" / "meld") in line and "shared/data/meld" in line  # both places
     assert "--data-path" in line and "LMAM_DATA" in line
     r = lmam("data", "info", "meld-csv", "--data-path", tmp_path / "none", cwd=tmp_path)
     assert r.returncode == 1 and str(tmp_path / "none") in one_error_line(r)

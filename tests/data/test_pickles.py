@@ -339,7 +339,7 @@ def test_registered_loader_finds_the_file_in_the_data_root(
     write(tmp_path / "iemocap", fx.classic_iemocap(), "IEMOCAP_features.pkl")
     monkeypatch.setenv("LMAM_DATA", str(tmp_path))
     assert len(create_dataset("iemocap-pickle").test) == 2
-    with pytest.raises(DataError, match="pass the path"):
+    with pytest.raises(DataError, match=r"no meld data found; looked in .*meld \(\$LMAM_DATA\)"):
         create_dataset("meld-pickle")
 
 

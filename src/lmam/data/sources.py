@@ -155,38 +155,29 @@ def recognise(path: str | Path) -> dict[str, str]:
     return {"sha256": sha, "recognised_as": name}
 
 
-def data_places() -> list[tuple[str, Path]]:
-    """Where registered loaders look, in order: ``(how it was chosen, folder)``."""
-    places = []
-    env = os.environ.get("LMAM_DATA")
-    if env:
-        places.append(("$LMAM_DATA", Path(env)))
-    places.append(("../shared/data", Path.cwd().parent / "shared" / "data"))
-    places.append(("./data", Path.cwd() / "data"))
-    return places
-
-
 def default_data(*parts: str) -> Path:
-    """The data of a registered dataset given no path: ``parts`` under the first place of
-    :func:`data_places` that has it.
+    """The data of a registered dataset given no path: ``parts`` under :func:`data_root`.
 
     Raises:
-        DataError: none has it; the message names every place looked and how to give
-            the path.
+        DataError: it is not there; the message names every place looked and how
+            to give the path.
     """
     from lmam.data.errors import DataError
 
-    tried = []
-    for _, root in data_places():
-        here = root.joinpath(*parts)
-        if here.exists():
-            return here
-        tried.append(str(here))
-    env = "" if os.environ.get("LMAM_DATA") else " ($LMAM_DATA is not set)"
+    here = data_root().joinpath(*parts)
+    if here.exists():
+        return here
+    if os.environ.get("LMAM_DATA"):
+        looked = f"looked in {here} ($LMAM_DATA)"
+    else:
+        shared = Path.cwd().parent / "shared" / "data"
+        looked = (
+            f"looked in {shared.joinpath(*parts)} and {Path.cwd().joinpath('data', *parts)}"
+            " ($LMAM_DATA is not set)"
+        )
     raise DataError(
-        f"no {'/'.join(parts)} data found; looked in {', '.join(tried)}{env}. Give its path "
-        "with --data-path (lmam train, lmam data info), or set LMAM_DATA to the folder "
-        "that holds it"
+        f"no {'/'.join(parts)} data found; {looked}. Give its path with --data-path "
+        "(lmam train, lmam data info), or set LMAM_DATA to the folder that holds it"
     )
 
 

@@ -96,11 +96,12 @@ def compare(
 ) -> dict[str, Any]:
     """Train (or reuse) ``variants`` over ``seeds`` (``jobs`` at once), print their
     table and the paired t-tests ``ttests``, and write it all to ``json_out``."""
-    console = Console(emoji=False, highlight=False)
+    console = Console(emoji=False, highlight=False)  # results
+    log = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)  # progress
     warning = load_dataset(portable(base)).warning
     if warning:
-        console.print(f"[yellow]about this dataset:[/yellow] {escape(warning)}")
-    results = run_grid(base, variants, seeds, out_dir, quiet=True, console=console, jobs=jobs)
+        log.print(f"[yellow]about this dataset:[/yellow] {escape(warning)}")
+    results = run_grid(base, variants, seeds, out_dir, quiet=True, console=log, jobs=jobs)
     rows = summarise(results, metrics)
     print_rows(rows, metrics, f"{title}: {rows[0]['selection']}", console)
     payload: dict[str, Any] = {

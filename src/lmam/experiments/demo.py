@@ -37,13 +37,14 @@ def run_demo(
     Finished runs in ``out_dir`` with the same settings are reused (and said to
     be); ``fresh=True`` retrains them.
     """
-    console = Console(emoji=False, highlight=False)
+    console = Console(emoji=False, highlight=False)  # results
+    log = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)  # progress
     base = TrainConfig(dataset="mosi", epochs=epochs, threads=threads)
     warning = create_dataset("mosi").warning
     if warning:
-        console.print(f"[yellow]about this dataset:[/yellow] {escape(warning)}")
+        log.print(f"[yellow]about this dataset:[/yellow] {escape(warning)}")
     variants = {_slug(label): changes for label, changes in VARIANTS.items()}
-    results = run_grid(base, variants, seeds, out_dir, quiet=quiet, console=console, fresh=fresh)
+    results = run_grid(base, variants, seeds, out_dir, quiet=quiet, console=log, fresh=fresh)
     rows = summarise(results, METRICS)
     for row, label in zip(rows, VARIANTS):
         row["variant"] = label
@@ -59,7 +60,7 @@ def run_demo(
     reused = sum(r["reused"] for runs in results.values() for r in runs)
     total = sum(len(runs) for runs in results.values())
     if reused:
-        console.print(
+        log.print(
             f"{reused} of {plural(total, 'run')} were reused from an earlier demo with the same settings "
             "(lmam demo --fresh retrains them)"
         )

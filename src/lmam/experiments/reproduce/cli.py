@@ -121,9 +121,8 @@ def reproduce_command(
             raise OptionError(f"table {name!r} is another task's: run `{OTHER_TASKS[name]}`")
         if name not in TABLES:
             raise OptionError(f"table {name!r}: want one of {', '.join(TABLES)}, all or list")
-    console = Console(
-        soft_wrap=True, emoji=False, highlight=False
-    )  # a log line (a run's path) is never cut in two
+    # progress and "wrote" lines (the tables go to files): standard error, one line each
+    console = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
     if quick:
         runs_dir = runs_dir.with_name(runs_dir.name + "-quick")
         out = out.with_name(out.name + "-quick")
