@@ -12,7 +12,7 @@ from rich.table import Table
 
 from lmam.experiments.reproduce.report import environment as report_environment
 from lmam.experiments.timing import interleaved_medians as interleaved_medians
-from lmam.train.io import atomic_write_json
+from lmam.outputs import atomic_write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -22,9 +22,9 @@ import time
 from common import environment, print_table, write_json
 
 EVERY_COMMAND = (
-    "import lmam.cli, lmam.train.cli, lmam.data.cli, lmam.features.cli, "
-    "lmam.experiments.cli, lmam.experiments.runs_cli, lmam.experiments.reproduce.cli, "
-    "lmam.tasks.session.cli, lmam.tasks.humour.cli"
+    "import lmam.cli, lmam.cli.train, lmam.cli.data, lmam.cli.features, "
+    "lmam.cli.experiments, lmam.cli.runs, lmam.cli.reproduce, "
+    "lmam.cli.session, lmam.cli.humour"
 )
 COMMANDS = {
     "python (nothing)": [sys.executable, "-c", "pass"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from lmam.version import __version__
 
 _WHERE = {
     "LMAM": "lmam.nn",
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     if name in _WHERE:
+        if _WHERE[name] == "lmam.data":  # with the datasets lmam.features registers
+            importlib.import_module("lmam.features")
         value = getattr(importlib.import_module(_WHERE[name]), name)
         globals()[name] = value
         return value

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from lmam.cli.data import data_app
 from lmam.data import open_dataset
-from lmam.data.cli import data_app
 from tests.data import erc_fixtures as fx
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"

@@ -195,7 +195,7 @@ def test_a_table_continues_elsewhere_from_the_records_of_its_runs(
 
 
 def test_earlier_calls_read_old_and_broken_reports(tmp_path: Path) -> None:
-    from lmam.experiments.reproduce.cli import earlier_calls
+    from lmam.cli.reproduce import earlier_calls
 
     report = tmp_path / "t.json"
     assert earlier_calls(report) == []

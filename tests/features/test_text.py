@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from lmam.cli.features import features_app
 from lmam.data import DataError, create_dataset, load_dataset
 from lmam.data.ours import differences
 from lmam.data.transcripts import read_transcripts
 from lmam.errors import OptionError
 from lmam.features import text as text_module
-from lmam.features.cli import features_app
 from lmam.features.context import contextual_texts
 from lmam.features.text import TextEncoder, cached_text_dataset, embed_dataset, embed_texts
 from tests.data import erc_fixtures as fx

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lmam.models.dialoguernn import DialogueRNNDirection, DialogueRNNEncoder, local_parties
+from lmam.models.dialoguernn import DialogueRNNDirection, DialogueRNNEncoder
+from lmam.nn.graph import local_parties
 
 D_M = 8  # equal to D_G, so that the "dot" attention is possible
 SIZES = {"d_g": 8, "d_p": 6, "d_e": 5, "d_h": 7, "att_dim": 4}

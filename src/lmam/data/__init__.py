@@ -1,4 +1,9 @@
-"""Conversations, datasets, readers for the public ERC formats, and batching."""
+"""Conversations, datasets, readers for the public ERC formats, and batching.
+
+The datasets built from transcripts (``iemocap-text``, ``meld-text``) are
+registered by :mod:`lmam.features` (which the training engine and the command
+line import), since building them takes a sentence encoder.
+"""
 
 from lmam.data import mfn as _mfn  # noqa: F401  (registers "pom", "youtube", "mmmo")
 from lmam.data import mosi as _mosi  # noqa: F401  (registers "mosi", "mosi-bclstm")
@@ -21,7 +26,6 @@ from lmam.data.types import (
     collate,
 )
 from lmam.data.validate import validate_dataset
-from lmam.features import datasets as _text  # noqa: F401  (registers "iemocap-text", "meld-text")
 
 __all__ = [
     "IGNORE_INDEX",

@@ -582,7 +582,7 @@ def build_bundle(source: str | Path, out_dir: str | Path, labels: str | Path | N
     Returns:
         the path of ``mosi.npz``.
     """
-    from lmam.train.io import atomic_write_text  # lmam.train imports lmam.data
+    from lmam.outputs import atomic_write_text  # lmam.train imports lmam.data
 
     source, out_dir = Path(source), Path(out_dir)
     labels = Path(labels) if labels is not None else default_labels(source)

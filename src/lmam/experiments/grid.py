@@ -22,9 +22,9 @@ from rich.table import Table
 
 from lmam.errors import OptionError
 from lmam.experiments.records import restore_record, save_record
+from lmam.outputs import atomic_write_json
 from lmam.train.config import TrainConfig
 from lmam.train.engine import portable, resume, train
-from lmam.train.io import atomic_write_json
 
 
 def run_grid(

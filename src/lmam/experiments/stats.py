@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from lmam.errors import OptionError
-from lmam.train.io import json_safe
+from lmam.outputs import json_safe
 
 CLASS_METRICS = ("accuracy", "f1")
 """The per-class scores of a summary's ``per_class`` entries."""

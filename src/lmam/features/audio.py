@@ -41,7 +41,7 @@ from lmam.data.conversations import (
 )
 from lmam.data.errors import DataError
 from lmam.errors import OptionError
-from lmam.train.io import atomic_write
+from lmam.outputs import atomic_write
 
 FEATURE_SETS = (
     "eGeMAPSv02",

@@ -36,32 +36,9 @@ from torch import Tensor, nn
 
 from lmam.models.base import ERCModel
 from lmam.models.registry import register_model
+from lmam.nn.graph import local_parties
 from lmam.nn.matching_attention import MatchingAttention
 from lmam.nn.rnn import reverse_padded
-
-
-def local_parties(speakers: Tensor, keep: Tensor) -> tuple[Tensor, Tensor]:
-    """Each dialogue's speakers renumbered ``0 .. P_b - 1`` (in increasing id order).
-
-    Args:
-        speakers: ``(B, T)`` integer speaker ids (any values; padding ignored).
-        keep: ``(B, T)`` boolean, true at real utterances.
-
-    Returns:
-        ``party``: ``(B, T)`` long (0 at padding) and ``count``: ``(B,)`` parties per dialogue.
-    """
-    b, _ = keep.shape
-    ids = speakers.long().masked_fill(~keep, 0)
-    ids = ids - ids.min()
-    span = int(ids.max()) + 1
-    key = torch.arange(b, device=ids.device).unsqueeze(1) * span + ids
-    uniq, inverse = torch.unique(key[keep], return_inverse=True)
-    owner = uniq // span
-    count = torch.bincount(owner, minlength=b)
-    start = torch.cumsum(count, 0) - count
-    party = torch.zeros_like(ids)
-    party[keep] = inverse - start[owner[inverse]]
-    return party, count
 
 
 class DialogueRNNDirection(nn.Module):

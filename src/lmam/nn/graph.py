@@ -18,7 +18,29 @@ import importlib.util
 import torch
 from torch import Tensor
 
-from lmam.models.dialoguernn import local_parties
+
+def local_parties(speakers: Tensor, keep: Tensor) -> tuple[Tensor, Tensor]:
+    """Each dialogue's speakers renumbered ``0 .. P_b - 1`` (in increasing id order).
+
+    Args:
+        speakers: ``(B, T)`` integer speaker ids (any values; padding ignored).
+        keep: ``(B, T)`` boolean, true at real utterances.
+
+    Returns:
+        ``party``: ``(B, T)`` long (0 at padding) and ``count``: ``(B,)`` parties per dialogue.
+    """
+    b, _ = keep.shape
+    ids = speakers.long().masked_fill(~keep, 0)
+    ids = ids - ids.min()
+    span = int(ids.max()) + 1
+    key = torch.arange(b, device=ids.device).unsqueeze(1) * span + ids
+    uniq, inverse = torch.unique(key[keep], return_inverse=True)
+    owner = uniq // span
+    count = torch.bincount(owner, minlength=b)
+    start = torch.cumsum(count, 0) - count
+    party = torch.zeros_like(ids)
+    party[keep] = inverse - start[owner[inverse]]
+    return party, count
 
 
 def require_torch_geometric(model: str) -> None:
@@ -72,7 +94,7 @@ def window_edges(keep: Tensor, past: int | None, future: int | None) -> Tensor:
 
 def checked_parties(speakers: Tensor, keep: Tensor, num_speakers: int) -> Tensor:
     """Each dialogue's speakers renumbered ``0 .. P_b - 1`` (see
-    :func:`~lmam.models.dialoguernn.local_parties`), at most ``num_speakers`` of them.
+    :func:`local_parties`), at most ``num_speakers`` of them.
 
     Args:
         speakers: ``(B, T)`` integer speaker ids.

@@ -16,7 +16,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from lmam.train.io import atomic_write, atomic_write_json
+from lmam.outputs import atomic_write, atomic_write_json
 
 
 def save_model(model: nn.Module, directory: Path, description: dict[str, Any]) -> None:

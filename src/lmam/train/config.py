@@ -18,7 +18,7 @@ from lmam.models import EMBEDS
 from lmam.models.base import NO_FUSION
 from lmam.models.registry import MODELS
 from lmam.options import OptionError, check_value, closest, load_yaml
-from lmam.train.io import atomic_write_text
+from lmam.outputs import atomic_write_text
 
 LOSSES = ("ce", "weighted_ce", "focal", "mse")
 SELECTIONS = ("valid", "last", "test")

@@ -52,12 +52,13 @@ from lmam.data import (
 )
 from lmam.data.normalize import Standardizer
 from lmam.errors import LmamWarning, OptionError, RunError
+from lmam.features import datasets as _text_datasets  # noqa: F401  (registers the *-text datasets)
 from lmam.models import ERCModel, create_model
 from lmam.models.registry import MODELS
 from lmam.options import accepted_options, closest, plural
+from lmam.outputs import atomic_write_json, atomic_write_text
 from lmam.train import checkpoint, distributed
 from lmam.train.config import TrainConfig
-from lmam.train.io import atomic_write_json, atomic_write_text
 from lmam.train.losses import class_weights, summed_loss
 from lmam.train.metrics import METRICS, better, classification_metrics, regression_metrics
 

@@ -15,6 +15,7 @@ from lmam.data import IGNORE_INDEX, ConversationDataset, DataError, collate
 from lmam.data.normalize import Standardizer
 from lmam.errors import RunError
 from lmam.models import ERCModel
+from lmam.outputs import atomic_write_text
 from lmam.train import checkpoint
 from lmam.train.config import TrainConfig
 from lmam.train.engine import (
@@ -26,7 +27,6 @@ from lmam.train.engine import (
     model_from_config,
     to_records,
 )
-from lmam.train.io import atomic_write_text
 from lmam.train.metrics import classification_metrics, regression_metrics
 
 
@@ -104,9 +104,10 @@ def evaluate_run(run_dir: Path, data: str | None = None) -> dict[str, Any]:
 
     Args:
         run_dir: a finished run.
-        data: labelled data to score the model on instead of the run's test split:
-            a conversation file (features built as the run's were) or data with
-            features in any readable format (every split, every labelled utterance).
+        data: labelled data with features, in any readable format, to score the
+            model on instead of the run's test split (every split, every labelled
+            utterance; for a conversation file see
+            :func:`lmam.train.predictor.evaluate_conversations`).
 
     Returns:
         Without ``data``: ``{"recorded": ..., "recomputed": ..., "identical": bool}``.
@@ -137,16 +138,8 @@ def evaluate_run(run_dir: Path, data: str | None = None) -> dict[str, Any]:
 
 
 def _score_data(run_dir: Path, data: str) -> dict[str, Any]:
-    from lmam.data.conversations import is_conversation_file
-
-    if is_conversation_file(data):
-        from lmam.train.predictor import Predictor, prediction_scores
-
-        predictor = Predictor.from_run(run_dir)
-        metrics = prediction_scores(predictor.predict(Path(data)), predictor.label_names)
-    else:
-        _, rec, desc = _predict_data(run_dir, data)
-        metrics = scores(Records.concat(list(rec.values())), desc)
+    _, rec, desc = _predict_data(run_dir, data)
+    metrics = scores(Records.concat(list(rec.values())), desc)
     if metrics is None:
         raise DataError("has no labels to score the model against", file=data)
     return metrics

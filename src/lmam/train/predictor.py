@@ -34,8 +34,8 @@ from lmam.data.types import Conversation, collate
 from lmam.errors import OptionError, RunError
 from lmam.features.mpnet import INSTALL as MPNET_INSTALL
 from lmam.models import ERCModel
+from lmam.outputs import atomic_write_text
 from lmam.train.inference import check_compatible, load_model
-from lmam.train.io import atomic_write_text
 
 BUILDABLE = ("text", "audio")
 
@@ -364,3 +364,13 @@ def prediction_scores(
         np.array([index[p.emotion] for p in labelled]),
         label_names,
     )
+
+
+def evaluate_conversations(run_dir: str | Path, path: str | Path) -> dict[str, Any]:
+    """The metrics of a run's model on a labelled conversation file (features built as
+    the run's were); a ``DataError`` when the file has no labels."""
+    predictor = Predictor.from_run(run_dir)
+    metrics = prediction_scores(predictor.predict(Path(path)), predictor.label_names)
+    if metrics is None:
+        raise DataError("has no labels to score the model against", file=str(path))
+    return metrics

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lmam.outputs import atomic_write
 from lmam.tasks.humour.data import EMBEDDINGS_FILE, FEATURE_FILES, FOLDS_FILE, LABELS_FILE
-from lmam.train.io import atomic_write
 
 WIDTHS = {"text": 300, "audio": 81, "visual": 371}
 

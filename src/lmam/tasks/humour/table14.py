@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 
 from lmam.errors import OptionError
+from lmam.outputs import atomic_write_json, atomic_write_text
 from lmam.tasks.humour.data import HumourData, HumourSample, load_urfunny
 from lmam.tasks.humour.model import CMFN
-from lmam.train.io import atomic_write_json, atomic_write_text
 
 MODALITY_SETS = {
     "T": ("text",),

@@ -30,13 +30,13 @@ import yaml
 from safetensors.torch import load_file, save_file
 
 from lmam.errors import OptionError, RunError
+from lmam.outputs import atomic_write, atomic_write_json, atomic_write_text
 from lmam.tasks.session.data import Cases, SessionData, load_sessions
 from lmam.tasks.session.graph import Hypergraph
 from lmam.tasks.session.metrics import RankingMeter
 from lmam.tasks.session.model import DHCN
 from lmam.train import checkpoint
 from lmam.train.engine import resolve_device
-from lmam.train.io import atomic_write, atomic_write_json, atomic_write_text
 
 PROGRESS = "progress.json"
 """In ``state/``: the last completed epoch (its folder ``epoch-NNNN``) and the history."""

@@ -11,8 +11,8 @@ import torch
 import typer
 from rich.markup import escape
 
-from lmam.cli_errors import MKDIR_HELP, ClearErrors, log_console, out_console, plural
-from lmam.data.cli import info_tables
+from lmam.cli.data import info_tables
+from lmam.cli.errors import MKDIR_HELP, ClearErrors, log_console, out_console, plural
 from lmam.data.conversations import ConversationFile, is_conversation_file, read_conversations
 from lmam.data.ours import save_dataset
 from lmam.data.registry import create_dataset

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from lmam.cli_errors import ClearErrors
+from lmam.cli.errors import ClearErrors
 
 session_app = typer.Typer(
     cls=ClearErrors,

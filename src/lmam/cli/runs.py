@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from lmam.cli_errors import log_console, out_console, plural
+from lmam.cli.errors import log_console, out_console, plural
 from lmam.errors import RunError
 from lmam.experiments.runs import (
     PERCENT_METRICS,
@@ -20,8 +20,7 @@ from lmam.experiments.runs import (
     show_value,
     summarise_runs,
 )
-from lmam.outputs import check_output
-from lmam.train.io import atomic_write_json, json_safe
+from lmam.outputs import atomic_write_json, check_output, json_safe
 
 
 def runs_command(

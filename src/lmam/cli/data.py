@@ -15,11 +15,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from lmam.cli_errors import JSON_HELP, MKDIR_HELP, ClearErrors, log_console, out_console, plural
+from lmam.cli.errors import JSON_HELP, MKDIR_HELP, ClearErrors, log_console, out_console, plural
 from lmam.data.conversations import ConversationFile, is_conversation_file, read_conversations
 from lmam.data.detect import open_dataset
 from lmam.data.registry import describe_dataset, list_datasets
 from lmam.data.types import ConversationDataset
+from lmam.features import datasets as _text_datasets  # noqa: F401  (registers the *-text datasets)
 from lmam.options import parse_pairs
 
 data_app = typer.Typer(

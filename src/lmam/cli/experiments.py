@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from lmam.cli_errors import ClearErrors, plural
+from lmam.cli.errors import ClearErrors, plural
 from lmam.train.config import DEFAULT_THREADS, TrainConfig
 
 

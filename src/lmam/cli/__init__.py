@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import lmam
-from lmam.cli_errors import JSON_HELP, ClearErrors, log_console, out_console, plural
+from lmam.cli.errors import JSON_HELP, ClearErrors, log_console, out_console, plural
 from lmam.errors import OptionError
 from lmam.options import closest
 
@@ -27,58 +27,58 @@ class Lazy(NamedTuple):
 
 LAZY = {
     "data": Lazy(
-        "lmam.data.cli",
+        "lmam.cli.data",
         "data_app",
         "List, inspect and export datasets (registered names, or files in any known layout).",
     ),
     "demo": Lazy(
-        "lmam.experiments.cli",
+        "lmam.cli.experiments",
         "demo_command",
         "The main job: bc-LSTM with concatenation vs with LMAM on the bundled CMU-MOSI.",
     ),
     "evaluate": Lazy(
-        "lmam.train.cli",
+        "lmam.cli.train",
         "evaluate_command",
         "Recompute a run's test metrics from its checkpoint and compare with the record, or "
         "score the run's model on new labelled data (--data).",
     ),
     "experiment": Lazy(
-        "lmam.experiments.cli", "experiment_app", "Comparisons over seeds (tables + JSON)."
+        "lmam.cli.experiments", "experiment_app", "Comparisons over seeds (tables + JSON)."
     ),
     "features": Lazy(
-        "lmam.features.cli",
+        "lmam.cli.features",
         "features_app",
         "Build derived features, cached in lmam's format.",
     ),
     "humour": Lazy(
-        "lmam.tasks.humour.cli",
+        "lmam.cli.humour",
         "humour_app",
         "Humour detection: C-MFN and C-MFN* (with LMAM) on UR-FUNNY.",
     ),
     "predict": Lazy(
-        "lmam.train.cli",
+        "lmam.cli.train",
         "predict_command",
         "Predict every utterance of new data with a run's model.",
     ),
     "reproduce": Lazy(
-        "lmam.experiments.reproduce.cli",
+        "lmam.cli.reproduce",
         "reproduce_command",
         "Reproduce a table of the LMAM paper: trains what it needs (a finished run is reused, "
         "an interrupted one continues), then writes Markdown, JSON and PNGs under "
         "OUT/TABLE/DATASET, with the paper's numbers beside ours.",
     ),
     "runs": Lazy(
-        "lmam.experiments.runs_cli",
+        "lmam.cli.runs",
         "runs_command",
         "Summarise finished runs: grouped by configuration, mean ± std over seeds.",
     ),
     "session": Lazy(
-        "lmam.tasks.session.cli",
+        "lmam.cli.session",
         "session_app",
         "Session recommendation: DHCN and DHCN* (with LMAM) on Diginetica.",
     ),
     "train": Lazy(
-        "lmam.train.cli",
+        "lmam.cli.train",
         "train_command",
         "Train a model; writes a run directory (config, metrics, checkpoint, predictions).",
     ),
@@ -304,5 +304,5 @@ def cache(
 
 
 def main() -> None:
-    """Run the CLI (errors end as :mod:`lmam.cli_errors` describes)."""
+    """Run the CLI (errors end as :mod:`lmam.cli.errors` describes)."""
     app(prog_name="lmam")

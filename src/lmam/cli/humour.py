@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from lmam.cli_errors import ClearErrors
+from lmam.cli.errors import ClearErrors
 
 humour_app = typer.Typer(
     cls=ClearErrors,

@@ -12,12 +12,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from lmam.cli_errors import JSON_HELP, MKDIR_HELP, log_console, out_console, plural
+from lmam.cli.errors import JSON_HELP, MKDIR_HELP, log_console, out_console, plural
 from lmam.errors import OptionError, RunError
 from lmam.options import parse_pairs
-from lmam.outputs import check_out_dir, check_output
+from lmam.outputs import check_out_dir, check_output, json_safe
 from lmam.train.config import DEFAULT_THREADS, TrainConfig
-from lmam.train.io import json_safe
 from lmam.train.recipes import get_recipe
 
 OPTION_FLAGS = {
@@ -26,6 +25,8 @@ OPTION_FLAGS = {
     "data_opt": "dataset_options",
     "modality_dropout": "modality_dropout",
 }
+D = TrainConfig
+"""The defaults the flags' help shows (TrainConfig's own)."""
 RESUME_MAY_CHANGE = ("threads", "device", "epochs", "quiet", "as_json")
 """What ``--resume`` accepts besides the run: execution settings, and ``--epochs``
 to extend a run that ended by reaching its epoch count."""
@@ -33,13 +34,21 @@ to extend a run that ended by reaching its epoch count."""
 
 def train_command(
     ctx: typer.Context,
-    dataset: str = typer.Option("mosi", help="registered dataset name or a path to data"),
+    dataset: str | None = typer.Option(
+        None, help=f"registered dataset name or a path to data (default {D.dataset})"
+    ),
     data_path: str | None = typer.Option(
         None, help="files of a registered dataset that needs them"
     ),
-    backbone: str = typer.Option("bclstm", help="registered model (lmam models)"),
-    fusion: str = typer.Option("concat", help="registered fusion (lmam fusions)"),
-    embed: str = typer.Option("early", help="early, early_residual, late, parallel or late_text"),
+    backbone: str | None = typer.Option(
+        None, help=f"registered model, lmam models (default {D.backbone})"
+    ),
+    fusion: str | None = typer.Option(
+        None, help=f"registered fusion, lmam fusions (default {D.fusion})"
+    ),
+    embed: str | None = typer.Option(
+        None, help=f"early, early_residual, late, parallel or late_text (default {D.embed})"
+    ),
     fusion_dim: int | None = typer.Option(
         None, help="the fusion's output width (default: the model's choice)"
     ),
@@ -49,20 +58,27 @@ def train_command(
     model_opt: list[str] = typer.Option([], "--model-opt", help="model option KEY=VALUE (repeat)"),
     data_opt: list[str] = typer.Option([], "--data-opt", help="dataset option KEY=VALUE (repeat)"),
     modalities: str | None = typer.Option(None, help="comma-separated, e.g. text,audio"),
-    normalize: str = typer.Option(
-        "standard", help="standard (per-modality, training-split statistics) or none"
+    normalize: str | None = typer.Option(
+        None,
+        help=f"standard (per-modality, training-split statistics) or none (default {D.normalize})",
     ),
     epochs: int | None = typer.Option(None, help="default: the dataset's recommendation, else 50"),
-    batch_size: int = typer.Option(16),
-    lr: float = typer.Option(1e-3),
-    weight_decay: float = typer.Option(1e-5),
-    dropout: float = typer.Option(0.2),
+    batch_size: int | None = typer.Option(
+        None, help=f"dialogues per batch (default {D.batch_size})"
+    ),
+    lr: float | None = typer.Option(None, help=f"Adam's learning rate (default {D.lr})"),
+    weight_decay: float | None = typer.Option(
+        None, help=f"Adam's weight decay (default {D.weight_decay})"
+    ),
+    dropout: float | None = typer.Option(None, help=f"the model's dropout (default {D.dropout})"),
     modality_dropout: list[str] = typer.Option(
         [],
         "--modality-dropout",
         help="MODALITY=P: dropout on that modality's input features while training (repeat)",
     ),
-    seed: int = typer.Option(0, help="seed of everything random (a non-negative integer)"),
+    seed: int | None = typer.Option(
+        None, help=f"seed of everything random, a non-negative integer (default {D.seed})"
+    ),
     grad_clip: float | None = typer.Option(
         None, help="clip the gradient norm to this value before each step (default: no clipping)"
     ),
@@ -75,8 +91,12 @@ def train_command(
     threads: int | None = typer.Option(
         None, help=f"torch CPU threads (default {DEFAULT_THREADS}, right for lmam's small models)"
     ),
-    device: str = typer.Option("cpu", help="cpu, cuda, cuda:N, mps or auto"),
-    out_dir: str = typer.Option("runs", help="where the run directory is made"),
+    device: str | None = typer.Option(
+        None, help=f"cpu, cuda, cuda:N, mps or auto (default {D.device})"
+    ),
+    out_dir: str | None = typer.Option(
+        None, help=f"where the run directory is made (default {D.out_dir})"
+    ),
     name: str | None = typer.Option(
         None, help="run directory name inside --out-dir (default: derived from the settings)"
     ),
@@ -84,8 +104,10 @@ def train_command(
         False, help="replace an earlier run of the same name (default: refuse)"
     ),
     mkdir: bool = typer.Option(False, help=MKDIR_HELP),
-    tensorboard: bool = typer.Option(
-        False, help="also write TensorBoard logs to tensorboard/ in the run directory"
+    tensorboard: bool | None = typer.Option(
+        None,
+        "--tensorboard/--no-tensorboard",
+        help="also write TensorBoard logs to tensorboard/ in the run directory (default: no)",
     ),
     config: Path | None = typer.Option(
         None, help="a config.yaml to start from; flags given on the command line override it"
@@ -140,6 +162,8 @@ def train_command(
                 fields[k] = [m.strip() for m in v.split(",")] if v is not None else None
             elif k not in ("config", "recipe", "resume", "quiet", "overwrite", "mkdir", "as_json"):
                 fields[k] = v
+        # a flag not given leaves the field to TrainConfig, the one place its default lives
+        fields = {k: v for k, v in fields.items() if v is not None}
         if config is not None and recipe is not None:
             raise OptionError("give --config or --recipe, not both")
         if config is None and recipe is None:
@@ -231,9 +255,15 @@ def evaluate_command(
 ) -> None:
     """Recompute a run's test metrics from its checkpoint and compare with the record,
     or score the run's model on new labelled data (--data)."""
+    from lmam.data.conversations import is_conversation_file
     from lmam.train.inference import evaluate_run
 
-    result = evaluate_run(run, data)
+    if data is not None and is_conversation_file(data):
+        from lmam.train.predictor import evaluate_conversations
+
+        result: dict[str, Any] = {"data": data, "metrics": evaluate_conversations(run, data)}
+    else:
+        result = evaluate_run(run, data)
     if as_json:
         print(json.dumps(json_safe(result), indent=1))
     elif data is not None:
