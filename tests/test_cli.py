@@ -155,7 +155,7 @@ def test_version_models_and_exit_codes():
     assert r.exit_code == 0 and r.output.strip() == f"lmam {lmam.__version__}"
     r = invoke("models")
     assert r.exit_code == 0 and "bclstm" in r.output
-    for name in ("create_model", "list_models", "register_model"):
+    for name in ("create_model", "list_models", "register_backbone"):
         assert hasattr(lmam, name)
     assert invoke("train", "--no-such-flag").exit_code == 2
 

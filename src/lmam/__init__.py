@@ -24,14 +24,14 @@ _WHERE = {
     "list_fusions": "lmam.fusion",
     "list_models": "lmam.models",
     "register_fusion": "lmam.fusion",
-    "register_model": "lmam.models",
+    "register_backbone": "lmam.models",
 }
 
 if TYPE_CHECKING:
     from lmam.data import DataError, create_dataset, list_datasets
     from lmam.errors import OptionError, RunError
     from lmam.fusion import create_fusion, list_fusions, register_fusion
-    from lmam.models import create_model, list_models, register_model
+    from lmam.models import create_model, list_models, register_backbone
     from lmam.nn import LMAM
     from lmam.train.predictor import Predictor
 
@@ -59,6 +59,6 @@ __all__ = [
     "list_datasets",
     "list_fusions",
     "list_models",
+    "register_backbone",
     "register_fusion",
-    "register_model",
 ]

@@ -202,6 +202,22 @@ def check_options(
             what is expected).
     """
     params, open_ = accepted_options(factory)
+    check_against(where, params, open_, options, reserved)
+
+
+def check_against(
+    where: str,
+    params: Mapping[str, Any],
+    open_: bool,
+    options: Mapping[str, Any],
+    reserved: tuple[str, ...] = (),
+) -> None:
+    """Check ``options`` against ``params`` (name -> annotation, as
+    :func:`accepted_options` gives them; ``open_``: other names pass too).
+
+    Raises:
+        OptionError: as :func:`check_options`.
+    """
     valid = [n for n in params if n not in reserved]
     for name, value in options.items():
         if name not in params:

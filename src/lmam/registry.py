@@ -8,8 +8,8 @@ from typing import Any, Generic, TypeVar
 
 from lmam.options import OptionError, check_options, closest
 
-F = TypeVar("F", bound=Callable[..., Any])
-G = TypeVar("G", bound=Callable[..., Any])
+F = TypeVar("F")
+G = TypeVar("G")
 
 
 class Registry(Generic[F]):
@@ -21,7 +21,7 @@ class Registry(Generic[F]):
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
-        self._entries: dict[str, Callable[..., Any]] = {}
+        self._entries: dict[str, Any] = {}
         self._descriptions: dict[str, str] = {}
 
     def register(self, name: str, description: str = "") -> Callable[[G], G]:
@@ -37,11 +37,20 @@ class Registry(Generic[F]):
 
         return add
 
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (a plug-in unloading itself; a test's entry)."""
+        self.get(name)
+        del self._entries[name], self._descriptions[name]
+
+    def order(self) -> list[str]:
+        """Every name, in the order of registration."""
+        return list(self._entries)
+
     def names(self, pattern: str = "*") -> list[str]:
         """Sorted names matching the glob ``pattern``."""
         return sorted(n for n in self._entries if fnmatch.fnmatchcase(n, pattern))
 
-    def get(self, name: str) -> Callable[..., Any]:
+    def get(self, name: str) -> F:
         """The factory of ``name``.
 
         Raises:
@@ -52,7 +61,8 @@ class Registry(Generic[F]):
                 f"unknown {self.kind} {name!r}{closest(name, self.names())}; "
                 f"known {self.kind}s: {', '.join(self.names())}"
             )
-        return self._entries[name]
+        entry: F = self._entries[name]
+        return entry
 
     def build(
         self,
@@ -78,7 +88,7 @@ class Registry(Generic[F]):
                 option (listing the valid ones and the closest) or a value of
                 the wrong type.
         """
-        factory = self.get(name)
+        factory: Callable[..., Any] = self.get(name)  # type: ignore[assignment]
         where = f"{self.kind} {name!r}"
         check_options(where, factory, options, reserved)
         if not reword:

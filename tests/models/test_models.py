@@ -8,7 +8,7 @@ from torch import nn
 
 from lmam import list_fusions
 from lmam.models import EMBEDS, ERCModel, create_model, list_models
-from lmam.models.registry import register_model
+from lmam.models.registry import register_backbone
 
 DIMS = {"text": 10, "audio": 6, "visual": 8}
 FUSIONS = ["concat", "lmam", "self_attention"]
@@ -84,7 +84,7 @@ def test_registry():
     with pytest.raises(ValueError, match=r"unknown model 'nope'.*bclstm"):
         create_model("nope", in_dims=DIMS, num_classes=3)
     with pytest.raises(ValueError, match="already registered"):
-        register_model("bclstm")(lambda **kw: None)
+        register_backbone("bclstm", nn.Linear, label="x", description="x")
     for name in list_models():
         with pytest.raises(ValueError, match="embed"):
             small(name, "concat", "middle")

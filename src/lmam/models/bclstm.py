@@ -11,14 +11,10 @@ bc-LSTM+Att of the ERC literature).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import torch
 from torch import Tensor, nn
 
-from lmam.models.base import ERCModel
-from lmam.models.registry import register_model
-from lmam.nn.init import INITS, keras_init_
+from lmam.models.registry import register_backbone
 from lmam.nn.matching_attention import MatchingAttention
 from lmam.nn.options import choice
 from lmam.nn.rnn import BiRNN
@@ -76,46 +72,10 @@ class BcLSTMEncoder(nn.Module):
         return h.masked_fill(~mask.to(torch.bool).unsqueeze(-1), 0.0)
 
 
-@register_model("bclstm")
-def bclstm(
-    *,
-    in_dims: Mapping[str, int],
-    num_classes: int,
-    fusion: str = "concat",
-    embed: str = "early",
-    fusion_dim: int | None = None,
-    fusion_options: Mapping[str, object] | None = None,
-    hidden: int = 100,
-    dense: int = 100,
-    attention: bool = False,
-    dropout: float = 0.0,
-    cell: str = "lstm",
-    input_dropout: float = 0.0,
-    recurrent_dropout: float = 0.0,
-    activation: str = "relu",
-    head_dropout: float | None = None,
-    init: str = "torch",
-) -> ERCModel:
-    """bc-LSTM (``attention=True``: bc-LSTM+Att) with any fusion at any embedding point.
-
-    ``dropout`` applies inside the encoder (after the recurrent and the dense
-    layer) and, unless ``head_dropout`` is given, before the classifier too.
-    ``init="keras"`` starts every layer from Keras' defaults
-    (:func:`~lmam.nn.init.keras_init_`), as recipes published in Keras do.
-    """
-    choice("init", init, INITS)
-    model = ERCModel(
-        lambda d: BcLSTMEncoder(
-            d, hidden, dense, attention, dropout, cell, input_dropout, recurrent_dropout, activation
-        ),
-        in_dims=in_dims,
-        num_classes=num_classes,
-        fusion=fusion,
-        embed=embed,
-        fusion_dim=fusion_dim,
-        fusion_options=fusion_options,
-        dropout=dropout if head_dropout is None else head_dropout,
-    )
-    if init == "keras":
-        keras_init_(model)
-    return model
+register_backbone(
+    "bclstm",
+    BcLSTMEncoder,
+    label="bc-LSTM",
+    description="bc-LSTM (``attention=True``: bc-LSTM+Att) with any fusion at any embedding point.",
+    width_option="hidden",
+)

@@ -33,13 +33,10 @@ has none); the sequential encoder is the paper's one-layer bidirectional GRU
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import torch
 from torch import Tensor, nn
 
-from lmam.models.base import ERCModel
-from lmam.models.registry import register_model
+from lmam.models.registry import register_backbone
 from lmam.nn.graph import checked_parties, node_table, require_torch_geometric, window_edges
 from lmam.nn.matching_attention import MatchingAttention
 from lmam.nn.options import positive_int
@@ -177,47 +174,11 @@ class DialogueGCNEncoder(nn.Module):
         return out.masked_fill(~keep.unsqueeze(-1), 0.0)
 
 
-@register_model("dialoguegcn")
-def dialoguegcn(
-    *,
-    in_dims: Mapping[str, int],
-    num_classes: int,
-    fusion: str = "concat",
-    embed: str = "early",
-    fusion_dim: int | None = None,
-    fusion_options: Mapping[str, object] | None = None,
-    d_e: int = 100,
-    graph_hidden: int = 100,
-    d_h: int = 100,
-    num_speakers: int = 2,
-    window_past: int = 10,
-    window_future: int = 10,
-    num_bases: int = 30,
-    attention: bool = False,
-    dropout: float = 0.5,
-) -> ERCModel:
-    """DialogueGCN with any fusion at any embedding point.
-
-    ``dropout`` applies to the sequential features and after the dense layer,
-    which is the reference's place before its classifier (not again in the head).
-    """
-    return ERCModel(
-        lambda d: DialogueGCNEncoder(
-            d,
-            d_e,
-            graph_hidden,
-            d_h,
-            num_speakers,
-            window_past,
-            window_future,
-            num_bases,
-            attention,
-            dropout,
-        ),
-        in_dims=in_dims,
-        num_classes=num_classes,
-        fusion=fusion,
-        embed=embed,
-        fusion_dim=fusion_dim,
-        fusion_options=fusion_options,
-    )
+register_backbone(
+    "dialoguegcn",
+    DialogueGCNEncoder,
+    label="DialogueGCN",
+    description="DialogueGCN with any fusion at any embedding point.",
+    width_option="graph_hidden",
+    head_dropout=False,  # its dropout after the dense layer is the reference's, before the classifier
+)

@@ -29,13 +29,10 @@ not tuned here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import torch
 from torch import Tensor, nn
 
-from lmam.models.base import ERCModel
-from lmam.models.registry import register_model
+from lmam.models.registry import register_backbone
 from lmam.nn.graph import local_parties
 from lmam.nn.matching_attention import MatchingAttention
 from lmam.nn.rnn import reverse_padded
@@ -182,48 +179,10 @@ class DialogueRNNEncoder(nn.Module):
         return h.masked_fill(~keep.unsqueeze(-1), 0.0)
 
 
-@register_model("dialoguernn")
-def dialoguernn(
-    *,
-    in_dims: Mapping[str, int],
-    num_classes: int,
-    fusion: str = "concat",
-    embed: str = "early",
-    fusion_dim: int | None = None,
-    fusion_options: Mapping[str, object] | None = None,
-    d_g: int = 150,
-    d_p: int = 150,
-    d_e: int = 100,
-    d_h: int = 100,
-    bidirectional: bool = True,
-    emotion_attention: bool = True,
-    listener: bool = False,
-    att_type: str = "general",
-    att_dim: int = 100,
-    rec_dropout: float = 0.1,
-    dropout: float = 0.0,
-) -> ERCModel:
-    """DialogueRNN (default: BiDialogueRNN+Att) with any fusion at any embedding point."""
-    return ERCModel(
-        lambda d: DialogueRNNEncoder(
-            d,
-            d_g,
-            d_p,
-            d_e,
-            d_h,
-            bidirectional,
-            emotion_attention,
-            listener,
-            att_type,
-            att_dim,
-            rec_dropout,
-            dropout,
-        ),
-        in_dims=in_dims,
-        num_classes=num_classes,
-        fusion=fusion,
-        embed=embed,
-        fusion_dim=fusion_dim,
-        fusion_options=fusion_options,
-        dropout=dropout,
-    )
+register_backbone(
+    "dialoguernn",
+    DialogueRNNEncoder,
+    label="DialogueRNN",
+    description="DialogueRNN (default: BiDialogueRNN+Att) with any fusion at any embedding point.",
+    width_option="d_g",
+)

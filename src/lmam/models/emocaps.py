@@ -57,8 +57,8 @@ from torch import Tensor, nn
 
 from lmam.fusion.lora import LoRAFusion
 from lmam.fusion.registry import create_fusion, fusion_factory
-from lmam.models.base import ERCModel, default_fusion_dim
-from lmam.models.registry import register_model
+from lmam.models.base import default_fusion_dim
+from lmam.models.registry import register_backbone
 from lmam.nn.base import FusionModule
 from lmam.nn.options import positive_int
 from lmam.nn.rnn import BiLSTM
@@ -114,6 +114,8 @@ class EmoCapsEncoder(nn.Module):
         slot_fusion: the registered fusion combining the capsule parts.
         slot_dim: its output width (``None``: the fusion's default).
         slot_options: its options.
+        slot_base_run: a run whose trained self-attention slot becomes the frozen
+            base of ``slot_fusion="lora"`` (LoRA*; :func:`load_slot_base`).
         dropout: dropout in the Emoformer and on the capsules.
 
     ``forward(feats: {m: (B, T, D_m)}, mask: (B, T), speakers: (B, T))
@@ -135,10 +137,13 @@ class EmoCapsEncoder(nn.Module):
         slot_fusion: str = "concat",
         slot_dim: int | None = None,
         slot_options: Mapping[str, object] | None = None,
+        slot_base_run: str | None = None,
         dropout: float = 0.1,
     ) -> None:
         super().__init__()
         positive_int("hidden", hidden)
+        if slot_base_run is not None and slot_fusion != "lora":
+            raise ValueError(f"slot_base_run needs slot_fusion='lora', got {slot_fusion!r}")
         self.modalities = tuple(in_dims)
         self.emoformers = nn.ModuleDict(
             {
@@ -159,6 +164,8 @@ class EmoCapsEncoder(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.lstm = BiLSTM(self.slot.out_dim, hidden)
         self.out_dims = {"context": 2 * hidden}
+        if slot_base_run is not None:
+            load_slot_base(self.slot, slot_base_run)
 
     def capsules(self, feats: Mapping[str, Tensor], keep: Tensor) -> dict[str, Tensor]:
         """The emotion capsule's parts ``{m: [x_m; e_m]}``, ``(B, T, D_m + emotion_dim)``."""
@@ -241,59 +248,14 @@ def load_slot_base(slot: nn.Module, run: str | Path) -> None:
         )
 
 
-@register_model("emocaps")
-def emocaps(
-    *,
-    in_dims: Mapping[str, int],
-    num_classes: int,
-    fusion: str = "none",
-    embed: str = "early",
-    fusion_dim: int | None = None,
-    fusion_options: Mapping[str, object] | None = None,
-    dim: int = 128,
-    heads: int = 4,
-    layers: int = 1,
-    ff: int = 256,
-    emotion_dim: int = 64,
-    hidden: int = 128,
-    slot_fusion: str = "concat",
-    slot_dim: int | None = None,
-    slot_options: Mapping[str, object] | None = None,
-    slot_base_run: str | None = None,
-    dropout: float = 0.1,
-) -> ERCModel:
-    """EmoCaps; by default with its own combination in the slot and no fusion
-    at the embedding points (``fusion="none"``). ``slot_fusion`` puts any
-    fusion in its slot; ``fusion``/``embed`` plug one in at the contract's
-    points (EmoCaps*: ``fusion="lmam", embed="early_residual"``);
-    ``slot_base_run`` loads a trained self-attention slot as the frozen base
-    of ``slot_fusion="lora"`` (LoRA*). ``dropout`` applies before the classifier too."""
-    if slot_base_run is not None and slot_fusion != "lora":
-        raise ValueError(f"slot_base_run needs slot_fusion='lora', got {slot_fusion!r}")
-    model = ERCModel(
-        lambda dims: EmoCapsEncoder(
-            dims,
-            num_classes,
-            dim,
-            heads,
-            layers,
-            ff,
-            emotion_dim,
-            hidden,
-            slot_fusion,
-            slot_dim,
-            slot_options,
-            dropout,
-        ),
-        in_dims=in_dims,
-        num_classes=num_classes,
-        fusion=fusion,
-        embed=embed,
-        fusion_dim=fusion_dim,
-        fusion_options=fusion_options,
-        dropout=dropout,
-        multimodal=True,
-    )
-    if slot_base_run is not None:
-        load_slot_base(model.encoders["all"].get_submodule("slot"), slot_base_run)
-    return model
+register_backbone(
+    "emocaps",
+    EmoCapsEncoder,
+    label="EmoCaps",
+    description="EmoCaps; by default with its own combination in the slot and no fusion at the "
+    "embedding points (``fusion=\"none\"``).",
+    multimodal=True,
+    own_fusion=True,
+    width_option="hidden",
+    takes_classes=True,
+)

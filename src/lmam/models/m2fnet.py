@@ -41,8 +41,7 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor, nn
 
-from lmam.models.base import ERCModel
-from lmam.models.registry import register_model
+from lmam.models.registry import register_backbone
 from lmam.nn.options import positive_int
 from lmam.nn.transformer import MultiHeadAttention, TransformerLayer
 
@@ -143,34 +142,13 @@ class M2FNetEncoder(nn.Module):
         return {m: f if m == self.query else h[m] for m in self.modalities}
 
 
-@register_model("m2fnet")
-def m2fnet(
-    *,
-    in_dims: Mapping[str, int],
-    num_classes: int,
-    fusion: str = "none",
-    embed: str = "early",
-    fusion_dim: int | None = None,
-    fusion_options: Mapping[str, object] | None = None,
-    dim: int = 128,
-    heads: int = 4,
-    layers: int = 1,
-    fusion_layers: int = 2,
-    ff: int = 256,
-    query: str = "text",
-    dropout: float = 0.1,
-) -> ERCModel:
-    """M2FNet; by default with its own fusion only (``fusion="none"``), else with
-    any fusion at any embedding point (M2FNet*: ``fusion="lmam"``).
-    ``dropout`` applies before the classifier too."""
-    return ERCModel(
-        lambda dims: M2FNetEncoder(dims, dim, heads, layers, fusion_layers, ff, query, dropout),
-        in_dims=in_dims,
-        num_classes=num_classes,
-        fusion=fusion,
-        embed=embed,
-        fusion_dim=fusion_dim,
-        fusion_options=fusion_options,
-        dropout=dropout,
-        multimodal=True,
-    )
+register_backbone(
+    "m2fnet",
+    M2FNetEncoder,
+    label="M2FNet",
+    description="M2FNet; by default with its own fusion only (``fusion=\"none\"``), else with "
+    "any fusion at any embedding point (M2FNet*: ``fusion=\"lmam\"``).",
+    multimodal=True,
+    own_fusion=True,
+    width_option="ff",
+)

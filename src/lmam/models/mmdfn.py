@@ -45,8 +45,7 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor, nn
 
-from lmam.models.base import ERCModel
-from lmam.models.registry import register_model
+from lmam.models.registry import register_backbone
 from lmam.nn.graph import checked_parties, node_table, require_torch_geometric, window_edges
 from lmam.nn.options import positive_int
 from lmam.nn.rnn import BiRNN
@@ -225,50 +224,14 @@ class MMDFNEncoder(nn.Module):
         return streams
 
 
-@register_model("mmdfn")
-def mmdfn(
-    *,
-    in_dims: Mapping[str, int],
-    num_classes: int,
-    fusion: str = "none",
-    embed: str = "early",
-    fusion_dim: int | None = None,
-    fusion_options: Mapping[str, object] | None = None,
-    hidden: int = 200,
-    graph_hidden: int = 100,
-    layers: int = 16,
-    alpha: float = 0.2,
-    lamda: float = 0.5,
-    num_speakers: int = 2,
-    recurrent: tuple[str, ...] = ("text",),
-    rnn_layers: int = 2,
-    window: int | None = None,
-    modal_weight: float = 1.0,
-    dropout: float = 0.4,
-) -> ERCModel:
-    """MM-DFN; by default with its own fusion only (``fusion="none"``), else with
-    any fusion at any embedding point. ``dropout`` applies before the classifier too."""
-    return ERCModel(
-        lambda dims: MMDFNEncoder(
-            dims,
-            hidden,
-            graph_hidden,
-            layers,
-            alpha,
-            lamda,
-            num_speakers,
-            tuple(recurrent),
-            rnn_layers,
-            window,
-            modal_weight,
-            dropout,
-        ),
-        in_dims=in_dims,
-        num_classes=num_classes,
-        fusion=fusion,
-        embed=embed,
-        fusion_dim=fusion_dim,
-        fusion_options=fusion_options,
-        dropout=dropout,
-        multimodal=True,
-    )
+register_backbone(
+    "mmdfn",
+    MMDFNEncoder,
+    label="MM-DFN",
+    description="MM-DFN; by default with its own fusion only (``fusion=\"none\"``), else with "
+    "any fusion at any embedding point.",
+    multimodal=True,
+    own_fusion=True,
+    width_option="hidden",
+    width_step=2,  # its bidirectional hidden size is even
+)

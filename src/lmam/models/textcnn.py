@@ -29,15 +29,13 @@ chance); the pooled features go through a dense layer (ReLU, dropout) to
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import cast
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lmam.models.base import ERCModel
-from lmam.models.registry import register_model
+from lmam.models.registry import register_backbone
 from lmam.nn.options import choice, positive_int
 
 OVER = ("features", "utterances")
@@ -151,30 +149,11 @@ class TextCNNEncoder(nn.Module):
         return h.masked_fill(~keep.unsqueeze(-1), 0.0)
 
 
-@register_model("textcnn")
-def textcnn(
-    *,
-    in_dims: Mapping[str, int],
-    num_classes: int,
-    fusion: str = "concat",
-    embed: str = "early",
-    fusion_dim: int | None = None,
-    fusion_options: Mapping[str, object] | None = None,
-    filters: int = 100,
-    widths: tuple[int, ...] = (3, 4, 5),
-    dense: int = 100,
-    over: str = "features",
-    norm: bool = True,
-    dropout: float = 0.0,
-) -> ERCModel:
-    """TextCNN (Kim 2014; ``over="features"``: context-free) with any fusion at any embedding point."""
-    return ERCModel(
-        lambda d: TextCNNEncoder(d, filters, tuple(widths), dense, over, dropout, norm),
-        in_dims=in_dims,
-        num_classes=num_classes,
-        fusion=fusion,
-        embed=embed,
-        fusion_dim=fusion_dim,
-        fusion_options=fusion_options,
-        dropout=dropout,
-    )
+register_backbone(
+    "textcnn",
+    TextCNNEncoder,
+    label="TextCNN",
+    description="TextCNN (Kim 2014; ``over=\"features\"``: context-free) with any fusion at any "
+    "embedding point.",
+    width_option="filters",
+)

@@ -54,8 +54,8 @@ from lmam.data.normalize import Standardizer
 from lmam.errors import LmamWarning, OptionError, RunError
 from lmam.features import datasets as _text_datasets  # noqa: F401  (registers the *-text datasets)
 from lmam.models import ERCModel, create_model
-from lmam.models.registry import MODELS
-from lmam.options import accepted_options, closest, plural
+from lmam.models.registry import get_backbone
+from lmam.options import closest, plural
 from lmam.outputs import atomic_write_json, atomic_write_text
 from lmam.train import checkpoint, distributed
 from lmam.train.config import TrainConfig
@@ -203,7 +203,7 @@ def with_speaker_count(config: TrainConfig, ds: ConversationDataset) -> TrainCon
     """``config`` with the model option ``num_speakers`` set to the most speakers any
     dialogue of ``ds`` has, when the backbone takes that option (DialogueGCN's
     relation count) and the config leaves it unset; recorded in the run's config."""
-    options, _ = accepted_options(MODELS.get(config.backbone))
+    options = get_backbone(config.backbone).options()
     if "num_speakers" not in options or "num_speakers" in config.model_options:
         return config
     most = max(

@@ -55,10 +55,10 @@ def equal_parameters(name: str, s: Setting) -> Report:
         [
             protocol(s, runs),
             "◇: the backbone's width option ("
-            + ", ".join(f"{V.LABELS[b]} `{V.WIDTH_OPTION[b]}`" for b in WIDENED)
+            + ", ".join(f"{V.label(b)} `{V.get_backbone(b).width_option}`" for b in WIDENED)
             + ") set so its parameter count is nearest to that of its LMAM version "
             + "(targets: "
-            + ", ".join(f"{V.LABELS[b]} {t:,}" for b, t in targets.items())
+            + ", ".join(f"{V.label(b)} {t:,}" for b, t in targets.items())
             + "). "
             + published.note(family),
         ],
@@ -182,7 +182,7 @@ def embedding(name: str, s: Setting) -> Report:
     for variant, rs in runs.items():
         b = variant.partition("-")[0]
         residual = not variant.endswith("-early")
-        label = V.LABELS[b] + ("*(R)" if residual else "*")
+        label = V.label(b) + ("*(R)" if residual else "*")
         rows += pair(label, rs, metrics, published.embedding(family, b, residual))
     return Report(
         name,

@@ -70,7 +70,7 @@ def class_names(s: Setting) -> list[str]:
 
 def plug_variants(s: Setting) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    for b in V.BACKBONES:
+    for b in V.backbones():
         out[b] = V.base(b)
         if b == "bclstm":
             out["bclstm-att"] = V.attention()
@@ -80,7 +80,7 @@ def plug_variants(s: Setting) -> dict[str, dict[str, Any]]:
 
 def method_label(name: str) -> str:
     b, _, rest = name.partition("-")
-    return V.LABELS.get(b, b) + {"": "", "lmam": "*", "att": "+Att"}.get(rest, f" ({rest})")
+    return (V.label(b) if b in V.backbones() else b) + {"": "", "lmam": "*", "att": "+Att"}.get(rest, f" ({rest})")
 
 
 def variant_key(name: str) -> tuple[str, str]:

@@ -14,7 +14,7 @@ from typing import Any
 from lmam.experiments.reproduce import published
 from lmam.experiments.reproduce.cells import PERCENT, method_label, stat
 from lmam.experiments.reproduce.report import markdown_table, pvalue
-from lmam.experiments.reproduce.variants import BACKBONES
+from lmam.experiments.reproduce.variants import backbones
 from lmam.experiments.stats import paired_ttest
 
 PLUG_TABLES = ("table2", "table3", "table4")
@@ -93,7 +93,7 @@ def dataset_rows(report: dict[str, Any]) -> tuple[list[list[str]], tuple[int, in
     metric = headline(fam)
     rows, better, significant = [], 0, 0
     runs = report["runs"]
-    for b in BACKBONES:
+    for b in backbones():
         if b not in runs or f"{b}-lmam" not in runs:
             continue
         paper = paper_delta(fam, b, metric)
@@ -117,7 +117,7 @@ def claim_rows(out: Path) -> list[list[str]]:
     rows: list[list[str]] = []
     for report in reports(out, "table5"):
         fam, runs = published.family(report["dataset"]), report["runs"]
-        for b in BACKBONES:
+        for b in backbones():
             if f"{b}-wide" in runs and f"{b}-lmam" in runs:
                 star = published.classification(fam, b, "lmam")
                 wide = paper_f1(published.widened(fam, b, "widened"))
@@ -163,7 +163,7 @@ def claim_rows(out: Path) -> list[list[str]]:
         )
     for report in reports(out, "table11"):
         fam, runs = published.family(report["dataset"]), report["runs"]
-        for b in BACKBONES:
+        for b in backbones():
             if f"{b}-lmam-early" in runs and f"{b}-lmam" in runs:
                 res = paper_f1(published.embedding(fam, b, True))
                 plain = paper_f1(published.embedding(fam, b, False))

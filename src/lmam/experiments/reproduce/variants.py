@@ -21,50 +21,31 @@ uses a modality subset (Table X); ``emocaps-lmam-rank<r>`` sets LMAM's rank
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from typing import Any
 
 from torch import nn
 
 from lmam.data.types import ConversationDataset
-from lmam.models.registry import MODELS
+from lmam.models.registry import backbones as registered
+from lmam.models.registry import get_backbone
 from lmam.train.config import TrainConfig
 from lmam.train.engine import build_model, with_speaker_count
 
-BACKBONES = ("textcnn", "bclstm", "dialoguernn", "dialoguegcn", "mmdfn", "m2fnet", "emocaps")
-"""The paper's seven backbones, in the order of its tables."""
 
-OWN_FUSION = ("mmdfn", "m2fnet", "emocaps")
-"""Backbones that are multimodal by design: their baseline row is their own fusion alone."""
+def backbones() -> list[str]:
+    """The backbones of the tables: every registered one, the paper's seven first in the
+    order of its tables (:func:`lmam.models.backbones`)."""
+    return [spec.name for spec in registered()]
 
-WIDTH_OPTION = {
-    "textcnn": "filters",
-    "bclstm": "hidden",
-    "dialoguernn": "d_g",
-    "dialoguegcn": "graph_hidden",
-    "mmdfn": "hidden",
-    "m2fnet": "ff",
-    "emocaps": "hidden",
-}
-"""The width each backbone is widened by for Table V (a hidden or feed-forward size)."""
 
-WIDTH_STEP = {"mmdfn": 2}
-"""Widths must be a multiple of this (MM-DFN's bidirectional hidden size is even)."""
-
-LABELS = {
-    "textcnn": "TextCNN",
-    "bclstm": "bc-LSTM",
-    "dialoguernn": "DialogueRNN",
-    "dialoguegcn": "DialogueGCN",
-    "mmdfn": "MM-DFN",
-    "m2fnet": "M2FNet",
-    "emocaps": "EmoCaps",
-}
+def label(backbone: str) -> str:
+    """The backbone's name in the tables (``"bc-LSTM"``), from its spec."""
+    return get_backbone(backbone).label
 
 
 def base(backbone: str) -> dict[str, Any]:
     """The backbone with its own fusion."""
-    fusion = "none" if backbone in OWN_FUSION else "concat"
+    fusion = "none" if get_backbone(backbone).own_fusion else "concat"
     return {"backbone": backbone, "fusion": fusion, "embed": "early"}
 
 
@@ -113,7 +94,7 @@ def widened(
 ) -> tuple[dict[str, Any], int]:
     """Table V's diamond row: the backbone widened to the parameter count of its LMAM version.
 
-    The backbone's width option (:data:`WIDTH_OPTION`) is the smallest value at
+    The backbone's width option (its spec's ``width_option``) is the smallest value at
     or above its default whose parameter count is nearest to that of
     ``star(backbone)`` under ``config``; found by bisection (the count grows
     with the width).
@@ -121,11 +102,10 @@ def widened(
     Returns:
         the variant, and the parameter count it aims at.
     """
-    option = WIDTH_OPTION[backbone]
-    default = inspect.signature(MODELS.get(backbone)).parameters[option].default
+    spec = get_backbone(backbone)
+    option, step = spec.width_option, spec.width_step
+    default = spec.default(option)
     target = parameters(dataclasses.replace(config, **star(backbone)), ds)
-
-    step = WIDTH_STEP.get(backbone, 1)
 
     def count(k: int) -> int:  # the parameters at width k * step
         variant = {**base(backbone), "model_options": {option: k * step}}
