@@ -76,7 +76,7 @@ def info_command(
 ) -> None:
     """Splits, counts, label distribution, modality widths, provenance and warning.
 
-    A conversation file (``.csv`` / ``.jsonl``, see the README) is checked and
+    A conversation file (``.csv`` / ``.jsonl``, see docs/raw-conversations.md) is checked and
     summarised: dialogues, utterances, speakers, labels, optional columns.
     """
     console = out_console()

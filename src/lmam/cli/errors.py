@@ -76,7 +76,7 @@ class ClearErrors(TyperGroup):
                 raise
             message = str(err) or type(err).__name__
             if isinstance(err, ImportError):
-                message += " (an optional dependency: see the README's install extras)"
+                message += " (an optional dependency: see the extras in docs/install.md)"
             for line in getattr(err, "lines", None) or [message]:
                 print_error(line)
             raise typer.Exit(code) from None

@@ -246,7 +246,7 @@ def _csv_rows(text: str, reader: _Reader) -> list[Row]:
         first = text.splitlines()[0][:60]
         raise DataError(
             f"not a conversation file but a CSV text file (it begins {first!r}) with none of "
-            f"the columns {', '.join(REQUIRED)} (see the README's conversation format)",
+            f"the columns {', '.join(REQUIRED)} (see docs/raw-conversations.md)",
             file=reader.path,
         )
     if not reader.check_header(header, 1):

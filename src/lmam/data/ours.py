@@ -13,7 +13,7 @@ Layout (``format_version`` 1), every member a plain numpy array:
   ``s.feats.<modality>`` ``(N, D_m)``.
 
 Dtypes are kept as written, so a save/load round trip is bit-exact.
-See the README, section "Our data format".
+See docs/data.md, section "Our data format".
 """
 
 from __future__ import annotations

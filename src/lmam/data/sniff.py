@@ -74,7 +74,7 @@ def describe_npz(path: Path) -> str:
     return (
         f"a NumPy .npz ({', '.join(a[:-4] for a in arrays[:5])}"
         f"{', ...' if len(arrays) > 5 else ''}) but not an lmam dataset file (it has no lmam "
-        "metadata); write one with `lmam data export` (format in the README)"
+        "metadata); write one with `lmam data export` (format in docs/data.md)"
     )
 
 

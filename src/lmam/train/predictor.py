@@ -164,7 +164,7 @@ class Predictor:
                 if not conversations.has_audio:
                     raise DataError(
                         f"the model uses the modality 'audio' (openSMILE {feature_set}), and this "
-                        "file has no audio column; add one (see the README's conversation format)",
+                        "file has no audio column; add one (see docs/raw-conversations.md)",
                         file=conversations.path,
                         field="audio",
                     )
@@ -259,7 +259,7 @@ class Predictor:
             raise RunError(
                 f"{self.run_dir}: {config.get('backbone')} with {config.get('fusion')} fusion "
                 "looks at later utterances, so it cannot predict online; online use needs a "
-                "causal configuration (see the README: e.g. dialoguernn with "
+                "causal configuration (see docs/raw-conversations.md, online use: e.g. dialoguernn with "
                 "bidirectional=false and emotion_attention=false, fusion concat or lmam with "
                 "context=causal)"
             )
