@@ -51,7 +51,7 @@ def test_a_run_whose_trainer_filled_in_the_speaker_count_is_reused(tmp_path):
     import dataclasses
 
     from lmam.experiments.grid import _reuse
-    from lmam.train.engine import portable
+    from lmam.train.build import portable
 
     base = portable(TrainConfig(dataset="synthetic", backbone="dialoguegcn", out_dir=str(tmp_path)))
     run = tmp_path / "r"
@@ -83,7 +83,7 @@ def test_an_interrupted_run_continues_where_it_stopped(tmp_path):
     run = tmp_path / "cut" / "concat-s0"
     first = json.loads((run / "metrics.json").read_text())["history"][0]
     (run / "summary.json").unlink()
-    from lmam.train.engine import portable
+    from lmam.train.build import portable
 
     cfg = portable(
         dataclasses.replace(BASE, seed=0, out_dir=str(tmp_path / "cut"), name="concat-s0")

@@ -17,6 +17,7 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from lmam.cli import app
+from lmam.experiments.records import read_record
 from lmam.experiments.reproduce import published
 from lmam.experiments.reproduce.tables import TABLES
 from tests.data.erc_fixtures import classic_iemocap, classic_meld, write
@@ -179,7 +180,8 @@ def test_a_table_continues_elsewhere_from_the_records_of_its_runs(
     self-attention base of LoRA*, and LoRA* on it)."""
     root = made.parent
     shutil.copytree(made, tmp_path / "results-quick")
-    assert (made / "runs" / "IEMOCAP_features" / "emocaps-slot-lora-s0" / "record.json").is_file()
+    assert read_record(made / "runs" / "IEMOCAP_features" / "emocaps-slot-lora-s0") is not None
+    assert not (made / "runs" / "IEMOCAP_features").exists()  # records: one file per dataset
     out = reproduce(tmp_path, "table9", "--dataset", str(root / "IEMOCAP_features.pkl"))
     trained = sorted(line.split()[1] for line in out.splitlines() if line.startswith("training "))
     assert trained == [
@@ -223,7 +225,7 @@ def test_tables_share_runs(made: Path) -> None:
 def test_bad_table_and_single_modality_errors(tmp_path: Path) -> None:
     from lmam.data.ours import save_dataset
     from lmam.train import TrainConfig
-    from lmam.train.engine import load_dataset
+    from lmam.train.build import load_dataset
 
     result = runner.invoke(app, ["reproduce", "table99"])
     assert result.exit_code == 2 and "table 'table99': want one of table2" in result.output

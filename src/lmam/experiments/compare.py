@@ -18,8 +18,9 @@ from rich.markup import escape
 from lmam import list_fusions
 from lmam.experiments import stats
 from lmam.experiments.grid import mean_std, print_rows, run_grid, save_rows, summarise
+from lmam.train.build import load_dataset, portable
 from lmam.train.config import TrainConfig
-from lmam.train.engine import TEST_SELECTION_LABEL, load_dataset, portable
+from lmam.train.engine import TEST_SELECTION_LABEL
 
 BCLSTM_VARIANTS: dict[str, dict[str, Any]] = {
     "bclstm": {"fusion": "concat", "embed": "early"},

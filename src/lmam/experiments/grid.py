@@ -23,8 +23,9 @@ from rich.table import Table
 from lmam.errors import OptionError
 from lmam.experiments.records import restore_record, save_record
 from lmam.outputs import atomic_write_json
+from lmam.train.build import portable
 from lmam.train.config import TrainConfig
-from lmam.train.engine import portable, resume, train
+from lmam.train.engine import resume, train
 
 
 def run_grid(

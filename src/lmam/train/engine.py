@@ -20,17 +20,13 @@ never over an existing one (``overwrite`` replaces an earlier run).
 
 from __future__ import annotations
 
-import csv
-import dataclasses
 import gc
-import io
 import json
 import math
 import os
 import shutil
 import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,25 +40,30 @@ from torch.nn.parallel import DistributedDataParallel
 
 from lmam.data import (
     Conversation,
-    ConversationDataset,
     DataError,
     collate,
-    create_dataset,
-    list_datasets,
 )
 from lmam.data.normalize import Standardizer
 from lmam.errors import LmamWarning, OptionError, RunError
 from lmam.features import datasets as _text_datasets  # noqa: F401  (registers the *-text datasets)
-from lmam.models import ERCModel, create_model
-from lmam.models.registry import get_backbone
-from lmam.options import closest, plural
-from lmam.outputs import atomic_write_json, atomic_write_text
+from lmam.options import plural
+from lmam.outputs import atomic_write_json
 from lmam.train import checkpoint, distributed
+from lmam.train.build import (
+    build_model,
+    describe,
+    load_dataset,
+    portable,
+    resolve_device,
+    resolve_loss,
+    resolve_metric,
+    with_speaker_count,
+)
 from lmam.train.config import TrainConfig
 from lmam.train.losses import class_weights, summed_loss
-from lmam.train.metrics import METRICS, better, classification_metrics, regression_metrics
+from lmam.train.metrics import better, classification_metrics, regression_metrics
+from lmam.train.predictions import EVAL_BATCH, Records, to_records, write_records
 
-EVAL_BATCH = 64
 FAILED = "failed.json"
 """The file that marks a run directory as failed (its error, and the epoch and step)."""
 LOSS_GROWTH = 100.0
@@ -71,228 +72,6 @@ TEST_SELECTION_LABEL = (
     "test (the epoch is picked by its TEST score, as in many published ERC repositories: "
     "optimistic, for comparison only)"
 )
-
-
-def resolve_device(name: str) -> torch.device:
-    """The torch device of ``cpu``, ``cuda``, ``cuda:N``, ``mps`` or ``auto``.
-
-    Raises:
-        OptionError: an unknown name, or a device this machine does not have.
-    """
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise OptionError(f"device must be cpu, cuda, cuda:N, mps or auto, got {name!r}") from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise OptionError(f"device {name!r} asked for, but CUDA is not available here")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise OptionError(
-                f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s)"
-            )
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise OptionError(f"device {name!r} asked for, but MPS is not available here")
-    return device
-
-
-def load_dataset(config: TrainConfig) -> ConversationDataset:
-    """The dataset named (or pointed to) by the config, restricted to its modalities."""
-    if config.dataset in list_datasets():
-        ds = create_dataset(config.dataset, config.data_path, **config.dataset_options)
-    else:
-        from lmam.data.detect import open_dataset
-
-        if config.data_path is not None:
-            raise OptionError(
-                f"data_path {config.data_path!r} applies to a registered dataset (lmam data "
-                f"list); {config.dataset!r} is read as a path"
-            )
-        ds = open_dataset(config.dataset, **config.dataset_options)
-    for m in config.modality_dropout:
-        if m not in (config.modalities or ds.modalities):
-            raise OptionError(
-                f"modality_dropout: the run has no modality {m!r}; "
-                f"it has {', '.join(config.modalities or ds.modalities)}"
-            )
-    if config.modalities:
-        unknown = [m for m in config.modalities if m not in ds.modalities]
-        if unknown:
-            raise OptionError(
-                f"modalities: {ds.name} has no modality {unknown[0]!r}; "
-                f"it has {', '.join(ds.modalities) or 'no features'}"
-            )
-        ds = ds.select_modalities(list(config.modalities))
-    if not ds.modalities:
-        raise DataError(
-            "has no features to train on (texts only?): compute some first, e.g. "
-            "lmam features text",
-            file=config.dataset,
-        )
-    return ds
-
-
-def portable(config: TrainConfig) -> TrainConfig:
-    """``config`` with its data paths made absolute, so a run works from any directory."""
-    changes: dict[str, Any] = {}
-    if config.dataset not in list_datasets() and Path(config.dataset).exists():
-        changes["dataset"] = str(Path(config.dataset).resolve())
-    if config.data_path is not None:
-        changes["data_path"] = str(Path(config.data_path).resolve())
-    return dataclasses.replace(config, **changes) if changes else config
-
-
-def resolve_loss(config: TrainConfig, ds: ConversationDataset) -> str:
-    """The config's loss, or the task's default (``ce`` / ``mse``); refuses a mismatch."""
-    if config.loss is None:
-        return "mse" if ds.task == "regression" else "ce"
-    if ds.task == "regression" and config.loss != "mse":
-        raise OptionError(
-            f"loss {config.loss!r}: dataset {ds.name!r} is a regression task; use mse "
-            "(the default for regression)"
-        )
-    if ds.task == "classification" and config.loss == "mse":
-        raise OptionError(
-            f"loss 'mse': dataset {ds.name!r} is a classification task; use ce, "
-            "weighted_ce or focal"
-        )
-    return config.loss
-
-
-def resolve_metric(config: TrainConfig, ds: ConversationDataset) -> str:
-    """The selection metric (default ``weighted_f1``, ``mae`` for regression), checked."""
-    default = "mae" if ds.task == "regression" else "weighted_f1"
-    metric = config.metric or default
-    allowed = METRICS[ds.task]
-    if ds.task == "regression" and num_outputs(ds) > 1:
-        allowed = ("mae", "pearson_r")  # Acc-2, F1, Acc-7 are for one score
-    if metric not in allowed:
-        raise OptionError(
-            f"metric must be one of {', '.join(allowed)} for {ds.task} "
-            f"(dataset {ds.name!r}), got {metric!r}{closest(metric, list(allowed))}"
-        )
-    return metric
-
-
-def num_outputs(ds: ConversationDataset) -> int:
-    if ds.task == "classification":
-        return ds.num_classes
-    first = ds.train[0].labels
-    return 1 if first.ndim == 1 else int(first.shape[1])
-
-
-def model_from_config(config: TrainConfig, in_dims: dict[str, int], outputs: int) -> ERCModel:
-    """The model a config describes, for these input widths and output count."""
-    model = create_model(
-        config.backbone,
-        in_dims=in_dims,
-        num_classes=outputs,
-        fusion=config.fusion,
-        embed=config.embed,
-        fusion_dim=config.fusion_dim,
-        fusion_options=config.fusion_options,
-        dropout=config.dropout,
-        **config.model_options,
-    )
-    assert isinstance(model, ERCModel)
-    return model
-
-
-def with_speaker_count(config: TrainConfig, ds: ConversationDataset) -> TrainConfig:
-    """``config`` with the model option ``num_speakers`` set to the most speakers any
-    dialogue of ``ds`` has, when the backbone takes that option (DialogueGCN's
-    relation count) and the config leaves it unset; recorded in the run's config."""
-    options = get_backbone(config.backbone).options()
-    if "num_speakers" not in options or "num_speakers" in config.model_options:
-        return config
-    most = max(
-        (len(np.unique(c.speakers)) for split in ds.splits.values() for c in split), default=1
-    )
-    return dataclasses.replace(
-        config, model_options={**config.model_options, "num_speakers": int(most)}
-    )
-
-
-def build_model(config: TrainConfig, ds: ConversationDataset) -> ERCModel:
-    """A freshly initialised model (seeded by ``config.seed``) for ``ds``."""
-    torch.manual_seed(config.seed)
-    return model_from_config(config, ds.modalities, num_outputs(ds))
-
-
-def describe(
-    config: TrainConfig, ds: ConversationDataset, standardizer: Standardizer | None = None
-) -> dict[str, Any]:
-    """What a checkpoint needs to be rebuilt and used on new data."""
-    return {
-        "config": config.to_dict(),
-        "normalization": standardizer.to_dict() if standardizer is not None else None,
-        "pipeline": feature_pipeline(ds),
-        "in_dims": ds.modalities,
-        "label_names": ds.label_names,
-        "task": ds.task,
-        "num_outputs": num_outputs(ds),
-    }
-
-
-def feature_pipeline(ds: ConversationDataset) -> dict[str, dict[str, str]]:
-    """How each modality of ``ds`` was built, in modality order (``{}`` for an unknown one).
-
-    Read from the provenance keys ``pipeline.<modality>.<key>`` that
-    ``lmam features text|audio`` write (encoder and version, openSMILE set,
-    level and version).
-    """
-    out: dict[str, dict[str, str]] = {m: {} for m in ds.modalities}
-    for key, value in ds.provenance.items():
-        parts = key.split(".", 2)
-        if len(parts) == 3 and parts[0] == "pipeline" and parts[1] in out:
-            out[parts[1]][parts[2]] = str(value)
-    return out
-
-
-@dataclass
-class Records:
-    """Per-utterance predictions of one split."""
-
-    dialogue: list[str]
-    utterance: list[int]
-    labels: np.ndarray
-    preds: np.ndarray
-    scores: np.ndarray  # probabilities (classification) or raw outputs (regression)
-
-    @staticmethod
-    def concat(parts: list[Records]) -> Records:
-        parts = [p for p in parts if len(p.dialogue)]
-        if not parts:
-            return Records([], [], np.zeros(0), np.zeros(0), np.zeros((0, 0)))
-        return Records(
-            [d for p in parts for d in p.dialogue],
-            [u for p in parts for u in p.utterance],
-            np.concatenate([p.labels for p in parts]),
-            np.concatenate([p.preds for p in parts]),
-            np.concatenate([p.scores for p in parts]),
-        )
-
-
-def to_records(logits: Tensor, labels: Tensor, mask: Tensor, ids: list[str], task: str) -> Records:
-    """Real utterances of a batch as records (logits ``(B, T, C)``, labels ``(B, T)``, mask ``(B, T)``)."""
-    keep = mask.cpu()
-    lg = logits.detach().float().cpu()[keep]
-    lab = labels.cpu()[keep]
-    if task == "classification":
-        scores = torch.softmax(lg, dim=-1)
-        preds = scores.argmax(-1)
-    else:
-        scores = lg
-        preds = lg.squeeze(-1) if lg.shape[-1] == 1 and lab.dim() == 1 else lg
-    rows, cols = torch.nonzero(keep, as_tuple=True)
-    return Records(
-        [ids[int(r)] for r in rows],
-        [int(c) for c in cols],
-        lab.numpy(),
-        preds.numpy(),
-        scores.numpy(),
-    )
 
 
 class DivergedError(RunError):
@@ -745,53 +524,10 @@ class Trainer:
                 self.run_dir / "best",
                 describe(self.config, self.ds, self.standardizer) | {"epoch": epoch},
             )
-            self._write_predictions(test_rec)
+            write_records(test_rec, self.run_dir, self.task, self.ds.label_names)
         else:
             self.bad_epochs += 1
         return self.stopped_early
-
-    def _write_predictions(self, rec: Records) -> None:
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        if self.task == "classification":
-            w.writerow(
-                [
-                    "dialogue",
-                    "utterance",
-                    "label",
-                    "prediction",
-                    *[f"p_{n}" for n in self.ds.label_names],
-                ]
-            )
-            for k in range(len(rec.dialogue)):
-                w.writerow(
-                    [
-                        rec.dialogue[k],
-                        rec.utterance[k],
-                        self.ds.label_names[int(rec.labels[k])],
-                        self.ds.label_names[int(rec.preds[k])],
-                        *[f"{p:.6f}" for p in rec.scores[k]],
-                    ]
-                )
-        else:
-            w.writerow(["dialogue", "utterance", "label", "prediction"])
-            for k in range(len(rec.dialogue)):
-                w.writerow(
-                    [
-                        rec.dialogue[k],
-                        rec.utterance[k],
-                        _rounded(rec.labels[k]),
-                        _rounded(rec.preds[k]),
-                    ]
-                )
-        atomic_write_text(self.run_dir / "predictions.csv", buf.getvalue())
-        if self.task == "classification" and len(rec.dialogue):
-            cm = classification_metrics(rec.labels, rec.preds, self.ds.label_names)[
-                "confusion_matrix"
-            ]
-            lines = [",".join(["label \\ prediction", *self.ds.label_names])]
-            lines += [",".join([n, *map(str, row)]) for n, row in zip(self.ds.label_names, cm)]
-            atomic_write_text(self.run_dir / "confusion.csv", "\n".join(lines) + "\n")
 
     def _save_state(self, epoch: int) -> None:
         state = self.run_dir / "state"
@@ -846,12 +582,6 @@ class Trainer:
         }
         atomic_write_json(self.run_dir / "summary.json", summary)
         return summary
-
-
-def _rounded(value: np.ndarray) -> Any:
-    """A regression target or prediction (a scalar or ``(K,)``) rounded to 6 decimals, as
-    plain floats (float32 widened first, so 2.4 is written 2.4, not 2.4000000953674316)."""
-    return np.round(np.asarray(value, dtype=np.float64), 6).tolist()
 
 
 def warn(message: str) -> None:

@@ -17,17 +17,11 @@ from lmam.errors import RunError
 from lmam.models import ERCModel
 from lmam.outputs import atomic_write_text
 from lmam.train import checkpoint
+from lmam.train.build import load_dataset, model_from_config
 from lmam.train.config import TrainConfig
-from lmam.train.engine import (
-    EVAL_BATCH,
-    FAILED,
-    Records,
-    failure_line,
-    load_dataset,
-    model_from_config,
-    to_records,
-)
+from lmam.train.engine import FAILED, failure_line
 from lmam.train.metrics import classification_metrics, regression_metrics
+from lmam.train.predictions import EVAL_BATCH, Records, to_records
 
 
 def standardize(ds: ConversationDataset, desc: dict[str, Any]) -> ConversationDataset:

@@ -13,8 +13,8 @@ from rich.console import Console
 from lmam.data.registry import list_datasets
 from lmam.data.types import ConversationDataset
 from lmam.experiments.grid import run_grid
+from lmam.train.build import load_dataset, portable
 from lmam.train.config import TrainConfig
-from lmam.train.engine import load_dataset, portable
 
 DATASET_OPTIONS: dict[str, dict[str, Any]] = {"mosi": {"target": "sentiment"}}
 """Loader options per dataset: CMU-MOSI is trained as regression on its continuous

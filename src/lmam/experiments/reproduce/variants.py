@@ -28,8 +28,8 @@ from torch import nn
 from lmam.data.types import ConversationDataset
 from lmam.models.registry import backbones as registered
 from lmam.models.registry import get_backbone
+from lmam.train.build import build_model, with_speaker_count
 from lmam.train.config import TrainConfig
-from lmam.train.engine import build_model, with_speaker_count
 
 
 def backbones() -> list[str]:

@@ -36,7 +36,7 @@ from lmam.tasks.session.graph import Hypergraph
 from lmam.tasks.session.metrics import RankingMeter
 from lmam.tasks.session.model import DHCN
 from lmam.train import checkpoint
-from lmam.train.engine import resolve_device
+from lmam.train.build import resolve_device
 
 PROGRESS = "progress.json"
 """In ``state/``: the last completed epoch (its folder ``epoch-NNNN``) and the history."""
