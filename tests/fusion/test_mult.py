@@ -7,12 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from lmam import create_fusion
-from lmam.fusion.mult import (
-    CrossModalTransformer,
-    MaskedMultiheadAttention,
-    attention_mask,
-    sinusoidal_positions,
-)
+from lmam.nn.attention import MaskedMultiheadAttention, attention_mask, sinusoidal_positions
+from lmam.nn.crossmodal import CrossModalTransformer
 from tests.fusion.test_registry import DIMS, inputs
 
 

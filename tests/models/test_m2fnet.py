@@ -12,18 +12,19 @@ from torch.nn import functional as F
 
 from lmam.models import create_model
 from lmam.models.m2fnet import M2FNetEncoder
-from lmam.nn.transformer import MultiHeadAttention, TransformerLayer
+from lmam.nn.attention import MaskedMultiheadAttention
+from lmam.nn.transformer import TransformerLayer
 
 DIMS = {"text": 7, "audio": 5, "visual": 6}
 SIZES = {"dim": 8, "heads": 2, "layers": 2, "fusion_layers": 2, "ff": 12}
 LENGTHS = [7, 4, 1, 3]
 
 
-def reference_mha(attn: MultiHeadAttention, q, k, v):
+def reference_mha(attn: MaskedMultiheadAttention, q, k, v):
     """One dialogue, no padding: ``q (n, d)``, ``k, v (s, d)`` -> ``(n, d)``, head by head."""
     h, d = attn.heads, attn.dim
     dh = d // h
-    qq, kk, vv = attn.wq(q), attn.wk(k), attn.wv(v)
+    qq, kk, vv = attn.query(q), attn.key(k), attn.value(v)
     heads = []
     for i in range(h):
         cols = slice(i * dh, (i + 1) * dh)
@@ -154,7 +155,7 @@ def test_one_modality_skips_the_fusion_layers():
     [
         ("layers", 0, "layers must be a positive int"),
         ("fusion_layers", -1, "fusion_layers must be a non-negative int"),
-        ("heads", 3, r"dim \(8\) must be divisible by heads \(3\)"),
+        ("heads", 3, r"heads \(3\) must divide the width \(8\)"),
     ],
 )
 def test_bad_options(option, value, match):

@@ -44,7 +44,7 @@ CIMA_VARIANTS: dict[str, dict[str, Any]] = {
 default options) and text alone; everything else as the recipe says."""
 
 
-def paired_ttest(
+def variant_ttest(
     results: dict[str, list[dict[str, Any]]], a: str, b: str, metric: str
 ) -> dict[str, Any]:
     """Paired t-test (:func:`lmam.experiments.stats.paired_ttest`) of the test
@@ -119,7 +119,7 @@ def compare(
     for a, b in ttests or []:
         tests = payload.setdefault("paired_ttests", [])
         for metric in metrics:
-            t = paired_ttest(results, a, b, metric)
+            t = variant_ttest(results, a, b, metric)
             tests.append(t)
             said = (
                 f"t = {t['t']:.3f}, p = {t['p']:.4f}"
@@ -147,6 +147,6 @@ __all__ = [
     "compare",
     "fusion_variants",
     "mean_std",
-    "paired_ttest",
     "select_by_test",
+    "variant_ttest",
 ]

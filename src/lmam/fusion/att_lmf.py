@@ -8,9 +8,9 @@ import torch
 from torch import Tensor, nn
 
 from lmam.fusion.lmf import LowRankFusion
-from lmam.fusion.mult import MaskedMultiheadAttention, attention_mask
 from lmam.fusion.registry import register_fusion
 from lmam.fusion.tfn import TensorFamilyFusion
+from lmam.nn.attention import MaskedMultiheadAttention, attention_mask
 from lmam.nn.options import choice
 
 ATTENDS = ("modalities", "context")

@@ -8,8 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lmam.fusion.mult import CrossModalTransformer, MulTFusion, attention_mask
+from lmam.fusion.mult import MulTFusion
 from lmam.fusion.registry import register_fusion
+from lmam.nn.attention import attention_mask
+from lmam.nn.crossmodal import CrossModalTransformer
 
 
 class AuxiliaryHead(nn.Module):

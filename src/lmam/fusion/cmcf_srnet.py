@@ -8,8 +8,10 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor, nn
 
-from lmam.fusion.mult import CrossModalBranches, TransformerFamilyFusion, attention_mask
+from lmam.fusion.mult import TransformerFamilyFusion
 from lmam.fusion.registry import register_fusion
+from lmam.nn.attention import attention_mask
+from lmam.nn.crossmodal import CrossModalBranches
 from lmam.nn.masking import context_mask, masked_softmax
 from lmam.nn.options import positive_int
 

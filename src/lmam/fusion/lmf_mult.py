@@ -8,8 +8,10 @@ import torch
 from torch import Tensor, nn
 
 from lmam.fusion.lmf import LowRankFusion
-from lmam.fusion.mult import CrossModalStack, TransformerFamilyFusion, attention_mask
+from lmam.fusion.mult import TransformerFamilyFusion
 from lmam.fusion.registry import register_fusion
+from lmam.nn.attention import attention_mask
+from lmam.nn.crossmodal import CrossModalStack
 
 
 @register_fusion("lmf_mult")

@@ -42,8 +42,9 @@ import torch
 from torch import Tensor, nn
 
 from lmam.models.registry import register_backbone
+from lmam.nn.attention import MaskedMultiheadAttention
 from lmam.nn.options import positive_int
-from lmam.nn.transformer import MultiHeadAttention, TransformerLayer
+from lmam.nn.transformer import TransformerLayer
 
 
 class AttentionFusionLayer(nn.Module):
@@ -54,13 +55,15 @@ class AttentionFusionLayer(nn.Module):
 
     def __init__(self, dim: int, heads: int, sources: int, dropout: float = 0.0) -> None:
         super().__init__()
-        self.attns = nn.ModuleList(MultiHeadAttention(dim, heads, dropout) for _ in range(sources))
+        self.attns = nn.ModuleList(
+            MaskedMultiheadAttention(dim, heads, dropout) for _ in range(sources)
+        )
         self.proj = nn.Linear(sources * dim, dim)
         self.norm = nn.LayerNorm(dim)
         self.drop = nn.Dropout(dropout)
 
     def forward(self, f: Tensor, others: list[Tensor], mask: Tensor) -> Tensor:
-        attended = [attn(f, h, h, mask) for attn, h in zip(self.attns, others)]
+        attended = [attn(f, h, mask.unsqueeze(1)) for attn, h in zip(self.attns, others)]
         out = self.norm(f + self.drop(self.proj(torch.cat(attended, -1))))
         return out.masked_fill(~mask.unsqueeze(-1), 0.0)
 
@@ -146,8 +149,8 @@ register_backbone(
     "m2fnet",
     M2FNetEncoder,
     label="M2FNet",
-    description="M2FNet; by default with its own fusion only (``fusion=\"none\"``), else with "
-    "any fusion at any embedding point (M2FNet*: ``fusion=\"lmam\"``).",
+    description='M2FNet; by default with its own fusion only (``fusion="none"``), else with '
+    'any fusion at any embedding point (M2FNet*: ``fusion="lmam"``).',
     multimodal=True,
     own_fusion=True,
     width_option="ff",

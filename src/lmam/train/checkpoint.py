@@ -27,11 +27,38 @@ def save_model(model: nn.Module, directory: Path, description: dict[str, Any]) -
     atomic_write_json(directory / "model.json", description)
 
 
+RENAMED = {".attn.wq.": ".attn.query.", ".attn.wk.": ".attn.key.", ".attn.wv.": ".attn.value."}
+"""Parameter names of checkpoints written before M2FNet's and EmoCaps' attention became
+:class:`~lmam.nn.attention.MaskedMultiheadAttention` (old part -> new part)."""
+
+
+def upgrade_keys(state: dict[str, torch.Tensor], expected: set[str]) -> dict[str, torch.Tensor]:
+    """``state`` with the old parameter names of :data:`RENAMED` renamed, where the
+    model (whose names are ``expected``) has the new name and not the old one."""
+    out = {}
+    for key, value in state.items():
+        new = key
+        if key not in expected:
+            for old, part in RENAMED.items():
+                new = new.replace(old, part)
+            for i, old in enumerate((".wq.", ".wk.", ".wv.")):  # M2FNet's attns.N.wq
+                candidate = new.replace(old, (".query.", ".key.", ".value.")[i])
+                if candidate in expected:
+                    new = candidate
+            if new not in expected:
+                new = key
+        out[new] = value
+    return out
+
+
 def load_weights(model: nn.Module, directory: Path) -> None:
+    """Load ``model.safetensors`` of ``directory`` into ``model`` (checkpoints of
+    earlier versions too: :func:`upgrade_keys`)."""
     path = directory / "model.safetensors"
     if not path.exists():
         raise FileNotFoundError(f"{path}: no checkpoint here")
-    model.load_state_dict(load_file(str(path)))
+    state = upgrade_keys(load_file(str(path)), set(model.state_dict()))
+    model.load_state_dict(state)
 
 
 def load_description(directory: Path) -> dict[str, Any]:
