@@ -253,7 +253,7 @@ register_backbone(
     EmoCapsEncoder,
     label="EmoCaps",
     description="EmoCaps; by default with its own combination in the slot and no fusion at the "
-    "embedding points (``fusion=\"none\"``).",
+    'embedding points (``fusion="none"``).',
     multimodal=True,
     own_fusion=True,
     width_option="hidden",

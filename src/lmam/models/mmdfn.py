@@ -228,7 +228,7 @@ register_backbone(
     "mmdfn",
     MMDFNEncoder,
     label="MM-DFN",
-    description="MM-DFN; by default with its own fusion only (``fusion=\"none\"``), else with "
+    description='MM-DFN; by default with its own fusion only (``fusion="none"``), else with '
     "any fusion at any embedding point.",
     multimodal=True,
     own_fusion=True,

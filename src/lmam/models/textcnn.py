@@ -153,7 +153,7 @@ register_backbone(
     "textcnn",
     TextCNNEncoder,
     label="TextCNN",
-    description="TextCNN (Kim 2014; ``over=\"features\"``: context-free) with any fusion at any "
+    description='TextCNN (Kim 2014; ``over="features"``: context-free) with any fusion at any '
     "embedding point.",
     width_option="filters",
 )
