@@ -8,7 +8,7 @@ DialogueRNN also at ``parallel`` (the placement of the authors' code); TextCNN
 also with its other reading, ``over="utterances"``. MM-DFN's row without LMAM
 and M2FNet's and EmoCaps' are their own fusion only (``fusion="none"``).
 
-    python bench/backbone_results.py [--dataset mosi] [--data-path DIR] [--seeds 3] \
+    python -m bench.backbone_results [--dataset mosi] [--data-path DIR] [--seeds 3] \
         [--threads 1] [--normalize standard|none] [--epochs N] [--json bench/results/backbones_mosi.json]
 """
 

@@ -21,7 +21,7 @@ Two goals are checked:
   (D_m 100, D_g = D_p = 500, D_e = D_h = 300, ``general`` attention) takes at most
   50x the time of text-only bc-LSTM (the reference implementation took about 110x).
 
-    python bench/backbones.py [--repeats 5] [--batch-size 32] [--models m2fnet,emocaps] [--out NAME]
+    python -m bench.backbones [--repeats 5] [--batch-size 32] [--models m2fnet,emocaps] [--out NAME]
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from common import environment, interleaved_medians, print_table, write_json
+from bench.common import environment, interleaved_medians, print_table, write_json
 from lmam.data.transcripts import read_transcripts
 from lmam.models import EMBEDS, create_model, list_models
 

@@ -6,7 +6,7 @@ after the product and uses the logistic sigmoid. Everything else is the
 ``cima`` recipe; MMMU-BA with both cells, concatenation and LMAM with Keras 2's.
 Paired t-tests over the seeds.
 
-    python bench/cima_cell.py [--seeds 5] [--threads 1] [--json bench/results/cima_cell_mosi.json]
+    python -m bench.cima_cell [--seeds 5] [--threads 1] [--json bench/results/cima_cell_mosi.json]
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ fusion's share of its model's time (how close the whole-model ratio can come
 to the fusion's own ratio). The goal for the fusion alone is its FLOP ratio,
 about 0.33 (LMAM's low-rank query against three dense projections), or lower.
 
-    python bench/emocaps_slot.py [--repeats 5] [--batch-size 32]
+    python -m bench.emocaps_slot [--repeats 5] [--batch-size 32]
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from backbones import CLASSES, SHARED, WIDTHS, count, iemocap_lengths, make_batch, step
-from common import environment, interleaved_medians, print_table, write_json
+from bench.backbones import CLASSES, SHARED, WIDTHS, count, iemocap_lengths, make_batch, step
+from bench.common import environment, interleaved_medians, print_table, write_json
 from lmam.models import create_model
 
 SLOTS = ("lmam", "self_attention")

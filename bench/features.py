@@ -7,24 +7,22 @@ generated WAV files (one 0.6-1.2 s utterance each), cache disabled (a fresh
 cache directory), in one process and in ``--processes`` worker processes
 (pool start-up included).
 
-    python bench/features.py [--utterances 96] [--processes 2]
+    python -m bench.features [--utterances 96] [--processes 2]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import environment, print_table, write_json
+from tests.features.conversation_fixtures import write_conversations
+
+from bench.common import environment, print_table, write_json
 from lmam.data.conversations import read_conversations
 from lmam.features.audio import FEATURE_SETS, extract_audio
 from lmam.features.text import embed_texts, load_encoder
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.features.conversation_fixtures import write_conversations
 
 
 def main() -> None:

@@ -11,8 +11,8 @@ three modalities, rank 45, sources="all":
 3. every registered fusion side by side;
 4. the time growth with T for every fusion.
 
-    python bench/fusion_cost.py            # full run, writes bench/results/fusion_cost.json
-    python bench/fusion_cost.py --quick    # fewer repeats
+    python -m bench.fusion_cost            # full run, writes bench/results/fusion_cost.json
+    python -m bench.fusion_cost --quick    # fewer repeats
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import torch
 
-from common import environment, interleaved_medians, print_table, write_json
+from bench.common import environment, interleaved_medians, print_table, write_json
 from lmam import create_fusion, list_fusions
 from lmam.nn import LMAM, lmam_rowwise
 

@@ -7,7 +7,7 @@ hypergraph of the same size when it is absent), D = 100, interleaved round by
 round so that the machine's noise hits both alike. Both compute the same sums;
 the largest difference is printed.
 
-    python bench/hyperconv.py [--threads 1] [--repeats 7]   # writes bench/results/hyperconv.json
+    python -m bench.hyperconv [--threads 1] [--repeats 7]   # writes bench/results/hyperconv.json
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from common import environment, interleaved_medians, print_table, write_json
+from bench.common import environment, interleaved_medians, print_table, write_json
 from lmam.tasks.session.graph import Hypergraph
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "diginetica"

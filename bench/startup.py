@@ -8,7 +8,7 @@ options come from the training code, so it loads torch), and importing every
 command module at once, which is what each command cost when the command line
 imported everything up front. The table gives the median wall seconds.
 
-    python bench/startup.py [--rounds 7] [--busy 2]
+    python -m bench.startup [--rounds 7] [--busy 2]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from common import environment, print_table, write_json
+from bench.common import environment, print_table, write_json
 
 EVERY_COMMAND = (
     "import lmam.cli, lmam.cli.train, lmam.cli.data, lmam.cli.features, "

@@ -16,7 +16,7 @@ their all-MiniLM-L6-v2 counterparts), and with frozen all-mpnet-base-v2 features
 their epoch on validation weighted F1 (the datasets' protocol); the test split
 is reported.
 
-    python bench/text_encoders.py --dataset iemocap-text --data-path ../shared/data/iemocap \
+    python -m bench.text_encoders --dataset iemocap-text --data-path ../shared/data/iemocap \
         [--seeds 5] [--threads 1] [--json bench/results/text_encoders_iemocap.json]
 """
 

@@ -8,7 +8,7 @@ CPU-bound processes (``python -c "while True: pass"``) running. The table gives
 the median seconds per epoch and the ratio 2 threads / 1 thread; this is how
 ``lmam``'s default of one thread per run was chosen.
 
-    python bench/threads.py [--epochs 7] [--busy 2]
+    python -m bench.threads [--epochs 7] [--busy 2]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import time
 
 import torch
 
-from common import environment, interleaved_medians, print_table, write_json
+from bench.common import environment, interleaved_medians, print_table, write_json
 from lmam.train import TrainConfig, Trainer
 
 VARIANTS = {

@@ -7,7 +7,7 @@ Each model's epoch is the engine's own training pass; the models take turns
 epoch by epoch (side by side in one process) and the median is reported,
 beside the paper's Table VI (GPU) figures.
 
-    python bench/train_speed.py [--epochs 5] [--batch-size 32]
+    python -m bench.train_speed [--epochs 5] [--batch-size 32]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import environment, print_table, write_json
+from bench.common import environment, print_table, write_json
 from lmam.data import Conversation, ConversationDataset, register_dataset
 from lmam.data.transcripts import read_transcripts
 from lmam.train import TrainConfig, Trainer

@@ -48,7 +48,7 @@ class LMAM(CrossModalAttention):
             :class:`~lmam.nn.cross_attention.CrossModalAttention`; LMAM's
             default ``dim`` is the *narrowest* input width (wider modalities
             get an input projection), chosen for the plug-in cost (at most
-            0.62 M added parameters, ``bench/backbones.py``), not by accuracy.
+            0.62 M added parameters, ``python -m bench.backbones``), not by accuracy.
 
     Shapes:
         ``forward(feats: {m: (B, T, D_m)}, mask: (B, T)) -> (B, T, out_dim)``.

@@ -79,7 +79,7 @@ class TrainConfig:
         threads: torch CPU (intra-op) threads; ``None``: ``DEFAULT_THREADS`` (1).
             lmam's models are small: on 2 cores one thread trains bc-LSTM as
             fast as two when the machine is idle and several times faster when
-            other processes are busy (``bench/threads.py``). The thread count
+            other processes are busy (``python -m bench.threads``). The thread count
             can change the last bits of a float sum, and so a run's results.
         device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``.
         out_dir: where run directories are created.

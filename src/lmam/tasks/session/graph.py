@@ -8,7 +8,7 @@ sparse products, ``D^-1 H`` then ``B^-1 H^T``, each with ``nnz(H)`` entries
 (762,120 on Diginetica), never as the ``N x N`` item adjacency. Each product is
 one ``embedding_bag`` (a weighted sum of rows per bag) over the factor's CSR
 arrays: the same sums as a CSR product, about twice as fast on a CPU
-(``bench/hyperconv.py``).
+(``python -m bench.hyperconv``).
 
 Line graph: the sessions of a batch are nodes, weighted by the Jaccard overlap
 of their item sets, ``A_ij = |s_i & s_j| / |s_i | s_j|`` (``A_ii = 1``); one
