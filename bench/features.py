@@ -20,7 +20,7 @@ from pathlib import Path
 from tests.features.conversation_fixtures import write_conversations
 
 from bench.common import environment, print_table, write_json
-from lmam.data.conversations import read_conversations
+from lmam.data.conversation_files import read_conversations
 from lmam.features.audio import FEATURE_SETS, extract_audio
 from lmam.features.text import embed_texts, load_encoder
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lmam.data import DataError, open_dataset, save_dataset
-from lmam.data.ours import differences
+from lmam.data.lmam_format import differences
 from tests.data import erc_fixtures as fx
 from tests.data.test_meld_csv import release
 

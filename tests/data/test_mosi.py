@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from lmam.data import DataError, create_dataset
+from lmam.data.lmam_format import differences, load_dataset
 from lmam.data.mosi import (
     EPOCHS,
     LABELS_FILE,
@@ -22,7 +23,6 @@ from lmam.data.mosi import (
     read_sentiment,
     with_valid,
 )
-from lmam.data.ours import differences, load_dataset
 from lmam.errors import OptionError
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"

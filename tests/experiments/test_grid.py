@@ -141,7 +141,7 @@ def test_a_live_lock_is_waited_for(tmp_path):
     import socket
     import threading
 
-    from lmam.experiments.grid import run_lock
+    from lmam.experiments.locks import run_lock
 
     lock = tmp_path / ".concat-s0.lock"
     lock.write_text(f"{os.getpid()} {socket.gethostname()}\n")

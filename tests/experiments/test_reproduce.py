@@ -223,7 +223,7 @@ def test_tables_share_runs(made: Path) -> None:
 
 
 def test_bad_table_and_single_modality_errors(tmp_path: Path) -> None:
-    from lmam.data.ours import save_dataset
+    from lmam.data.lmam_format import save_dataset
     from lmam.train import TrainConfig
     from lmam.train.build import load_dataset
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from lmam.cli import app
 from lmam.data import load_dataset
-from lmam.data.conversations import ConversationFileError, read_conversations
+from lmam.data.conversation_files import ConversationFileError, read_conversations
 from lmam.features.audio import extract_audio
 from tests.features.conversation_fixtures import tone, write_conversations, write_wav
 

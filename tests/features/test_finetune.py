@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from lmam.data import DataError
-from lmam.data.types import Conversation, ConversationDataset
+from lmam.data.dataset import Conversation, ConversationDataset
 from lmam.errors import OptionError, RunError
 from lmam.features import finetune as finetune_module
 from lmam.features import text as text_module

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from lmam.cli import app
 from lmam.data import load_dataset
-from lmam.data.conversations import read_conversations
+from lmam.data.conversation_files import read_conversations
 from lmam.features import text as text_module
 from tests.features.conversation_fixtures import write_conversations
 from tests.features.test_text import WIDTH, FakeEncoder, no_encoding, vector

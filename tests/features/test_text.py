@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from lmam.cli.features import features_app
 from lmam.data import DataError, create_dataset, load_dataset
-from lmam.data.ours import differences
+from lmam.data.lmam_format import differences
 from lmam.data.transcripts import read_transcripts
 from lmam.errors import OptionError
 from lmam.features import text as text_module

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 import lmam
 from lmam.cli import app
 from lmam.data import DataError
-from lmam.data.conversations import read_conversations
+from lmam.data.conversation_files import read_conversations
 from lmam.errors import RunError
 from lmam.features import text as text_module
 from lmam.features.context import contextual_texts
@@ -136,7 +136,7 @@ def test_online_session_equals_offline(causal_run: Path, fake_text: None) -> Non
     predictor = lmam.Predictor.from_run(causal_run)
     assert predictor.is_causal()
     offline = predictor.predict(talk)
-    conv = lmam.data.conversations.read_conversations(talk)
+    conv = lmam.data.conversation_files.read_conversations(talk)
     k = 0
     for d in conv.dialogues[:3]:
         session = predictor.session(d.id)
@@ -232,4 +232,4 @@ def test_end_to_end_with_the_real_encoder(tmp_path: Path) -> None:
 
 
 def predictor_dialogue(talk: Path) -> list:
-    return lmam.data.conversations.read_conversations(talk).dialogues[0].utterances
+    return lmam.data.conversation_files.read_conversations(talk).dialogues[0].utterances

@@ -16,10 +16,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from lmam.cli.errors import JSON_HELP, MKDIR_HELP, ClearErrors, log_console, out_console, plural
-from lmam.data.conversations import ConversationFile, is_conversation_file, read_conversations
+from lmam.data.conversation_files import ConversationFile, is_conversation_file, read_conversations
+from lmam.data.dataset import ConversationDataset
 from lmam.data.detect import open_dataset
 from lmam.data.registry import describe_dataset, list_datasets
-from lmam.data.types import ConversationDataset
 from lmam.features import datasets as _text_datasets  # noqa: F401  (registers the *-text datasets)
 from lmam.options import parse_pairs
 
@@ -107,7 +107,7 @@ def export_command(
     mkdir: bool = typer.Option(False, help=MKDIR_HELP),
 ) -> None:
     """Write a dataset in lmam's own format (read back with `lmam data info OUT`)."""
-    from lmam.data.ours import save_dataset
+    from lmam.data.lmam_format import save_dataset
     from lmam.outputs import check_output
 
     check_output(out, "OUT", [name_or_path, path], mkdir)

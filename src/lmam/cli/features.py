@@ -13,10 +13,10 @@ from rich.markup import escape
 
 from lmam.cli.data import info_tables
 from lmam.cli.errors import MKDIR_HELP, ClearErrors, log_console, out_console, plural
-from lmam.data.conversations import ConversationFile, is_conversation_file, read_conversations
-from lmam.data.ours import save_dataset
+from lmam.data.conversation_files import ConversationFile, is_conversation_file, read_conversations
+from lmam.data.dataset import ConversationDataset
+from lmam.data.lmam_format import save_dataset
 from lmam.data.registry import create_dataset
-from lmam.data.types import ConversationDataset
 from lmam.errors import OptionError
 from lmam.features import datasets as _datasets  # noqa: F401  (registers the *-text datasets)
 from lmam.features.audio import FEATURE_SETS, audio_cache_dir, extract_audio

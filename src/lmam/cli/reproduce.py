@@ -100,7 +100,7 @@ def reproduce_command(
     """Reproduce a table of the LMAM paper: trains what it needs (a finished run is
     reused, an interrupted one continues), then writes Markdown, JSON and PNGs under
     OUT/TABLE/DATASET, with the paper's numbers beside ours. The record of every run
-    (configuration and metrics, no weights) is kept under OUT/runs/DATASET, and a
+    (configuration and metrics, no weights) is kept in OUT/runs/DATASET.jsonl, and a
     run missing from RUNS_DIR is restored from it instead of trained again."""
     from lmam.experiments.reproduce.report import write_index
     from lmam.experiments.reproduce.setting import Setting, dataset_tag

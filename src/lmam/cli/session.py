@@ -118,7 +118,7 @@ def table13_command(
     device: str = typer.Option("cpu", help="cpu, cuda, cuda:N, mps or auto"),
     runs_dir: Path = typer.Option(Path("runs/session/table13")),
     out: Path = typer.Option(
-        Path("results"), help="writes OUT/table13/TAG/table13.{md,json} and OUT/runs/TAG/"
+        Path("results"), help="writes OUT/table13/TAG/table13.{md,json} and OUT/runs/TAG.jsonl"
     ),
 ) -> None:
     """Table XIII: DHCN and DHCN* over seeds with paired t-tests, beside the paper's

@@ -255,7 +255,7 @@ def evaluate_command(
 ) -> None:
     """Recompute a run's test metrics from its checkpoint and compare with the record,
     or score the run's model on new labelled data (--data)."""
-    from lmam.data.conversations import is_conversation_file
+    from lmam.data.conversation_files import is_conversation_file
     from lmam.train.inference import evaluate_run
 
     if data is not None and is_conversation_file(data):

@@ -2,7 +2,7 @@
 
 For a path, in this order:
 
-1. lmam's own format (``lmam.data.ours``, written by ``lmam data export``);
+1. lmam's own format (``lmam.data.lmam_format``, written by ``lmam data export``);
 2. a directory: MELD's CSV release (``train/dev/test_sent_emo.csv``), a
    directory holding ``cosmic_iemocap.pkl`` / ``cosmic_meld.pkl``, or one
    holding exactly one ``.pkl`` file, read as 3.;
@@ -17,16 +17,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lmam.data.conversations import SUFFIXES as CONVERSATION_SUFFIXES
+from lmam.data.conversation_files import SUFFIXES as CONVERSATION_SUFFIXES
+from lmam.data.dataset import ConversationDataset
 from lmam.data.erc_layouts import known_layouts_text
 from lmam.data.erc_pickles import read_erc_pickle
 from lmam.data.errors import DataError
+from lmam.data.lmam_format import is_ours, load_dataset
 from lmam.data.meld_csv import is_meld_csv_dir, read_meld_csv
-from lmam.data.ours import is_ours, load_dataset
 from lmam.data.registry import create_dataset, list_datasets
 from lmam.data.transcripts import FILES as TRANSCRIPT_FILES
 from lmam.data.transcripts import read_transcripts
-from lmam.data.types import ConversationDataset
 from lmam.errors import OptionError
 
 PICKLE_OPTIONS = ("labels", "text", "valid_fraction", "seed")

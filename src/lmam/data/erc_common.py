@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lmam.data.dataset import Conversation
 from lmam.data.errors import DataError
-from lmam.data.types import Conversation
 
 IEMOCAP_LABELS = ["happy", "sad", "neutral", "angry", "excited", "frustrated"]
 MELD_EMOTIONS = ["neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger"]

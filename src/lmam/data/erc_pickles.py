@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lmam.data.dataset import Conversation, ConversationDataset
 from lmam.data.erc_common import (
     Columns,
     Field,
@@ -57,7 +58,6 @@ from lmam.data.safe_pickle import safe_load
 from lmam.data.sources import default_data, recognise
 from lmam.data.splits import carve_valid
 from lmam.data.transcripts import transcript_fields, transcripts_from_object
-from lmam.data.types import Conversation, ConversationDataset
 from lmam.data.validate import validate_dataset
 
 TEXT_MODES = ("mean", "concat", *ROBERTA_TEXTS)

@@ -29,12 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
+from lmam.data.dataset import Conversation, ConversationDataset
 from lmam.data.erc_common import label_names, repair_text
 from lmam.data.errors import DataError
 from lmam.data.registry import register_dataset
 from lmam.data.sources import default_data, file_sha256
 from lmam.data.transcripts import WARNING
-from lmam.data.types import Conversation, ConversationDataset
 from lmam.data.validate import validate_dataset
 
 FILES = {"train": "train_sent_emo.csv", "valid": "dev_sent_emo.csv", "test": "test_sent_emo.csv"}

@@ -27,10 +27,10 @@ from types import ModuleType
 
 import numpy as np
 
+from lmam.data.dataset import SPLITS, Conversation, ConversationDataset, Task
 from lmam.data.errors import DataError
 from lmam.data.registry import register_dataset
 from lmam.data.sources import default_data, file_sha256
-from lmam.data.types import SPLITS, Conversation, ConversationDataset, Task
 from lmam.data.validate import validate_dataset
 
 STEPS = 20

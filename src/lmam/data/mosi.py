@@ -40,13 +40,13 @@ from typing import Literal
 
 import numpy as np
 
+from lmam.data.dataset import Conversation, ConversationDataset
 from lmam.data.errors import DataError
-from lmam.data.ours import load_dataset
+from lmam.data.lmam_format import load_dataset
 from lmam.data.registry import register_dataset
 from lmam.data.safe_pickle import safe_load
 from lmam.data.sources import KNOWN_FILES, default_data, file_sha256
 from lmam.data.splits import carve_valid
-from lmam.data.types import Conversation, ConversationDataset
 from lmam.data.validate import validate_dataset
 from lmam.errors import OptionError
 

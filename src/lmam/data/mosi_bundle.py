@@ -13,7 +13,9 @@ import io
 import shutil
 from pathlib import Path
 
+from lmam.data.dataset import ConversationDataset
 from lmam.data.errors import DataError
+from lmam.data.lmam_format import save_dataset
 from lmam.data.mosi import (
     _LABELS_SOURCE,
     LABELS_FILE,
@@ -25,9 +27,7 @@ from lmam.data.mosi import (
     read_bundled_sentiment,
     read_sentiment,
 )
-from lmam.data.ours import save_dataset
 from lmam.data.sources import file_sha256
-from lmam.data.types import ConversationDataset
 from lmam.outputs import atomic_write_text
 
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from lmam.data.dataset import Conversation, ConversationDataset
 from lmam.data.errors import DataError
-from lmam.data.types import Conversation, ConversationDataset
 
 NORMALIZATIONS = ("standard", "none")
 MIN_STD = 1e-6

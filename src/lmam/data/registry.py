@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from lmam.data.types import ConversationDataset
+from lmam.data.dataset import ConversationDataset
 from lmam.registry import Registry
 
 Loader = Callable[..., ConversationDataset]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lmam.data.types import Conversation
+from lmam.data.dataset import Conversation
 
 
 def carve_valid(

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lmam.data.dataset import Conversation, ConversationDataset
 from lmam.data.registry import register_dataset
-from lmam.data.types import Conversation, ConversationDataset
 
 WIDTHS = {"text": 12, "audio": 8, "visual": 6}
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lmam.data.dataset import ConversationDataset
 from lmam.data.erc_common import Columns, family_of, label_names, read_dialogue, split_ids
 from lmam.data.errors import DataError
 from lmam.data.registry import register_dataset
 from lmam.data.safe_pickle import safe_load
 from lmam.data.sources import default_data, recognise
-from lmam.data.types import ConversationDataset
 from lmam.data.validate import validate_dataset
 
 IEMOCAP_FIELDS = ("speakers", "labels", "sentences", "trainIds", "testIds", "validIds")

@@ -17,8 +17,8 @@ from typing import NoReturn
 
 import numpy as np
 
+from lmam.data.dataset import IGNORE_INDEX, SPLITS, Conversation, ConversationDataset
 from lmam.data.errors import DataError
-from lmam.data.types import IGNORE_INDEX, SPLITS, Conversation, ConversationDataset
 from lmam.options import plural
 
 

@@ -7,12 +7,10 @@ import json
 import multiprocessing
 import os
 import shutil
-import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lmam.errors import OptionError
+from lmam.experiments.locks import run_lock
 from lmam.experiments.records import restore_record, save_record
 from lmam.outputs import atomic_write_json
 from lmam.train.build import portable
@@ -51,11 +50,12 @@ def run_grid(
     ``jobs`` > 1 trains that many runs at once, each in its own process
     (``threads`` unset in ``base`` means one thread per run then). Grids
     running at the same time over one folder share it safely: each run is
-    trained under a lock (:func:`run_lock`) and reused by the others.
+    trained under a lock (:func:`~lmam.experiments.locks.run_lock`) and reused by the others.
 
-    ``records``: a folder of run records (:mod:`lmam.experiments.records`): a
-    run that is not in ``out_dir`` is first restored from its record there
-    (unless ``fresh``), and every finished run's record is kept there.
+    ``records``: where run records are kept (:mod:`lmam.experiments.records`:
+    ``records / RUN`` is that run's line in ``records.jsonl``): a run that is
+    not in ``out_dir`` is first restored from its record (unless ``fresh``), and
+    every finished run's record is kept.
 
     Returns:
         ``{variant: [summary per seed]}``, in the order of ``variants`` and ``seeds``.
@@ -159,54 +159,6 @@ def _train_one(
             console.print(f"training {run.name} ...{said}")
         summary = resume(run, quiet=quiet) if go_on else train(cfg, quiet=quiet)
         return {**summary, "reused": False}
-
-
-@contextmanager
-def run_lock(run: Path, console: Console | None = None, poll: float = 2.0) -> Iterator[None]:
-    """Hold ``.<run name>.lock`` beside ``run`` while training it.
-
-    Grids running at the same time over the same folder (two tables that
-    share runs) then never train one run twice or write into each other's
-    run: the second waits until the first releases the lock. The lock names
-    the holder's process and host; one left by a process of this host that
-    no longer runs is removed.
-    """
-    lock = run.parent / f".{run.name}.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    told = False
-    while True:
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            if _stale(lock):
-                lock.unlink(missing_ok=True)
-                continue
-            if console is not None and not told:
-                console.print(f"waiting for {run.name}: another process is training it ({lock})")
-                told = True
-            time.sleep(poll)
-            continue
-        with os.fdopen(fd, "w") as f:
-            f.write(f"{os.getpid()} {socket.gethostname()}\n")
-        break
-    try:
-        yield
-    finally:
-        lock.unlink(missing_ok=True)
-
-
-def _stale(lock: Path) -> bool:
-    """Whether ``lock`` was left by a process of this host that has ended."""
-    try:
-        pid, host = lock.read_text().split()
-        if host != socket.gethostname():
-            return False
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except (OSError, ValueError):  # being written, unreadable, or not ours to signal
-        return False
-    return False
 
 
 _UNFINISHED = " (an unfinished run)"

@@ -32,7 +32,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from lmam.data.conversations import (
+from lmam.data.conversation_files import (
     MAX_PROBLEMS,
     ConversationFile,
     ConversationFileError,

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lmam.data.dataset import ConversationDataset
 from lmam.data.meld_csv import is_meld_csv_dir, read_meld_csv
 from lmam.data.registry import create_dataset, register_dataset
-from lmam.data.types import ConversationDataset
 from lmam.errors import OptionError
 from lmam.features.finetune import FineTune
 from lmam.features.text import TextEncoder, cached_text_dataset, check_encoder

@@ -38,8 +38,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sklearn.metrics import f1_score
 from torch import nn
 
+from lmam.data.dataset import Conversation, ConversationDataset
 from lmam.data.errors import DataError
-from lmam.data.types import Conversation, ConversationDataset
 from lmam.errors import OptionError
 from lmam.features.context import contextual_texts
 

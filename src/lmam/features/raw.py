@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lmam.data.conversations import ConversationFile
+from lmam.data.conversation_files import ConversationFile
+from lmam.data.dataset import Conversation, ConversationDataset
 from lmam.data.errors import DataError
-from lmam.data.ours import is_ours, load_dataset, save_dataset
-from lmam.data.types import Conversation, ConversationDataset
+from lmam.data.lmam_format import is_ours, load_dataset, save_dataset
 
 
 def with_modality(

@@ -29,11 +29,11 @@ from typing import Any, TypeVar
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from lmam.data.dataset import Conversation, ConversationDataset
 from lmam.data.errors import DataError
-from lmam.data.ours import is_ours, load_dataset, save_dataset
+from lmam.data.lmam_format import is_ours, load_dataset, save_dataset
 from lmam.data.sources import file_sha256
 from lmam.data.transcripts import WARNING as TRANSCRIPTS_WARNING
-from lmam.data.types import Conversation, ConversationDataset
 from lmam.errors import OptionError
 from lmam.features.context import contextual_texts
 from lmam.features.e5 import e5_name, load_e5

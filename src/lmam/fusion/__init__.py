@@ -17,7 +17,7 @@ from lmam.fusion.registry import create_fusion, list_fusions, register_fusion
 from lmam.fusion.self_attention import SelfAttentionFusion
 from lmam.fusion.simple import AddFusion, ConcatFusion
 from lmam.fusion.tfn import TensorFusion
-from lmam.nn.base import FusionModule as Fusion
+from lmam.nn.fusion_module import FusionModule as Fusion
 
 __all__ = [
     "AddFusion",

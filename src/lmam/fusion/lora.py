@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from lmam.fusion.registry import register_fusion
 from lmam.fusion.self_attention import SelfAttentionFusion
-from lmam.nn.base import FusionModule
+from lmam.nn.fusion_module import FusionModule
 from lmam.nn.lora import LoRALinear
 
 TARGETS = ("wq", "wk", "wv", "out", "proj")

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from lmam.fusion.registry import register_fusion
-from lmam.nn.base import FusionModule
+from lmam.nn.fusion_module import FusionModule
 from lmam.nn.masking import masked_softmax
 from lmam.nn.options import choice
 

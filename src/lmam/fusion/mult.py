@@ -13,8 +13,8 @@ from torch import Tensor, nn
 
 from lmam.fusion.registry import register_fusion
 from lmam.nn.attention import attention_mask
-from lmam.nn.base import FusionModule
 from lmam.nn.crossmodal import CrossModalBranches, SequenceEmbedding
+from lmam.nn.fusion_module import FusionModule
 from lmam.nn.masking import check_context
 from lmam.nn.options import positive_int
 

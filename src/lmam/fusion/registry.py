@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-from lmam.nn.base import FusionModule
+from lmam.nn.fusion_module import FusionModule
 from lmam.registry import Registry
 
 F = TypeVar("F", bound=Callable[..., FusionModule])
@@ -17,7 +17,7 @@ def register_fusion(name: str) -> Callable[[F], F]:
     """Class (or factory) decorator adding a fusion to the registry under ``name``.
 
     The callable must accept ``(in_dims, out_dim, **options)`` and return a
-    :class:`~lmam.nn.base.FusionModule`.
+    :class:`~lmam.nn.fusion_module.FusionModule`.
     """
     return FUSIONS.register(name)
 

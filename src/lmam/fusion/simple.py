@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from lmam.fusion.registry import register_fusion
-from lmam.nn.base import FusionModule
+from lmam.nn.fusion_module import FusionModule
 
 
 @register_fusion("add")

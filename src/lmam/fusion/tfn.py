@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lmam.fusion.registry import register_fusion
-from lmam.nn.base import FusionModule
+from lmam.nn.fusion_module import FusionModule
 from lmam.nn.options import choice, positive_int
 
 ACTIVATIONS = ("relu", "none")

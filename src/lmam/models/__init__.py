@@ -12,7 +12,7 @@ from lmam.models import dialoguegcn as _dialoguegcn  # noqa: F401  isort: skip
 from lmam.models import mmdfn as _mmdfn  # noqa: F401  isort: skip
 from lmam.models import m2fnet as _m2fnet  # noqa: F401  isort: skip
 from lmam.models import emocaps as _emocaps  # noqa: F401  isort: skip
-from lmam.models.base import EMBEDS, Encoder, ERCModel, MultimodalEncoder
+from lmam.models.erc_model import EMBEDS, Encoder, ERCModel, MultimodalEncoder
 from lmam.models.registry import (
     Backbone,
     backbones,

@@ -20,7 +20,7 @@
    ``(B, T, 2 hidden)`` is the one stream the model's classifier reads.
 
 The slot is separate from the model's ``fusion``/``embed`` (the contract's
-embedding points, :mod:`lmam.models.base`): ``fusion="lmam",
+embedding points, :mod:`lmam.models.erc_model`): ``fusion="lmam",
 embed="early_residual"`` with the default slot is EmoCaps* (LMAM on the
 inputs of the whole backbone); ``slot_fusion="lmam"`` with ``fusion="none"``
 is the Table IX row "LMAM in EmoCaps' fusion slot". Auxiliary losses of the
@@ -57,15 +57,15 @@ from torch import Tensor, nn
 
 from lmam.fusion.lora import LoRAFusion
 from lmam.fusion.registry import create_fusion, fusion_factory
-from lmam.models.base import default_fusion_dim
+from lmam.models.erc_model import default_fusion_dim
 from lmam.models.registry import register_backbone
-from lmam.nn.base import FusionModule
+from lmam.nn.fusion_module import FusionModule
 from lmam.nn.options import positive_int
 from lmam.nn.rnn import BiLSTM
 from lmam.nn.transformer import TransformerLayer
 
 SLOT_PREFIX = "encoders.all.slot."
-"""Where an EmoCaps model (an :class:`~lmam.models.base.ERCModel`) keeps its slot's weights."""
+"""Where an EmoCaps model (an :class:`~lmam.models.erc_model.ERCModel`) keeps its slot's weights."""
 
 
 class Emoformer(nn.Module):

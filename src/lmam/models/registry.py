@@ -3,7 +3,7 @@
 A backbone is its encoder class (``Encoder(in_dim, **options)``, or
 ``Encoder(in_dims, **options)`` for a multimodal one) and a few facts about
 it, registered once with :func:`register_backbone`. Everything else reads the
-spec: :func:`create_model` builds the :class:`~lmam.models.base.ERCModel`
+spec: :func:`create_model` builds the :class:`~lmam.models.erc_model.ERCModel`
 around the encoder and checks the options against the encoder's own
 ``__init__``; ``lmam models`` lists the specs; the reproduction of the paper's
 tables takes each backbone's label, width option and baseline from it.
@@ -22,7 +22,7 @@ from typing import Any
 
 from torch import nn
 
-from lmam.models.base import NO_FUSION, ERCModel
+from lmam.models.erc_model import NO_FUSION, ERCModel
 from lmam.nn.init import INITS, keras_init_
 from lmam.nn.options import choice
 from lmam.options import OptionError, accepted_options, check_against
@@ -157,7 +157,7 @@ def create_model(
             fusion, or ``"none"``: the backbone's own fusion alone; default:
             ``"none"`` for a backbone with its own fusion, else ``"concat"``),
             ``embed``, ``fusion_dim``, ``fusion_options`` (see
-            :class:`~lmam.models.base.ERCModel`), ``dropout`` (the encoder's,
+            :class:`~lmam.models.erc_model.ERCModel`), ``dropout`` (the encoder's,
             default the encoder's own; also before the classifier where the
             backbone does so), ``head_dropout`` (before the classifier, if it
             should differ), ``init`` (``"torch"``, or ``"keras"``: every layer

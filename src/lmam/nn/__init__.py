@@ -1,7 +1,7 @@
 """Torch-only building blocks: masks, matching attention, low-rank maps, LMAM."""
 
-from lmam.nn.base import FusionModule, check_inputs
 from lmam.nn.cross_attention import CrossModalAttention
+from lmam.nn.fusion_module import FusionModule, check_inputs
 from lmam.nn.lmam import LMAM
 from lmam.nn.lmam_authors import AuthorsCodeLMAM
 from lmam.nn.lowrank import LowRankLinear

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lmam.nn.base import FusionModule, check_inputs
+from lmam.nn.fusion_module import FusionModule, check_inputs
 from lmam.nn.masking import check_context, context_mask
 from lmam.nn.options import choice
 

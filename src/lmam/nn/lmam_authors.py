@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lmam.nn.base import FusionModule
+from lmam.nn.fusion_module import FusionModule
 from lmam.nn.masking import masked_softmax
 
 

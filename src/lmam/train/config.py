@@ -15,7 +15,7 @@ import yaml
 from lmam.data.normalize import NORMALIZATIONS
 from lmam.fusion.registry import FUSIONS
 from lmam.models import EMBEDS
-from lmam.models.base import NO_FUSION
+from lmam.models.erc_model import NO_FUSION
 from lmam.models.registry import MODELS
 from lmam.options import OptionError, check_value, closest, load_yaml
 from lmam.outputs import atomic_write_text

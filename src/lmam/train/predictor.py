@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from lmam.data.conversations import ConversationFile, Dialogue, Utterance, read_conversations
+from lmam.data.conversation_files import ConversationFile, Dialogue, Utterance, read_conversations
+from lmam.data.dataset import Conversation, collate
 from lmam.data.errors import DataError
 from lmam.data.normalize import Standardizer
-from lmam.data.types import Conversation, collate
 from lmam.errors import OptionError, RunError
 from lmam.features.mpnet import INSTALL as MPNET_INSTALL
 from lmam.models import ERCModel

@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 
 from lmam.cli import app
 from lmam.data.errors import DataError
-from lmam.errors import OptionError
+from lmam.errors import OptionError, RunError
 from lmam.experiments.paper import SESSION_METRICS
+from lmam.experiments.records import read_records, write_records
 from lmam.tasks.session import table13 as t13
 from lmam.tasks.session.train import SessionConfig, SessionTrainer
 
@@ -44,14 +45,15 @@ def test_table_rows_and_ttest_match_scipy(session_dir: Path, tmp_path: Path) -> 
         assert got["mean_difference"] == pytest.approx((a[0] + a[1] - b[0] - b[1]) / 2)
         if a[0] - b[0] != a[1] - b[1]:
             assert got["p"] == pytest.approx(stats.ttest_rel(a, b).pvalue)
-    for name in ("dhcn-s0", "dhcn-lmam-s1"):
-        record = tmp_path / "out" / "runs" / "diginetica" / name
-        assert sorted(p.name for p in record.iterdir()) == [
-            "config.yaml",
-            "metrics.json",
-            "record.json",
-            "summary.json",
-        ]
+    # the records: one line per run in out/runs/diginetica.jsonl, sorted by run name
+    assert sorted(p.name for p in (tmp_path / "out" / "runs").iterdir()) == ["diginetica.jsonl"]
+    records = read_records(tmp_path / "out" / "runs" / "diginetica")
+    assert list(records) == ["dhcn-lmam-s0", "dhcn-lmam-s1", "dhcn-s0", "dhcn-s1"]
+    for name, record in records.items():
+        assert list(record) == ["run", "config", "summary", "metrics"]  # no confusion matrix
+        run_dir = tmp_path / "runs" / "diginetica" / name
+        assert record["summary"] == json.loads((run_dir / "summary.json").read_text())
+        assert SessionConfig(**record["config"]) == SessionConfig.load(run_dir / "config.yaml")
 
 
 def test_finished_runs_and_records_are_reused_not_retrained(
@@ -65,7 +67,7 @@ def test_finished_runs_and_records_are_reused_not_retrained(
     monkeypatch.setattr(t13, "_train", refuse)
     shutil.rmtree(tmp_path / "out" / "runs")
     assert run(session_dir, tmp_path).rows == first.rows  # from the run directories
-    assert len(list((tmp_path / "out" / "runs" / "diginetica").iterdir())) == 4  # recorded again
+    assert len(read_records(tmp_path / "out" / "runs" / "diginetica")) == 4  # recorded again
     for folder in (tmp_path / "runs").iterdir():  # the runs are gone: the records stand in
         for r in folder.iterdir():
             for f in r.rglob("*"):
@@ -74,6 +76,13 @@ def test_finished_runs_and_records_are_reused_not_retrained(
     assert run(session_dir, tmp_path).rows == first.rows
     with pytest.raises(AssertionError, match="trained again"):  # other settings: retrained
         run(session_dir, tmp_path, epochs=3)
+
+
+def test_a_record_of_another_kind_of_run_is_an_error(session_dir: Path, tmp_path: Path) -> None:
+    line = {"run": "dhcn-s0", "config": {"backbone": "bclstm"}, "summary": {}}
+    write_records(tmp_path / "out" / "runs" / "diginetica", {"dhcn-s0": line})
+    with pytest.raises(RunError, match="dhcn-s0: the record is not of a session run"):
+        run(session_dir, tmp_path)
 
 
 def test_an_interrupted_run_continues(session_dir: Path, tmp_path: Path) -> None:

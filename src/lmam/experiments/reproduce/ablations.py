@@ -20,7 +20,8 @@ from lmam.experiments.reproduce.cells import (
     protocol,
     variant_key,
 )
-from lmam.experiments.reproduce.report import Report, num
+from lmam.experiments.reproduce.formatting import num
+from lmam.experiments.reproduce.report import Report
 from lmam.experiments.reproduce.setting import Setting
 
 # -- Table V: equal parameters -------------------------------------------------------------

@@ -8,7 +8,7 @@ from lmam.errors import OptionError
 from lmam.experiments.grid import mean_std
 from lmam.experiments.reproduce import published
 from lmam.experiments.reproduce import variants as V
-from lmam.experiments.reproduce.report import pm
+from lmam.experiments.reproduce.formatting import pm
 from lmam.experiments.reproduce.setting import Setting
 
 Runs = dict[str, list[dict[str, Any]]]
@@ -80,7 +80,9 @@ def plug_variants(s: Setting) -> dict[str, dict[str, Any]]:
 
 def method_label(name: str) -> str:
     b, _, rest = name.partition("-")
-    return (V.label(b) if b in V.backbones() else b) + {"": "", "lmam": "*", "att": "+Att"}.get(rest, f" ({rest})")
+    return (V.label(b) if b in V.backbones() else b) + {"": "", "lmam": "*", "att": "+Att"}.get(
+        rest, f" ({rest})"
+    )
 
 
 def variant_key(name: str) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from lmam.experiments.reproduce import published
 from lmam.experiments.reproduce.cells import PERCENT, method_label, stat
-from lmam.experiments.reproduce.report import markdown_table, pvalue
+from lmam.experiments.reproduce.formatting import markdown_table, pvalue
 from lmam.experiments.reproduce.variants import backbones
 from lmam.experiments.stats import paired_ttest
 

@@ -21,7 +21,8 @@ from lmam.experiments.reproduce.cells import (
     table_title,
     variant_key,
 )
-from lmam.experiments.reproduce.report import Report, pm, pvalue
+from lmam.experiments.reproduce.formatting import pm, pvalue
+from lmam.experiments.reproduce.report import Report
 from lmam.experiments.reproduce.setting import Setting
 
 # -- Tables II-IV: plug and play ------------------------------------------------------------

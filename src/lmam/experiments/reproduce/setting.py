@@ -10,8 +10,8 @@ from typing import Any
 
 from rich.console import Console
 
+from lmam.data.dataset import ConversationDataset
 from lmam.data.registry import list_datasets
-from lmam.data.types import ConversationDataset
 from lmam.experiments.grid import run_grid
 from lmam.train.build import load_dataset, portable
 from lmam.train.config import TrainConfig

@@ -25,7 +25,7 @@ from typing import Any
 
 from torch import nn
 
-from lmam.data.types import ConversationDataset
+from lmam.data.dataset import ConversationDataset
 from lmam.models.registry import backbones as registered
 from lmam.models.registry import get_backbone
 from lmam.train.build import build_model, with_speaker_count

@@ -8,9 +8,9 @@ paper's Table XIII.
 
 Runs are resumable across sessions: a run that finished with the same
 settings is reused, one that was interrupted continues from its last
-checkpoint, and a record of every finished run (``config.yaml``,
-``metrics.json``, ``summary.json``; no weights) kept under ``records`` stands
-in for a run directory that is gone.
+checkpoint, and a record of every finished run (its configuration, metrics
+and summary; no weights: :mod:`lmam.experiments.records`) kept in
+``OUT/runs/<tag>.jsonl`` stands in for a run directory that is gone.
 """
 
 from __future__ import annotations
@@ -27,10 +27,11 @@ from typing import Any
 import numpy as np
 
 from lmam.data.errors import DataError
-from lmam.errors import OptionError
+from lmam.errors import OptionError, RunError
 from lmam.experiments.paper import SESSION_METRICS, TABLE_XIII
-from lmam.experiments.records import save_record
-from lmam.experiments.reproduce.report import Report, num, pvalue, write_index
+from lmam.experiments.records import read_record, save_record
+from lmam.experiments.reproduce.formatting import num, pvalue
+from lmam.experiments.reproduce.report import Report, write_index
 from lmam.experiments.stats import paired_ttest
 from lmam.tasks.session.train import PROGRESS, SessionConfig, SessionTrainer
 
@@ -55,13 +56,32 @@ def _same(a: SessionConfig, b: SessionConfig) -> bool:
 
 
 def _finished(folder: Path, config: SessionConfig) -> dict[str, Any] | None:
-    """The summary of a finished run (or record) in ``folder`` with ``config``'s
-    settings, else ``None``."""
+    """The summary of a finished run in ``folder`` with ``config``'s settings, else ``None``."""
     if not (folder / "summary.json").exists() or not (folder / "config.yaml").exists():
         return None
-    if not _same(SessionConfig.load(folder / "config.yaml"), config):
+    summary = json.loads((folder / "summary.json").read_text())
+    return _matching(SessionConfig.load(folder / "config.yaml"), summary, config)
+
+
+def _recorded(address: Path, config: SessionConfig) -> dict[str, Any] | None:
+    """The summary of the run recorded at ``address`` (``RECORDS/RUN``, see
+    :mod:`lmam.experiments.records`) with ``config``'s settings, else ``None``."""
+    record = read_record(address)
+    if record is None:
         return None
-    summary: dict[str, Any] = json.loads((folder / "summary.json").read_text())
+    try:
+        kept = SessionConfig(**record["config"])
+    except TypeError as e:
+        raise RunError(f"{address}: the record is not of a session run ({e})") from None
+    return _matching(kept, record["summary"], config)
+
+
+def _matching(
+    kept: SessionConfig, summary: dict[str, Any], config: SessionConfig
+) -> dict[str, Any] | None:
+    """``summary`` if the run it is of (``kept``) finished with ``config``'s settings."""
+    if not _same(kept, config):
+        return None
     return summary if summary.get("epochs_run") == config.epochs else None
 
 
@@ -107,7 +127,7 @@ def run_table13(
         jobs: runs trained at once, one thread each.
         runs_dir: run directories go under ``runs_dir/<tag>/``.
         out: the table goes to ``out/table13/<tag>/`` and the run records to
-            ``out/runs/<tag>/`` (``None``: write nothing).
+            ``out/runs/<tag>.jsonl`` (``None``: write nothing).
         overrides: other :class:`SessionConfig` fields (``dim``, ``batch_size``, ...).
 
     Raises:
@@ -135,7 +155,7 @@ def run_table13(
             if found and records is not None:
                 save_record(run, records / run.name)  # a no-op where the record keeps it
             elif not found and records is not None:
-                found = _finished(records / run.name, config)
+                found = _recorded(records / run.name, config)
             if found:
                 summaries[model][seed] = found
                 if log:
