@@ -17,8 +17,8 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from lmam.cli import app
+from lmam.experiments.paper import lookup as published
 from lmam.experiments.records import read_record
-from lmam.experiments.reproduce import published
 from lmam.experiments.reproduce.tables import TABLES
 from tests.data.erc_fixtures import classic_iemocap, classic_meld, write
 

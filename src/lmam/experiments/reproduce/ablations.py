@@ -8,8 +8,8 @@ from typing import Any
 
 from lmam.errors import OptionError
 from lmam.experiments.grid import mean_std
+from lmam.experiments.paper import lookup as published
 from lmam.experiments.records import is_record
-from lmam.experiments.reproduce import published
 from lmam.experiments.reproduce import variants as V
 from lmam.experiments.reproduce.cells import (
     cell,

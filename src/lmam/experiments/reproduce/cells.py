@@ -6,7 +6,7 @@ from typing import Any
 
 from lmam.errors import OptionError
 from lmam.experiments.grid import mean_std
-from lmam.experiments.reproduce import published
+from lmam.experiments.paper import lookup as published
 from lmam.experiments.reproduce import variants as V
 from lmam.experiments.reproduce.formatting import pm
 from lmam.experiments.reproduce.setting import Setting

@@ -116,7 +116,7 @@ def write_index(out: Path, order: list[str]) -> Path:
     ``out`` (in ``order``, then the other tasks'), one section each. A table whose
     Markdown names its own ``Command:`` (the other tasks') keeps it; the others get
     their ``lmam reproduce`` command."""
-    from lmam.experiments.reproduce.glance import glance
+    from lmam.experiments.reproduce.summary import glance
 
     parts = [INDEX_HEADER, *glance(out)]
     for name in [*order, *OTHER_TASK_TABLES]:

@@ -19,7 +19,7 @@ from lmam.experiments.reproduce.ablations import (
     rank_sweep,
     self_attention,
 )
-from lmam.experiments.reproduce.plug import cost, plug_and_play, significance
+from lmam.experiments.reproduce.backbone_tables import cost, plug_and_play, significance
 from lmam.experiments.reproduce.report import Report
 from lmam.experiments.reproduce.setting import Setting
 

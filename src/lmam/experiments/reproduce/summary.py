@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from lmam.experiments.reproduce import published
+from lmam.experiments.paper import lookup as published
 from lmam.experiments.reproduce.cells import PERCENT, method_label, stat
 from lmam.experiments.reproduce.formatting import markdown_table, pvalue
 from lmam.experiments.reproduce.variants import backbones

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from scipy import stats
 
-from lmam.experiments.reproduce import published
-from lmam.experiments.reproduce.glance import glance
+from lmam.experiments.paper import lookup as published
 from lmam.experiments.reproduce.report import write_index
+from lmam.experiments.reproduce.summary import glance
 from lmam.experiments.reproduce.tables import TABLES
 
 
