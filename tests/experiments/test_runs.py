@@ -148,3 +148,24 @@ def test_regression_runs_default_to_the_regression_metrics():
         "accuracy",
         "weighted_f1",
     ]
+
+
+def test_a_file_of_run_records_is_read_like_the_runs(runs_dir: Path, tmp_path: Path):
+    """``lmam runs results/runs/DATASET.jsonl``: the records give the same table."""
+    from lmam.experiments.records import save_record
+    from lmam.experiments.runs import find_runs
+
+    runs, _ = find_runs([runs_dir])
+    for run in runs:
+        save_record(run.path, tmp_path / "records" / run.path.name)
+    recorded, skipped = find_runs([tmp_path / "records.jsonl"])
+    assert not skipped and len(recorded) == len(runs)
+    by_name = {r.path.name: r for r in recorded}
+    for run in runs:
+        twin = by_name[run.path.name]
+        assert twin.summary == run.summary and twin.config == run.config
+        assert [h["epoch"] for h in twin.history()] == [h["epoch"] for h in run.history()]
+    a, b = invoke(runs_dir), invoke(tmp_path / "records.jsonl")
+    assert a.exit_code == b.exit_code == 0, b.output
+    rows = [line for line in a.stdout.splitlines() if "±" in line]
+    assert rows and rows == [line for line in b.stdout.splitlines() if "±" in line]

@@ -18,6 +18,7 @@ from typing import Any
 
 from lmam.errors import OptionError, RunError
 from lmam.experiments.grid import mean_std
+from lmam.experiments.records import SUFFIX, read_records
 from lmam.train.config import TrainConfig
 from lmam.train.engine import FAILED, failure_line
 
@@ -34,14 +35,18 @@ SPLITS = ("valid", "test")
 
 @dataclass
 class Run:
-    """A finished run: its directory, configuration and ``summary.json``."""
+    """A finished run: its directory (or its record), configuration and ``summary.json``."""
 
     path: Path
     config: TrainConfig
     summary: dict[str, Any]
+    recorded_history: list[dict[str, Any]] | None = None
+    """The per-epoch metrics of a run read from its record (:mod:`lmam.experiments.records`)."""
 
     def history(self) -> list[dict[str, Any]]:
         """``metrics.json``'s per-epoch list (``epoch``, ``loss``, ``train``, ``valid``, ``test``)."""
+        if self.recorded_history is not None:
+            return self.recorded_history
         file = self.path / "metrics.json"
         try:
             return list(json.loads(file.read_text())["history"])
@@ -50,7 +55,8 @@ class Run:
 
 
 def find_runs(dirs: list[Path]) -> tuple[list[Run], list[tuple[Path, str]]]:
-    """The runs under ``dirs``: each a run directory or a folder searched recursively.
+    """The runs under ``dirs``: each a run directory, a folder searched recursively,
+    or a file of run records (``results/runs/DATASET.jsonl``).
 
     A run directory is one holding ``config.yaml``; its subfolders are not
     searched. A run is given once however many ``dirs`` lead to it.
@@ -68,6 +74,14 @@ def find_runs(dirs: list[Path]) -> tuple[list[Run], list[tuple[Path, str]]]:
     seen: set[Path] = set()
     for d in dirs:
         d = Path(d)
+        if d.suffix == SUFFIX and d.is_file():
+            for name, record in read_records(d).items():
+                run, reason = _from_record(d / name, record)
+                if run is None:
+                    skipped.append((d / name, reason))
+                else:
+                    finished.append(run)
+            continue
         if not d.exists():
             raise RunError(f"{d}: no such directory")
         if not d.is_dir():
@@ -98,6 +112,19 @@ def _run_dirs(root: Path) -> list[Path]:
         else:
             subdirs.sort()
     return sorted(out)
+
+
+def _from_record(path: Path, record: dict[str, Any]) -> tuple[Run | None, str]:
+    """The finished run of a record, or ``None`` and a one-line reason to skip it."""
+    try:
+        config = TrainConfig.from_dict(record["config"])
+    except ValueError as e:
+        return None, f"its config cannot be used: {' '.join(str(e).split())}"
+    summary = record["summary"]
+    if not all(isinstance(summary.get(s), dict) for s in SPLITS):
+        return None, "its summary has no valid and test metrics"
+    history = (record.get("metrics") or {}).get("history")
+    return Run(path, config, summary, list(history) if history is not None else None), ""
 
 
 def _load(path: Path) -> tuple[Run | None, str]:
