@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from typing import Any, NamedTuple
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 import lmam
-from lmam.cli.errors import JSON_HELP, ClearErrors, log_console, out_console, plural
+from lmam.cli.errors import JSON_HELP, ClearErrors, log_console, plural, show_rows
 from lmam.errors import OptionError
 from lmam.options import closest
 
@@ -178,11 +175,6 @@ def models(
     from lmam.models.registry import MODELS
 
     dims = dict.fromkeys(("text", "audio", "visual"), dim)
-    table = Table(title=f"models (three modalities of width {dim}, {classes} classes)")
-    table.add_column("name")
-    table.add_column("concat, early", justify="right")
-    table.add_column("lmam, early_residual", justify="right")
-    table.add_column("description")
     rows = []
     for name in lmam.list_models():
         counts = []
@@ -199,11 +191,7 @@ def models(
                 "description": MODELS.describe(name),
             }
         )
-        table.add_row(name, *(f"{c:,}" for c in counts), escape(MODELS.describe(name)))
-    if as_json:
-        print(json.dumps(rows, indent=1))
-        return
-    out_console().print(table)
+    show_rows(f"models (three modalities of width {dim}, {classes} classes)", rows, as_json)
 
 
 @app.command()
@@ -213,10 +201,6 @@ def fusions(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List the registered fusions with their parameter counts for three modalities."""
-    table = Table(title=f"fusions (three modalities of width {dim}, out_dim {out_dim})")
-    table.add_column("name")
-    table.add_column("parameters", justify="right")
-    table.add_column("class")
     rows = []
     for name in lmam.list_fusions():
         module = lmam.create_fusion(
@@ -224,11 +208,7 @@ def fusions(
         )
         count = sum(p.numel() for p in module.parameters() if p.requires_grad)
         rows.append({"name": name, "parameters": count, "class": type(module).__name__})
-        table.add_row(name, f"{count:,}", type(module).__name__)
-    if as_json:
-        print(json.dumps(rows, indent=1))
-        return
-    out_console().print(table)
+    show_rows(f"fusions (three modalities of width {dim}, out_dim {out_dim})", rows, as_json)
 
 
 @app.command()
@@ -236,13 +216,8 @@ def recipes() -> None:
     """List the named training recipes and where each comes from."""
     from lmam.train.recipes import RECIPES
 
-    table = Table(title="recipes (lmam train --recipe NAME; flags override them)")
-    table.add_column("name")
-    table.add_column("what")
-    table.add_column("source")
-    for r in RECIPES.values():
-        table.add_row(r.name, escape(r.summary), escape(r.source))
-    out_console().print(table)
+    rows = [{"name": r.name, "what": r.summary, "source": r.source} for r in RECIPES.values()]
+    show_rows("recipes (lmam train --recipe NAME; flags override them)", rows)
 
 
 @app.command()
@@ -270,23 +245,15 @@ def cache(
     entries = [e for e in cache_entries() if not kind or e.kind in kind]
     total = sum(e.bytes for e in entries)
     if action == "list":
-        if as_json:
-            rows = [
-                {"kind": e.kind, "path": str(e.path), "files": e.files, "bytes": e.bytes}
-                for e in entries
-            ]
-            print(json.dumps(rows, indent=1))
-            return
-        table = Table(
-            title=escape(
-                f"lmam's caches ({cache_dir()} and its audio cache): {plural(len(entries), 'entry', 'entries')}, {total / 1e6:.1f} MB"
-            )
+        rows = [
+            {"kind": e.kind, "path": str(e.path), "files": e.files, "bytes": e.bytes}
+            for e in entries
+        ]
+        title = (
+            f"lmam's caches ({cache_dir()} and its audio cache): "
+            f"{plural(len(entries), 'entry', 'entries')}, {total / 1e6:.1f} MB"
         )
-        for column in ("kind", "path", "files", "MB"):
-            table.add_column(column, justify="right" if column in ("files", "MB") else "left")
-        for e in entries:
-            table.add_row(e.kind, escape(str(e.path)), str(e.files), f"{e.bytes / 1e6:.1f}")
-        out_console().print(table)
+        show_rows(title, rows, as_json)
         return
     if not entries:
         log_console().print("nothing to clear")

@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from lmam.cli.errors import JSON_HELP, MKDIR_HELP, ClearErrors, log_console, out_console, plural
+from lmam.cli.errors import JSON_HELP, MKDIR_HELP, command_group, log_console, out_console, plural
 from lmam.data.conversation_files import ConversationFile, is_conversation_file, read_conversations
 from lmam.data.dataset import ConversationDataset
 from lmam.data.detect import open_dataset
@@ -23,12 +23,8 @@ from lmam.data.registry import describe_dataset, list_datasets
 from lmam.features import datasets as _text_datasets  # noqa: F401  (registers the *-text datasets)
 from lmam.options import parse_pairs
 
-data_app = typer.Typer(
-    cls=ClearErrors,
-    rich_markup_mode=None,
-    help="List, inspect and export datasets (registered names, or files in any known layout).",
-    no_args_is_help=True,
-    add_completion=False,
+data_app = command_group(
+    "List, inspect and export datasets (registered names, or files in any known layout)."
 )
 
 NAME_OR_PATH = typer.Argument(..., help="a registered dataset name (lmam data list) or a path")

@@ -7,6 +7,7 @@ config value; 130 interrupted. ``LMAM_DEBUG=1`` shows the traceback instead.
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from typing import Any
@@ -14,15 +15,36 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 from typer.core import TyperGroup
 
 from lmam.errors import LmamWarning, OptionError, RunError
 from lmam.options import plural
 
-__all__ = ["ClearErrors", "exit_code", "log_console", "out_console", "plural", "print_error"]
+__all__ = [
+    "ClearErrors",
+    "command_group",
+    "exit_code",
+    "log_console",
+    "out_console",
+    "plural",
+    "print_error",
+    "show_rows",
+]
 
 JSON_HELP = "print the result as JSON on standard output (instead of a table)"
 MKDIR_HELP = "create missing output folders outside the working directory too"
+
+
+def command_group(help: str) -> typer.Typer:
+    """A group of commands (``lmam data ...``) that ends a user's error with one line."""
+    return typer.Typer(
+        cls=ClearErrors,
+        rich_markup_mode=None,
+        help=help,
+        no_args_is_help=True,
+        add_completion=False,
+    )
 
 
 def out_console() -> Console:
@@ -33,6 +55,22 @@ def out_console() -> Console:
 def log_console() -> Console:
     """Standard error, for progress, logs and warnings: one line however long."""
     return Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
+
+
+def show_rows(title: str, rows: list[dict[str, Any]], as_json: bool = False) -> None:
+    """Results on standard output: a table with one column per key (integers with
+    thousands separators, right-aligned), or with ``as_json`` the rows as JSON."""
+    if as_json:
+        print(json.dumps(rows, indent=1))
+        return
+    table = Table(title=escape(title))
+    keys = list(rows[0]) if rows else []
+    for key in keys:
+        number = isinstance(rows[0][key], (int, float)) and not isinstance(rows[0][key], bool)
+        table.add_column(key.replace("_", " "), justify="right" if number else "left")
+    for row in rows:
+        table.add_row(*(f"{v:,}" if isinstance(v, int) else escape(str(v)) for v in row.values()))
+    out_console().print(table)
 
 
 def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from lmam.cli.errors import ClearErrors, plural
+from lmam.cli.errors import command_group, plural
 from lmam.train.config import DEFAULT_THREADS, TrainConfig
 
 
@@ -30,12 +30,7 @@ def demo_command(
     run_demo(out_dir, list(range(seeds)), quiet=quiet, epochs=epochs, threads=threads, fresh=fresh)
 
 
-experiment_app = typer.Typer(
-    cls=ClearErrors,
-    rich_markup_mode=None,
-    help="Comparisons over seeds (tables + JSON).",
-    no_args_is_help=True,
-)
+experiment_app = command_group("Comparisons over seeds (tables + JSON).")
 
 
 @experiment_app.command("bclstm")

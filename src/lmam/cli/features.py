@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 
 from lmam.cli.data import info_tables
-from lmam.cli.errors import MKDIR_HELP, ClearErrors, log_console, out_console, plural
+from lmam.cli.errors import MKDIR_HELP, command_group, log_console, out_console, plural
 from lmam.data.conversation_files import ConversationFile, is_conversation_file, read_conversations
 from lmam.data.dataset import ConversationDataset
 from lmam.data.lmam_format import save_dataset
@@ -25,9 +25,7 @@ from lmam.features.raw import with_modality, write_features
 from lmam.features.text import ENCODERS, cache_dir, cached_text_dataset, check_encoder
 from lmam.outputs import check_output
 
-features_app = typer.Typer(
-    cls=ClearErrors, rich_markup_mode=None, help="Build derived features, cached in lmam's format."
-)
+features_app = command_group("Build derived features, cached in lmam's format.")
 NAMES = ("iemocap-text", "meld-text")
 
 

@@ -6,14 +6,9 @@ from pathlib import Path
 
 import typer
 
-from lmam.cli.errors import ClearErrors
+from lmam.cli.errors import command_group
 
-humour_app = typer.Typer(
-    cls=ClearErrors,
-    rich_markup_mode=None,
-    help="Humour detection: C-MFN and C-MFN* (with LMAM) on UR-FUNNY.",
-    no_args_is_help=True,
-)
+humour_app = command_group("Humour detection: C-MFN and C-MFN* (with LMAM) on UR-FUNNY.")
 
 
 @humour_app.command("table14")

@@ -7,14 +7,9 @@ from pathlib import Path
 
 import typer
 
-from lmam.cli.errors import ClearErrors
+from lmam.cli.errors import command_group
 
-session_app = typer.Typer(
-    cls=ClearErrors,
-    rich_markup_mode=None,
-    help="Session recommendation: DHCN and DHCN* (with LMAM) on Diginetica.",
-    no_args_is_help=True,
-)
+session_app = command_group("Session recommendation: DHCN and DHCN* (with LMAM) on Diginetica.")
 
 DEFAULT_DATA = "../shared/data/diginetica"
 
