@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -45,22 +46,15 @@ def experiment_bclstm(
     json_out: Path | None = typer.Option(None, "--json", help="also write the table here"),
 ) -> None:
     """bc-LSTM, bc-LSTM+Att and bc-LSTM with LMAM (early_residual, late), mean +- std over seeds."""
-    from lmam.experiments.compare import BCLSTM_VARIANTS, compare
+    from lmam.experiments.compare import BCLSTM_VARIANTS
 
     base = TrainConfig(
         dataset=dataset, data_path=data_path, epochs=epochs, select=select, threads=threads
     )
-    compare(
-        base,
-        BCLSTM_VARIANTS,
-        list(range(seeds)),
-        out_dir / dataset.replace("/", "_"),
-        ["accuracy", "weighted_f1"],
-        f"{dataset}, test set, {plural(seeds, 'seed')}",
-        True,
-        json_out,
-        ttests=[("bclstm-lmam-early_residual", "bclstm"), ("bclstm-lmam-late", "bclstm")],
-    )
+    ttests = [("bclstm-lmam-early_residual", "bclstm"), ("bclstm-lmam-late", "bclstm")]
+    title = f"{dataset}, test set, {plural(seeds, 'seed')}"
+    folder = out_dir / dataset.replace("/", "_")
+    _compare(base, BCLSTM_VARIANTS, seeds, folder, title, json_out, True, ttests)
 
 
 @experiment_app.command("cima")
@@ -73,21 +67,22 @@ def experiment_cima(
     json_out: Path | None = typer.Option(None, "--json", help="also write the table here"),
 ) -> None:
     """The cima recipe with MMMU-BA, concatenation, LMAM and text only; paired t-tests."""
-    from lmam.experiments.compare import CIMA_VARIANTS, compare
+    from lmam.experiments.compare import CIMA_VARIANTS
     from lmam.train.recipes import get_recipe
 
     settings = {**get_recipe("cima").settings, "dataset": dataset, "data_path": data_path}
     base = TrainConfig.from_dict({**settings, "threads": threads})
-    compare(
+    ttests = [("lmam", "concat"), ("mmmu_ba", "concat"), ("lmam", "mmmu_ba")]
+    title = f"{dataset}, cima recipe, {plural(seeds, 'seed')}"
+    _compare(
         base,
         CIMA_VARIANTS,
-        list(range(seeds)),
+        seeds,
         out_dir / dataset.replace("/", "_"),
-        ["accuracy", "weighted_f1"],
-        f"{dataset}, cima recipe, {plural(seeds, 'seed')}",
-        False,
+        title,
         json_out,
-        ttests=[("lmam", "concat"), ("mmmu_ba", "concat"), ("lmam", "mmmu_ba")],
+        False,
+        ttests,
     )
 
 
@@ -101,16 +96,35 @@ def experiment_fusions(
     json_out: Path | None = typer.Option(None, "--json", help="also write the table here"),
 ) -> None:
     """Every registered fusion in bc-LSTM at one embedding point, mean +- std over seeds."""
-    from lmam.experiments.compare import compare, fusion_variants
+    from lmam.experiments.compare import fusion_variants
 
     base = TrainConfig(dataset=dataset, threads=threads)
+    title = f"{dataset}, bc-LSTM, {embed} fusion, {plural(seeds, 'seed')}"
+    _compare(base, fusion_variants(embed), seeds, out_dir / f"{dataset}-{embed}", title, json_out)
+
+
+def _compare(
+    base: TrainConfig,
+    variants: dict[str, Any],
+    seeds: int,
+    folder: Path,
+    title: str,
+    json_out: Path | None,
+    with_test_selection: bool = False,
+    ttests: list[tuple[str, str]] | None = None,
+) -> None:
+    """Train (or reuse) ``variants`` over seeds 0 .. ``seeds - 1`` and print the
+    accuracy and weighted F1 table (:func:`lmam.experiments.compare.compare`)."""
+    from lmam.experiments.compare import compare
+
     compare(
         base,
-        fusion_variants(embed),
+        variants,
         list(range(seeds)),
-        out_dir / f"{dataset}-{embed}",
+        folder,
         ["accuracy", "weighted_f1"],
-        f"{dataset}, bc-LSTM, {embed} fusion, {plural(seeds, 'seed')}",
-        False,
+        title,
+        with_test_selection,
         json_out,
+        ttests=ttests,
     )
