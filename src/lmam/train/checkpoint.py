@@ -27,9 +27,9 @@ def save_model(model: nn.Module, directory: Path, description: dict[str, Any]) -
     atomic_write_json(directory / "model.json", description)
 
 
-RENAMED = {".attn.wq.": ".attn.query.", ".attn.wk.": ".attn.key.", ".attn.wv.": ".attn.value."}
+RENAMED = ((".wq.", ".query."), (".wk.", ".key."), (".wv.", ".value."))
 """Parameter names of checkpoints written before M2FNet's and EmoCaps' attention became
-:class:`~lmam.nn.attention.MaskedMultiheadAttention` (old part -> new part)."""
+:class:`~lmam.nn.attention.MaskedMultiheadAttention` (old part, new part)."""
 
 
 def upgrade_keys(state: dict[str, torch.Tensor], expected: set[str]) -> dict[str, torch.Tensor]:
@@ -38,16 +38,9 @@ def upgrade_keys(state: dict[str, torch.Tensor], expected: set[str]) -> dict[str
     out = {}
     for key, value in state.items():
         new = key
-        if key not in expected:
-            for old, part in RENAMED.items():
-                new = new.replace(old, part)
-            for i, old in enumerate((".wq.", ".wk.", ".wv.")):  # M2FNet's attns.N.wq
-                candidate = new.replace(old, (".query.", ".key.", ".value.")[i])
-                if candidate in expected:
-                    new = candidate
-            if new not in expected:
-                new = key
-        out[new] = value
+        for old, part in RENAMED:
+            new = new.replace(old, part)
+        out[new if key not in expected and new in expected else key] = value
     return out
 
 

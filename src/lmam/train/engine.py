@@ -394,8 +394,7 @@ class Trainer:
         """Write ``failed.json`` (what went wrong, where) and drop the run's results."""
         if not self.run_dir.is_dir():
             return
-        for name in ("summary.json",):
-            (self.run_dir / name).unlink(missing_ok=True)
+        (self.run_dir / "summary.json").unlink(missing_ok=True)
         atomic_write_json(
             self.run_dir / FAILED,
             {
