@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import platform
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +30,20 @@ def environment() -> dict[str, Any]:
         "processor": platform.processor() or platform.machine(),
         "torch_threads": torch.get_num_threads(),
     }
+
+
+@contextmanager
+def busy_loops(count: int, settle: float) -> Iterator[None]:
+    """``count`` CPU-bound processes (``while True: pass``) running while inside; they
+    get ``settle`` seconds to start before the body, and are killed after it."""
+    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        time.sleep(settle)
+        yield
+    finally:
+        for p in loops:
+            p.kill()
+            p.wait()
 
 
 def print_table(title: str, columns: list[str], rows: list[list[object]]) -> None:

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from bench.common import environment, print_table, write_json
+from bench.common import busy_loops, environment, print_table, write_json
 
 EVERY_COMMAND = (
     "import lmam.cli, lmam.cli.train, lmam.cli.data, lmam.cli.features, "
@@ -57,14 +57,8 @@ def main() -> None:
     parser.add_argument("--busy", type=int, default=2)
     args = parser.parse_args()
     conditions = {"idle": measure(args.rounds)}
-    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
-    try:
-        time.sleep(1.0)
+    with busy_loops(args.busy, settle=1.0):
         conditions[f"{args.busy} busy loops"] = measure(args.rounds)
-    finally:
-        for p in busy:
-            p.kill()
-            p.wait()
     rows, out = [], []
     for condition, medians in conditions.items():
         before = medians["every command imported (as before)"]

@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
-import time
 
 import torch
 
-from bench.common import environment, interleaved_medians, print_table, write_json
+from bench.common import busy_loops, environment, interleaved_medians, print_table, write_json
 from lmam.train import TrainConfig, Trainer
 
 VARIANTS = {
@@ -69,19 +66,11 @@ def main() -> None:
         conditions = {}
         before = load_average()
         conditions["no extra load"] = (measure(trainers, args.epochs), before)
-        busy = [
-            subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)
-        ]
-        try:
-            time.sleep(2.0)
+        with busy_loops(args.busy, settle=2.0):
             conditions[f"{args.busy} busy loops"] = (
                 measure(trainers, args.epochs),
                 load_average(),
             )
-        finally:
-            for p in busy:
-                p.kill()
-                p.wait()
     rows, out = [], []
     for condition, (medians, load) in conditions.items():
         for name in VARIANTS:
