@@ -74,16 +74,20 @@ def reference(module: LMAM, feats, mask):
                         if isinstance(module.context, int) and abs(k - t) > module.context:
                             continue
                         keys.append(k)
-                    scores = torch.stack([torch.tanh(q @ xi[src][k] * s) for k in keys])
+                    scores = torch.stack([q @ xi[src][k] * s for k in keys])
+                    if module.score_activation == "tanh":
+                        scores = torch.tanh(scores)
                     alpha = torch.softmax(scores, dim=0)
                     acc = acc + sum(a * xi[src][k] for a, k in zip(alpha, keys))
                 if module.aggregate == "mean":
                     acc = acc / len(srcs)
                 res = F.gelu(xi[target][t]) if module.residual == "gelu" else xi[target][t]
-                e = F.layer_norm(
-                    acc + res, (d + 1,), module.norm[target].weight, module.norm[target].bias
-                )
-                rows.append(torch.relu(e @ module.out[target].weight.T + module.out[target].bias))
+                e = F.gelu(acc) + res if module.output == "gelu" else acc + res
+                if module.output in ("norm_relu", "norm"):
+                    norm = module.norm[target]
+                    e = F.layer_norm(e, (d + 1,), norm.weight, norm.bias)
+                o = e @ module.out[target].weight.T + module.out[target].bias
+                rows.append(torch.relu(o) if module.output == "norm_relu" else o)
             pieces.append(torch.stack(rows) if rows else torch.zeros(0, module.d_out))
         fused = torch.cat(pieces, dim=1) if module.combine == "concat" else sum(pieces)
         out[b, :n_valid] = fused
@@ -130,6 +134,28 @@ def test_equals_row_by_row_algorithm(query, sources, scale, context, residual, a
     assert got.shape == (3, 5, module.out_dim)
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(rowwise, want, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("query", ["lowrank", "full"])
+@pytest.mark.parametrize("activation", ["tanh", "none"])
+@pytest.mark.parametrize("output", ["norm_relu", "norm", "linear", "gelu"])
+def test_output_blocks_and_score_activations_equal_the_algorithm(query, activation, output):
+    """The formulation options of the design study: each against the plain loops above."""
+    torch.manual_seed(3)
+    module = LMAM(MODS, 4, rank=3, query=query, activation=activation, output=output).eval()
+    feats, mask = make_inputs()
+    with torch.no_grad():
+        got = module(feats, mask)
+        want = reference(module, feats, mask)
+        rowwise = lmam_rowwise(module, feats, mask)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(rowwise, want, atol=1e-5, rtol=1e-5)
+    # the blocks without a LayerNorm have none (no unused parameters under DDP)
+    assert bool(len(module.norm)) == output.startswith("norm")
+    with pytest.raises(ValueError, match="output"):
+        LMAM(MODS, 4, output="relu")
+    with pytest.raises(ValueError, match="activation"):
+        LMAM(MODS, 4, activation="sigmoid")
 
 
 @pytest.mark.parametrize("query", ["lowrank", "full"])

@@ -74,6 +74,12 @@ LAZY = {
         "session_app",
         "Session recommendation: DHCN and DHCN* (with LMAM) on Diginetica.",
     ),
+    "tune": Lazy(
+        "lmam.cli.tune",
+        "tune_command",
+        "Tune a configuration on validation data (Optuna: TPE, median pruning); the test "
+        "split is never read by the study. Running the same command again continues it.",
+    ),
     "train": Lazy(
         "lmam.cli.train",
         "train_command",

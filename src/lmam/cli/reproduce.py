@@ -79,7 +79,11 @@ def earlier_calls(report: Path) -> list[dict[str, Any]]:
 
 
 def reproduce_command(
-    table: str = typer.Argument(..., help="table2 ... table12, fig5, all, or list (what each is)"),
+    table: str = typer.Argument(
+        ...,
+        help="table2 ... table12, fig5, all, list (what each is), or tuned (each backbone "
+        "with and without LMAM, tuned with the same budget on validation data)",
+    ),
     dataset: list[str] = typer.Option(
         None,
         "--dataset",
@@ -96,6 +100,10 @@ def reproduce_command(
     fresh: bool = typer.Option(False, help="retrain runs that finished earlier"),
     runs_dir: Path = typer.Option(Path("runs/reproduce"), help="where the runs are trained"),
     out: Path = typer.Option(Path("results"), help="where the tables and figures are written"),
+    trials: int = typer.Option(30, min=1, help="tuned: the trials of every study"),
+    backbone: list[str] = typer.Option(
+        None, "--backbone", help="tuned: the backbones (default bclstm, emocaps, dialoguernn)"
+    ),
 ) -> None:
     """Reproduce a table of the LMAM paper: trains what it needs (a finished run is
     reused, an interrupted one continues), then writes Markdown, JSON and PNGs under
@@ -106,6 +114,9 @@ def reproduce_command(
     from lmam.experiments.reproduce.setting import Setting, dataset_tag
     from lmam.experiments.reproduce.tables import TABLES
 
+    if table == "tuned":
+        _tuned(dataset, backbone, trials, seeds or 5, jobs, runs_dir, out)
+        return
     if table == "list":
         caption = "; ".join(f"{name}: {command}" for name, command in OTHER_TASKS.items())
         listing = Table(title="lmam reproduce TABLE", caption=caption)
@@ -169,3 +180,33 @@ def reproduce_command(
             console.print(f"wrote {escape(str(path))}")
     index = write_index(out, list(TABLES))
     console.print(f"wrote {escape(str(index))}")
+
+
+def _tuned(
+    datasets: list[str] | None,
+    backbones: list[str] | None,
+    trials: int,
+    seeds: int,
+    jobs: int,
+    runs_dir: Path,
+    out: Path,
+) -> None:
+    """``lmam reproduce tuned``: the equal-budget studies, then their table."""
+    from lmam.experiments.reproduce import tuned
+
+    for name in datasets or []:
+        if name not in tuned.DATASETS:
+            raise OptionError(f"--dataset {name}: tuned runs on {', '.join(tuned.DATASETS)}")
+    for name in backbones or []:
+        if name not in tuned.BACKBONES:
+            raise OptionError(f"--backbone {name}: tuned compares {', '.join(tuned.BACKBONES)}")
+    chosen = list(datasets or tuned.DATASETS)
+    nets = list(backbones or tuned.BACKBONES)
+    console = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
+    root = runs_dir.with_name("tuned") if runs_dir == Path("runs/reproduce") else runs_dir
+    tuned.run_all(root, chosen, nets, trials, seeds, jobs, console)
+    result = tuned.table(root, list(tuned.DATASETS), list(tuned.BACKBONES))
+    command = "lmam reproduce tuned" + "".join(f" --dataset {d}" for d in datasets or [])
+    command += "".join(f" --backbone {b}" for b in backbones or [])
+    path = tuned.write(result, out, command)
+    console.print(f"wrote {escape(str(path))}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ OPTION_FLAGS = {
 }
 D = TrainConfig
 """The defaults the flags' help shows (TrainConfig's own)."""
+CONFIG_FIELDS = frozenset(f.name for f in fields(TrainConfig))
+"""The flags that are settings of the run (the others steer the command)."""
 RESUME_MAY_CHANGE = ("threads", "device", "epochs", "quiet", "as_json")
 """What ``--resume`` accepts besides the run: execution settings, and ``--epochs``
 to extend a run that ended by reaching its epoch count."""
@@ -154,32 +156,7 @@ def train_command(
                 )
             )
     else:
-        fields: dict[str, Any] = {}
-        for k, v in values.items():
-            if k in OPTION_FLAGS:
-                fields[OPTION_FLAGS[k]] = parse_pairs(v, "--" + k.replace("_", "-"))
-            elif k == "modalities":
-                fields[k] = [m.strip() for m in v.split(",")] if v is not None else None
-            elif k not in ("config", "recipe", "resume", "quiet", "overwrite", "mkdir", "as_json"):
-                fields[k] = v
-        # a flag not given leaves the field to TrainConfig, the one place its default lives
-        fields = {k: v for k, v in fields.items() if v is not None}
-        if config is not None and recipe is not None:
-            raise OptionError("give --config or --recipe, not both")
-        if config is None and recipe is None:
-            cfg = TrainConfig(**fields)
-        else:
-            if config is not None:
-                cfg = TrainConfig.load(config)
-            else:
-                cfg = TrainConfig.from_dict(get_recipe(str(recipe)).settings)
-            over: dict[str, Any] = {}
-            for k in given:
-                key = OPTION_FLAGS.get(k, k)
-                if key in fields:
-                    old = getattr(cfg, key)
-                    over[key] = {**old, **fields[key]} if isinstance(old, dict) else fields[key]
-            cfg = replace(cfg, **over)
+        cfg = config_from_flags(values, given, config, recipe)
         check_out_dir(cfg.out_dir, "--out-dir", mkdir)
         trainer = Trainer(cfg, quiet=quiet, overwrite=overwrite)
     if trainer.ds.warning and trainer.dist.is_main and not quiet:
@@ -199,6 +176,39 @@ def train_command(
             print(json.dumps(json_safe(summary), indent=1))
         else:
             print_summary(summary)
+
+
+def config_from_flags(
+    values: dict[str, Any], given: list[str], config: Path | None, recipe: str | None
+) -> TrainConfig:
+    """The TrainConfig of a command's flags: ``values`` (flag -> value, ``None`` when not
+    given), over ``--config`` or ``--recipe`` where one is given (``given``: the flags set
+    on the command line, which override the file's settings)."""
+    fields: dict[str, Any] = {}
+    for k, v in values.items():
+        if k in OPTION_FLAGS:
+            fields[OPTION_FLAGS[k]] = parse_pairs(v, "--" + k.replace("_", "-"))
+        elif k == "modalities":
+            fields[k] = [m.strip() for m in v.split(",")] if v is not None else None
+        elif k in CONFIG_FIELDS:
+            fields[k] = v
+    # a flag not given leaves the field to TrainConfig, the one place its default lives
+    fields = {k: v for k, v in fields.items() if v is not None}
+    if config is not None and recipe is not None:
+        raise OptionError("give --config or --recipe, not both")
+    if config is None and recipe is None:
+        return TrainConfig(**fields)
+    if config is not None:
+        cfg = TrainConfig.load(config)
+    else:
+        cfg = TrainConfig.from_dict(get_recipe(str(recipe)).settings)
+    over: dict[str, Any] = {}
+    for k in given:
+        key = OPTION_FLAGS.get(k, k)
+        if key in fields:
+            old = getattr(cfg, key)
+            over[key] = {**old, **fields[key]} if isinstance(old, dict) else fields[key]
+    return replace(cfg, **over)
 
 
 def interrupted(run_dir: Path, epochs_done: int) -> None:

@@ -18,6 +18,7 @@ from lmam.models.registry import register_backbone
 from lmam.nn.matching_attention import MatchingAttention
 from lmam.nn.options import choice
 from lmam.nn.rnn import BiRNN
+from lmam.space import Int
 
 ACTIVATIONS = ("relu", "tanh")
 
@@ -78,4 +79,8 @@ register_backbone(
     label="bc-LSTM",
     description="bc-LSTM (``attention=True``: bc-LSTM+Att) with any fusion at any embedding point.",
     width_option="hidden",
+    space={
+        "hidden": Int(50, 300, step=50),
+        "dense": Int(50, 200, step=50),
+    },
 )

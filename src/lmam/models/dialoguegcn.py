@@ -41,6 +41,7 @@ from lmam.nn.graph import checked_parties, node_table, require_torch_geometric, 
 from lmam.nn.matching_attention import MatchingAttention
 from lmam.nn.options import positive_int
 from lmam.nn.rnn import BiRNN
+from lmam.space import Int
 
 
 def window(name: str, value: object) -> int:
@@ -180,5 +181,11 @@ register_backbone(
     label="DialogueGCN",
     description="DialogueGCN with any fusion at any embedding point.",
     width_option="graph_hidden",
+    space={
+        "graph_hidden": Int(50, 200, step=50),
+        "d_h": Int(50, 200, step=50),
+        "window_past": Int(2, 12, step=2),
+        "window_future": Int(2, 12, step=2),
+    },
     head_dropout=False,  # its dropout after the dense layer is the reference's, before the classifier
 )

@@ -36,6 +36,7 @@ from lmam.models.registry import register_backbone
 from lmam.nn.graph import local_parties
 from lmam.nn.matching_attention import MatchingAttention
 from lmam.nn.rnn import reverse_padded
+from lmam.space import Float, Int
 
 
 class DialogueRNNDirection(nn.Module):
@@ -185,4 +186,11 @@ register_backbone(
     label="DialogueRNN",
     description="DialogueRNN (default: BiDialogueRNN+Att) with any fusion at any embedding point.",
     width_option="d_g",
+    space={
+        "d_g": Int(50, 200, step=50),
+        "d_p": Int(50, 200, step=50),
+        "d_e": Int(50, 200, step=50),
+        "d_h": Int(50, 200, step=50),
+        "rec_dropout": Float(0.0, 0.5),
+    },
 )

@@ -63,6 +63,7 @@ from lmam.nn.fusion_module import FusionModule
 from lmam.nn.options import positive_int
 from lmam.nn.rnn import BiLSTM
 from lmam.nn.transformer import TransformerLayer
+from lmam.space import Choice
 
 SLOT_PREFIX = "encoders.all.slot."
 """Where an EmoCaps model (an :class:`~lmam.models.erc_model.ERCModel`) keeps its slot's weights."""
@@ -258,4 +259,9 @@ register_backbone(
     own_fusion=True,
     width_option="hidden",
     takes_classes=True,
+    space={
+        "dim": Choice((64, 128, 256)),
+        "hidden": Choice((64, 128, 256)),
+        "ff": Choice((128, 256, 512)),
+    },
 )

@@ -45,6 +45,7 @@ from lmam.models.registry import register_backbone
 from lmam.nn.attention import MaskedMultiheadAttention
 from lmam.nn.options import positive_int
 from lmam.nn.transformer import TransformerLayer
+from lmam.space import Choice, Int
 
 
 class AttentionFusionLayer(nn.Module):
@@ -154,4 +155,9 @@ register_backbone(
     multimodal=True,
     own_fusion=True,
     width_option="ff",
+    space={
+        "dim": Choice((64, 128, 256)),
+        "ff": Choice((128, 256, 512)),
+        "layers": Int(1, 3),
+    },
 )

@@ -49,6 +49,7 @@ from lmam.models.registry import register_backbone
 from lmam.nn.graph import checked_parties, node_table, require_torch_geometric, window_edges
 from lmam.nn.options import positive_int
 from lmam.nn.rnn import BiRNN
+from lmam.space import Int
 
 
 def angular(cos: Tensor) -> Tensor:
@@ -234,4 +235,9 @@ register_backbone(
     own_fusion=True,
     width_option="hidden",
     width_step=2,  # its bidirectional hidden size is even
+    space={
+        "hidden": Int(100, 300, step=50),
+        "graph_hidden": Int(50, 200, step=50),
+        "layers": Int(4, 16, step=4),
+    },
 )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from torch import nn
@@ -27,6 +27,7 @@ from lmam.nn.init import INITS, keras_init_
 from lmam.nn.options import choice
 from lmam.options import OptionError, accepted_options, check_against
 from lmam.registry import Registry
+from lmam.space import SearchSpace
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class Backbone:
         width_step: the widths allowed are multiples of this.
         head_dropout: the model's ``dropout`` also applies before the classifier.
         takes_classes: the encoder is given ``num_classes`` too.
+        space: the ranges ``lmam tune`` draws the encoder's options from
+            (:mod:`lmam.space`; keys are option names).
     """
 
     name: str
@@ -59,6 +62,7 @@ class Backbone:
     width_step: int = 1
     head_dropout: bool = True
     takes_classes: bool = False
+    space: SearchSpace = field(default_factory=dict)
 
     def options(self) -> dict[str, Any]:
         """Every option ``create_model`` takes for this backbone: name -> annotation."""
@@ -100,11 +104,13 @@ def register_backbone(
     width_step: int = 1,
     head_dropout: bool = True,
     takes_classes: bool = False,
+    space: SearchSpace | None = None,
 ) -> Backbone:
     """Register a backbone (see :class:`Backbone` for the arguments); returns its spec.
 
     Raises:
-        ValueError: ``name`` is taken, or ``width_option`` is not an option of the encoder.
+        ValueError: ``name`` is taken, or ``width_option`` or a key of ``space`` is not an
+            option of the encoder.
     """
     spec = Backbone(
         name,
@@ -117,9 +123,11 @@ def register_backbone(
         width_step,
         head_dropout,
         takes_classes,
+        dict(space or {}),
     )
-    if width_option and width_option not in spec.options():
-        raise ValueError(f"{name}: width_option {width_option!r} is not an option of {encoder}")
+    for option in [width_option, *spec.space] if width_option else list(spec.space):
+        if option not in spec.options():
+            raise ValueError(f"{name}: {option!r} is not an option of {encoder.__name__}")
     MODELS.register(name, description)(spec)
     return spec
 

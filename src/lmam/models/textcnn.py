@@ -37,6 +37,7 @@ from torch import Tensor, nn
 
 from lmam.models.registry import register_backbone
 from lmam.nn.options import choice, positive_int
+from lmam.space import Int
 
 OVER = ("features", "utterances")
 
@@ -156,4 +157,8 @@ register_backbone(
     description='TextCNN (Kim 2014; ``over="features"``: context-free) with any fusion at any '
     "embedding point.",
     width_option="filters",
+    space={
+        "filters": Int(50, 200, step=50),
+        "dense": Int(50, 200, step=50),
+    },
 )

@@ -26,6 +26,11 @@ RESIDUALS = ("identity", "gelu")
 AGGREGATES = ("sum", "mean")
 COMBINES = ("sum", "concat")
 SCALES = ("dim", "length", "none")
+OUTPUTS = ("norm_relu", "norm", "linear", "gelu")
+"""The output block ``O_i`` from ``A_i`` and the residual ``r_i``: ``norm_relu``
+``ReLU(Linear(LayerNorm(A_i + r_i)))`` (the paper's), ``norm`` without the ReLU,
+``linear`` ``Linear(A_i + r_i)``, and ``gelu`` ``Linear(GELU(A_i) + r_i)`` (the
+authors' public code)."""
 
 
 def source_index(num_modalities: int, sources: str) -> Tensor:
@@ -63,6 +68,7 @@ class CrossModalAttention(FusionModule):
         aggregate: ``"sum"`` or ``"mean"`` over the sources.
         combine: ``"sum"`` or ``"concat"`` over the modalities.
         dropout: dropout probability after the output projection.
+        output: the output block, one of :data:`OUTPUTS` (``"norm_relu"``: the paper's).
     """
 
     def __init__(
@@ -78,13 +84,16 @@ class CrossModalAttention(FusionModule):
         aggregate: str = "sum",
         combine: str = "sum",
         dropout: float = 0.0,
+        output: str = "norm_relu",
     ) -> None:
         combine = choice("combine", combine, COMBINES)
+        self_output = choice("output", output, OUTPUTS)
         super().__init__(in_dims, out_dim * len(in_dims) if combine == "concat" else out_dim)
         self.sources = choice("sources", sources, SOURCES)
         self.residual = choice("residual", residual, RESIDUALS)
         self.aggregate = choice("aggregate", aggregate, AGGREGATES)
         self.combine = combine
+        self.output = self_output
         self.context = check_context(context)
         if isinstance(scale, str):
             choice("scale", scale, SCALES)
@@ -101,7 +110,8 @@ class CrossModalAttention(FusionModule):
             "src", source_index(len(self.modalities), self.sources), persistent=False
         )
         self.proj = nn.ModuleDict({m: nn.Linear(w, d) for m, w in self.in_dims.items() if w != d})
-        self.norm = nn.ModuleDict({m: nn.LayerNorm(d + 1) for m in self.modalities})
+        norms = self.output.startswith("norm")
+        self.norm = nn.ModuleDict({m: nn.LayerNorm(d + 1) for m in self.modalities if norms})
         self.out = nn.ModuleDict({m: nn.Linear(d + 1, out_dim) for m in self.modalities})
         self.drop = nn.Dropout(dropout)
 
@@ -249,18 +259,22 @@ class CrossModalAttention(FusionModule):
         return out
 
     def project(self, summed: list[Tensor]) -> list[Tensor]:
-        """LayerNorm, output projection, ReLU and dropout of every modality.
+        """The output block (:data:`OUTPUTS`) and dropout of every modality.
 
         Args:
-            summed: per target modality, ``A_i + residual_i``: ``(B, T, d+1)``.
+            summed: per target modality, ``A_i + residual_i`` (``output="gelu"``:
+                ``GELU(A_i) + residual_i``): ``(B, T, d+1)``.
 
         Returns:
             The per-modality outputs ``O_i``: ``(B, T, d_out)`` each.
         """
-        return [
-            self.drop(F.relu(self.out[name](self.norm[name](e)), inplace=True))
-            for name, e in zip(self.modalities, summed)
-        ]
+        outs = []
+        for name, e in zip(self.modalities, summed):
+            if name in self.norm:
+                e = self.norm[name](e)
+            o = self.out[name](e)
+            outs.append(self.drop(F.relu(o, inplace=True) if self.output == "norm_relu" else o))
+        return outs
 
     def finish(self, summed: list[Tensor], keep: Tensor) -> Tensor:
         """LayerNorm, output projection, dropout, combine, zero padding.
@@ -296,7 +310,11 @@ class CrossModalAttention(FusionModule):
 
     def _attended(self, xi: Tensor, keep: Tensor) -> list[Tensor]:
         scores, values = self.scores_and_values(xi, self.score_scale(keep))
-        return self.attend(scores, values, keep, self.residual_of(xi))
+        residual = self.residual_of(xi)
+        if self.output != "gelu":
+            return self.attend(scores, values, keep, residual)
+        attended = self.attend(scores, values, keep, torch.zeros_like(residual))
+        return [F.gelu(a) + r for a, r in zip(attended, residual.unbind(1))]
 
     def per_modality(self, feats: Mapping[str, Tensor], mask: Tensor) -> dict[str, Tensor]:
         """The per-modality outputs ``O_i`` before they are combined (what a

@@ -11,9 +11,12 @@ construction), whatever the order of the keys in ``feats``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
+
+from lmam.space import SearchSpace
 
 
 class FusionModule(nn.Module):
@@ -23,7 +26,11 @@ class FusionModule(nn.Module):
         in_dims: width of each modality, in the fixed modality order.
         modalities: the modality names, in that order.
         out_dim: width of the fused output.
+        space: what ``lmam tune`` searches of the fusion's options (:mod:`lmam.space`;
+            empty: the fusion is tuned through the training settings only).
     """
+
+    space: ClassVar[SearchSpace] = {}
 
     def __init__(self, in_dims: Mapping[str, int], out_dim: int) -> None:
         super().__init__()

@@ -8,15 +8,17 @@ Algorithm 1), read as in the project's design note.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import cast
+from typing import ClassVar, cast
 
 import torch
 from torch import Tensor, nn
 
 from lmam.nn.cross_attention import CrossModalAttention
 from lmam.nn.lowrank import LowRankLinear
+from lmam.space import Float, Int, SearchSpace
 
 QUERIES = ("lowrank", "full")
+ACTIVATIONS = ("tanh", "none")
 
 
 class LMAM(CrossModalAttention):
@@ -25,9 +27,9 @@ class LMAM(CrossModalAttention):
     For every target modality ``i`` and source ``j`` in ``S(i)``::
 
         Q_i  = xi_i U_i V_i^T + b_i              (query="lowrank"; "full": xi_i W_i + b_i)
-        A_ij = softmax_valid(tanh(s Q_i xi_j^T)) xi_j
+        A_ij = softmax_valid(tanh(s Q_i xi_j^T)) xi_j     (activation="none": no tanh)
         A_i  = sum_j A_ij                        (or the mean)
-        O_i  = ReLU(Linear_i(LayerNorm(A_i + xi_i)))
+        O_i  = ReLU(Linear_i(LayerNorm(A_i + xi_i)))       (output="norm_relu", the paper's)
 
     with ``xi_m = [x_m; 1]``. Keys and values are the one-padded features
     themselves: the query is the only attention weight. With a rank-``r``
@@ -43,8 +45,9 @@ class LMAM(CrossModalAttention):
         out_dim: width ``d_out`` of each modality's output projection.
         rank: rank ``r`` of the query weight (the paper uses 45).
         query: ``"lowrank"`` or ``"full"`` (a dense ``(d+1, d+1)`` weight).
+        activation: of the scores, ``"tanh"`` (the matching attention's) or ``"none"``.
         **options: ``dim``, ``sources``, ``scale``, ``context``, ``residual``,
-            ``aggregate``, ``combine``, ``dropout`` of
+            ``aggregate``, ``combine``, ``dropout``, ``output`` of
             :class:`~lmam.nn.cross_attention.CrossModalAttention`; LMAM's
             default ``dim`` is the *narrowest* input width (wider modalities
             get an input projection), chosen for the plug-in cost (at most
@@ -54,7 +57,10 @@ class LMAM(CrossModalAttention):
         ``forward(feats: {m: (B, T, D_m)}, mask: (B, T)) -> (B, T, out_dim)``.
     """
 
-    score_activation = "tanh"
+    space: ClassVar[SearchSpace] = {"rank": Int(5, 100, step=5), "dropout": Float(0.0, 0.5)}
+    """What ``lmam tune`` searches: the options a user of LMAM tunes. Its formulation
+    (``query``, ``scale``, ``activation``, ``output``, ``sources``) stays the paper's
+    unless a study's space says otherwise (the design study's does)."""
 
     def __init__(
         self,
@@ -63,6 +69,7 @@ class LMAM(CrossModalAttention):
         *,
         rank: int = 45,
         query: str = "lowrank",
+        activation: str = "tanh",
         **options: object,
     ) -> None:
         if options.get("dim") is None:
@@ -71,6 +78,9 @@ class LMAM(CrossModalAttention):
         if query not in QUERIES:
             raise ValueError(f"query must be one of {QUERIES}, got {query!r}")
         self.query_type = query
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+        self.score_activation = activation
         self.rank = rank
         width = self.dim + 1
         self.query = nn.ModuleDict(
@@ -133,5 +143,6 @@ class LMAM(CrossModalAttention):
         return (
             f"{super().extra_repr()}, dim={self.dim}, rank={self.rank}, query={self.query_type!r}, "
             f"sources={self.sources!r}, context={self.context!r}, scale={self.scale!r}, "
-            f"residual={self.residual!r}, aggregate={self.aggregate!r}, combine={self.combine!r}"
+            f"residual={self.residual!r}, aggregate={self.aggregate!r}, combine={self.combine!r}, "
+            f"activation={self.score_activation!r}, output={self.output!r}"
         )

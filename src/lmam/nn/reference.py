@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from lmam.nn.lmam import LMAM
@@ -47,10 +48,16 @@ def lmam_rowwise(module: LMAM, feats: Mapping[str, Tensor], mask: Tensor) -> Ten
         for step in range(t):  # one utterance at a time
             acc = xi.new_zeros(b, width)
             for j in sources:
-                s = torch.tanh((xi[:, j] @ queries[:, step].unsqueeze(-1)).squeeze(-1) * scale)
+                s = (xi[:, j] @ queries[:, step].unsqueeze(-1)).squeeze(-1) * scale
+                if module.score_activation == "tanh":
+                    s = torch.tanh(s)
                 alpha = masked_softmax(s, keep & ctx[step].unsqueeze(0))  # (B, T)
                 acc = acc + (alpha.unsqueeze(1) @ xi[:, j]).squeeze(1)
             rows.append(acc / len(sources) if module.aggregate == "mean" else acc)
         attended.append(torch.stack(rows, dim=1))
-    summed = [a + r for a, r in zip(attended, module.residual_of(xi).unbind(1))]
+    residual = module.residual_of(xi).unbind(1)
+    if module.output == "gelu":  # the authors' code: GELU of the attended part, then the residual
+        summed = [F.gelu(a) + r for a, r in zip(attended, residual)]
+    else:
+        summed = [a + r for a, r in zip(attended, residual)]
     return module.finish(summed, keep)

@@ -27,6 +27,8 @@ import os
 import shutil
 import time
 import warnings
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +90,12 @@ class Trainer:
         resume: continue ``run_dir`` from its last completed epoch.
         overwrite: replace an earlier run in the run directory (default: refuse
             to train into a directory that exists).
+        use_test: evaluate the test split every epoch (``False``: the test
+            split is dropped as soon as the data are loaded and never
+            evaluated, as in a tuning trial; the run records no test metrics).
+        on_epoch: called after every epoch with the epoch and its history entry;
+            returning ``True`` stops the run there, like early stopping (a
+            tuner's pruning).
 
     Raises:
         RunError: the run directory exists (without ``overwrite`` or ``resume``).
@@ -100,6 +108,8 @@ class Trainer:
         quiet: bool = False,
         resume: bool = False,
         overwrite: bool = False,
+        use_test: bool = True,
+        on_epoch: Callable[[int, dict[str, Any]], bool] | None = None,
     ) -> None:
         config.check()
         self.config = config if resume else portable(config)
@@ -111,6 +121,9 @@ class Trainer:
             self.device = torch.device("cuda", self.dist.local_rank)
         # everything that can be checked is checked before anything is written
         self.ds = load_dataset(self.config)
+        if not use_test:
+            self.ds = replace(self.ds, splits={**self.ds.splits, "test": []})
+        self.on_epoch = on_epoch
         self.config = with_speaker_count(self.config, self.ds)
         self.modalities = list(self.ds.modalities)
         self.standardizer: Standardizer | None = None
@@ -456,6 +469,8 @@ class Trainer:
                     }
                     self.history.append(entry)
                     stop = self._select(epoch, entry, test_rec)
+                    if self.on_epoch is not None and self.on_epoch(epoch, entry):
+                        stop = True
                     self._save_state(epoch)
                     if board is not None:
                         self._log_board(board, entry)
