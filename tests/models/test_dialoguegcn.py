@@ -168,3 +168,33 @@ def test_without_torch_geometric_the_error_names_the_extra(monkeypatch):
     monkeypatch.setattr(graph.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ImportError, match=r"dialoguegcn backbone needs torch_geometric.*\[graph\]"):
         encoder()
+
+
+def test_defaults_are_the_references_no_sequence_dropout_and_its_initialisation():
+    torch.manual_seed(0)
+    enc = DialogueGCNEncoder(6).train()
+    seen = {}
+
+    def keep_input(mod, args, out):
+        seen["g"] = args[0]
+
+    enc.conv1.register_forward_hook(keep_input)
+    x = torch.randn(2, 4, 6)
+    mask = torch.ones(2, 4)
+    speakers = torch.tensor([[0, 1, 0, 1], [1, 0, 0, 1]])
+    enc(x, mask, speakers)
+    g = enc.rnn(x, mask.bool())[mask.bool()]
+    torch.testing.assert_close(seen["g"], g)  # no dropout before the graph, in training too
+    # the reference's RGCNConv: uniform in +-1/sqrt(num_bases * in)
+    bound = 1 / (30 * 200) ** 0.5
+    for w in (enc.conv1.bases, enc.conv1.comp, enc.conv1.root.weight, enc.conv1.root.bias):
+        assert w.abs().max() <= bound and w.abs().max() > 0.9 * bound
+    # the earlier behaviour, by option
+    old = DialogueGCNEncoder(6, sequence_dropout=0.5, relational_init="xavier").train()
+    seen.clear()
+    old.conv1.register_forward_hook(keep_input)
+    old(x, mask, speakers)
+    assert (seen["g"] == 0).float().mean() > 0.3
+    assert old.conv1.comp.abs().max() > bound
+    with pytest.raises(ValueError, match="relational_init"):
+        DialogueGCNEncoder(6, relational_init="normal")

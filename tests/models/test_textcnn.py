@@ -65,7 +65,7 @@ def test_bad_options():
 
 def test_norm_standardises_real_utterances_only():
     torch.manual_seed(0)
-    enc = TextCNNEncoder(6, filters=3, widths=(2,), dense=4)
+    enc = TextCNNEncoder(6, filters=3, widths=(2,), dense=4, dropout=0.0)
     x = torch.randn(2, 5, 6) * torch.tensor([1.0, 1.0, 100.0, 1.0, 1.0, 1.0])
     mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]], dtype=torch.bool)
     speakers = torch.zeros(2, 5, dtype=torch.long)

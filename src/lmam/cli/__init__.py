@@ -189,11 +189,13 @@ def models(
                 name, in_dims=dims, num_classes=classes, fusion=fusion, embed=embed
             )
             counts.append(sum(p.numel() for p in model.parameters() if p.requires_grad))
+        spec = MODELS.get(name)
         rows.append(
             {
                 "name": name,
                 "parameters_concat_early": counts[0],
                 "parameters_lmam_early_residual": counts[1],
+                "dropout": f"{spec.default('dropout')} ({spec.dropout_origin})",
                 "description": MODELS.describe(name),
             }
         )

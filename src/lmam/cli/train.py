@@ -72,7 +72,9 @@ def train_command(
     weight_decay: float | None = typer.Option(
         None, help=f"Adam's weight decay (default {D.weight_decay})"
     ),
-    dropout: float | None = typer.Option(None, help=f"the model's dropout (default {D.dropout})"),
+    dropout: float | None = typer.Option(
+        None, help="the model's dropout (default: the backbone's own, its reference's)"
+    ),
     modality_dropout: list[str] = typer.Option(
         [],
         "--modality-dropout",

@@ -270,7 +270,14 @@ def open_study(
         )
         given: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
         if config is not None:
-            given.append(("config", _with_metric(portable(config)).to_dict(), old.config.to_dict()))
+            # a searched setting's value in the config is never used: not compared
+            searched = set(old.space)
+            mine = {k: v for k, v in _with_metric(portable(config)).to_dict().items()}
+            theirs = old.config.to_dict()
+            for key in searched & set(mine):
+                mine.pop(key)
+                theirs.pop(key, None)
+            given.append(("config", mine, theirs))
         if space is not None:
             given.append(("search space", dict(space), dict(old.space)))
         for what, mine, theirs in given:

@@ -48,7 +48,7 @@ class BcLSTMEncoder(nn.Module):
         hidden: int = 100,
         dense: int = 100,
         attention: bool = False,
-        dropout: float = 0.0,
+        dropout: float = 0.2,
         cell: str = "lstm",
         input_dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
@@ -79,6 +79,7 @@ register_backbone(
     label="bc-LSTM",
     description="bc-LSTM (``attention=True``: bc-LSTM+Att) with any fusion at any embedding point.",
     width_option="hidden",
+    dropout_origin="no value published with bc-LSTM; 0.2, the value lmam's tables use for every backbone",
     space={
         "hidden": Int(50, 300, step=50),
         "dense": Int(50, 200, step=50),

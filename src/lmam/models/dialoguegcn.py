@@ -28,10 +28,16 @@ source and normalises over the source's window, and sums without ``1 /
 |N_i^r|`` too); the ReLU after each graph layer is the paper's (the reference
 has none); the sequential encoder is the paper's one-layer bidirectional GRU
 (the reference uses a two-layer LSTM). Defaults are the reference's: ``d_e =
-100``, graph width 100, ``d_h = 100``, window 10/10, 30 bases, dropout 0.5.
+100``, graph width 100, ``d_h = 100``, window 10/10, 30 bases, dropout 0.5 after
+the dense layer and none on the sequential features, the relational weights
+uniform in ``+-1/sqrt(30 in_dim)`` (options ``sequence_dropout`` and
+``relational_init="xavier"`` give the earlier versions of lmam's: dropout on the
+sequential features too, Xavier initialisation).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor, nn
@@ -39,9 +45,11 @@ from torch import Tensor, nn
 from lmam.models.registry import register_backbone
 from lmam.nn.graph import checked_parties, node_table, require_torch_geometric, window_edges
 from lmam.nn.matching_attention import MatchingAttention
-from lmam.nn.options import positive_int
+from lmam.nn.options import choice, positive_int
 from lmam.nn.rnn import BiRNN
 from lmam.space import Int
+
+RELATIONAL_INITS = ("reference", "xavier")
 
 
 def window(name: str, value: object) -> int:
@@ -58,19 +66,30 @@ class RelationalGraphConv(nn.Module):
     Args:
         in_dim, out_dim: widths.
         num_relations: ``R``; num_bases: ``B`` (the bases ``V_b`` are shared by all relations).
+        init: ``"reference"`` (every weight and bias uniform in ``+-1/sqrt(B in_dim)``, as
+            the reference's ``RGCNConv``) or ``"xavier"`` (Xavier-uniform bases and
+            coefficients, torch's default root).
 
     ``forward(x: (N, in_dim), edge_index: (2, E), edge_type: (E,), edge_weight: (E,))
     -> (N, out_dim)``.
     """
 
-    def __init__(self, in_dim: int, out_dim: int, num_relations: int, num_bases: int) -> None:
+    def __init__(
+        self, in_dim: int, out_dim: int, num_relations: int, num_bases: int, init: str = "reference"
+    ) -> None:
         super().__init__()
         self.num_relations = num_relations
         self.bases = nn.Parameter(torch.empty(num_bases, in_dim, out_dim))
         self.comp = nn.Parameter(torch.empty(num_relations, num_bases))
         self.root = nn.Linear(in_dim, out_dim)
-        nn.init.xavier_uniform_(self.bases)
-        nn.init.xavier_uniform_(self.comp)
+        if choice("relational_init", init, RELATIONAL_INITS) == "reference":
+            # the reference's RGCNConv: every weight and the bias uniform in +-1/sqrt(B * in)
+            bound = 1.0 / math.sqrt(num_bases * in_dim)
+            for weight in (self.bases, self.comp, self.root.weight, self.root.bias):
+                nn.init.uniform_(weight, -bound, bound)
+        else:
+            nn.init.xavier_uniform_(self.bases)
+            nn.init.xavier_uniform_(self.comp)
 
     def forward(
         self, x: Tensor, edge_index: Tensor, edge_type: Tensor, edge_weight: Tensor
@@ -96,7 +115,10 @@ class DialogueGCNEncoder(nn.Module):
         window_past, window_future: the edge window.
         num_bases: bases of the relational layer.
         attention: matching attention over the dialogue before the dense layer.
-        dropout: dropout on the sequential features and after the dense layer.
+        dropout: dropout after the dense layer.
+        sequence_dropout: dropout on the sequential features (the reference has none).
+        relational_init: the relational layer's initialisation, ``"reference"`` or
+            ``"xavier"`` (see :class:`RelationalGraphConv`).
 
     ``forward(x: (B, T, D_in), mask: (B, T), speakers: (B, T)) -> (B, T, d_h)``.
     """
@@ -113,6 +135,8 @@ class DialogueGCNEncoder(nn.Module):
         num_bases: int = 30,
         attention: bool = False,
         dropout: float = 0.5,
+        sequence_dropout: float = 0.0,
+        relational_init: str = "reference",
     ) -> None:
         super().__init__()
         require_torch_geometric("dialoguegcn")
@@ -125,12 +149,15 @@ class DialogueGCNEncoder(nn.Module):
         seq = 2 * d_e
         self.rnn = BiRNN(in_dim, d_e, "gru")
         self.edge_attention = nn.Linear(seq, seq, bias=False)
-        self.conv1 = RelationalGraphConv(seq, graph_hidden, 2 * num_speakers**2, num_bases)
+        self.conv1 = RelationalGraphConv(
+            seq, graph_hidden, 2 * num_speakers**2, num_bases, relational_init
+        )
         self.conv2 = GraphConv(graph_hidden, graph_hidden, aggr="add")
         width = seq + graph_hidden
         self.attention = MatchingAttention(width, width, att_type="general2") if attention else None
         self.dense = nn.Linear(width, d_h)
         self.drop = nn.Dropout(dropout)
+        self.sequence_drop = nn.Dropout(sequence_dropout)
         self.out_dim = d_h
 
     def graph(self, g: Tensor, keep: Tensor, party: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -162,7 +189,7 @@ class DialogueGCNEncoder(nn.Module):
     def forward(self, x: Tensor, mask: Tensor, speakers: Tensor) -> Tensor:
         keep = mask.to(torch.bool)
         party = checked_parties(speakers, keep, self.num_speakers)
-        g = self.drop(self.rnn(x, keep))
+        g = self.sequence_drop(self.rnn(x, keep))
         edge_index, edge_type, edge_weight = self.graph(g, keep, party)
         h = torch.relu(self.conv1(g[keep], edge_index, edge_type, edge_weight))
         h = torch.relu(self.conv2(h, edge_index))
@@ -181,6 +208,7 @@ register_backbone(
     label="DialogueGCN",
     description="DialogueGCN with any fusion at any embedding point.",
     width_option="graph_hidden",
+    dropout_origin="DialogueGCN's training script (--dropout 0.5)",
     space={
         "graph_hidden": Int(50, 200, step=50),
         "d_h": Int(50, 200, step=50),

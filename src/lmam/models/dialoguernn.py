@@ -149,7 +149,7 @@ class DialogueRNNEncoder(nn.Module):
         att_type: str = "general",
         att_dim: int = 100,
         rec_dropout: float = 0.1,
-        dropout: float = 0.0,
+        dropout: float = 0.1,
     ) -> None:
         super().__init__()
         args = (in_dim, d_g, d_p, d_e, listener, att_type, att_dim, rec_dropout)
@@ -186,6 +186,7 @@ register_backbone(
     label="DialogueRNN",
     description="DialogueRNN (default: BiDialogueRNN+Att) with any fusion at any embedding point.",
     width_option="d_g",
+    dropout_origin="DialogueRNN's training scripts (--dropout 0.1, --rec-dropout 0.1)",
     space={
         "d_g": Int(50, 200, step=50),
         "d_p": Int(50, 200, step=50),

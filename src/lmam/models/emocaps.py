@@ -259,6 +259,7 @@ register_backbone(
     own_fusion=True,
     width_option="hidden",
     takes_classes=True,
+    dropout_origin="ours (EmoCaps' Emoformer on features; 0.1, a transformer's usual value)",
     space={
         "dim": Choice((64, 128, 256)),
         "hidden": Choice((64, 128, 256)),

@@ -155,6 +155,7 @@ register_backbone(
     multimodal=True,
     own_fusion=True,
     width_option="ff",
+    dropout_origin="ours (M2FNet's encoders take no feature-level input; 0.1 as in its transformer layers)",
     space={
         "dim": Choice((64, 128, 256)),
         "ff": Choice((128, 256, 512)),

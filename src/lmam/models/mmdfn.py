@@ -235,6 +235,7 @@ register_backbone(
     own_fusion=True,
     width_option="hidden",
     width_step=2,  # its bidirectional hidden size is even
+    dropout_origin="MM-DFN's IEMOCAP setting (dropout 0.4)",
     space={
         "hidden": Int(100, 300, step=50),
         "graph_hidden": Int(50, 200, step=50),

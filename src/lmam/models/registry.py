@@ -50,6 +50,8 @@ class Backbone:
         takes_classes: the encoder is given ``num_classes`` too.
         space: the ranges ``lmam tune`` draws the encoder's options from
             (:mod:`lmam.space`; keys are option names).
+        dropout_origin: where the encoder's default dropout comes from (the run's
+            ``dropout`` is this default unless the user sets it).
     """
 
     name: str
@@ -63,6 +65,7 @@ class Backbone:
     head_dropout: bool = True
     takes_classes: bool = False
     space: SearchSpace = field(default_factory=dict)
+    dropout_origin: str = ""
 
     def options(self) -> dict[str, Any]:
         """Every option ``create_model`` takes for this backbone: name -> annotation."""
@@ -105,6 +108,7 @@ def register_backbone(
     head_dropout: bool = True,
     takes_classes: bool = False,
     space: SearchSpace | None = None,
+    dropout_origin: str = "",
 ) -> Backbone:
     """Register a backbone (see :class:`Backbone` for the arguments); returns its spec.
 
@@ -124,6 +128,7 @@ def register_backbone(
         head_dropout,
         takes_classes,
         dict(space or {}),
+        dropout_origin,
     )
     for option in [width_option, *spec.space] if width_option else list(spec.space):
         if option not in spec.options():

@@ -94,7 +94,7 @@ class TextCNNEncoder(nn.Module):
         widths: tuple[int, ...] = (3, 4, 5),
         dense: int = 100,
         over: str = "features",
-        dropout: float = 0.0,
+        dropout: float = 0.5,
         norm: bool = True,
     ) -> None:
         super().__init__()
@@ -157,6 +157,7 @@ register_backbone(
     description='TextCNN (Kim 2014; ``over="features"``: context-free) with any fusion at any '
     "embedding point.",
     width_option="filters",
+    dropout_origin="Kim (2014): dropout 0.5 before the classifier",
     space={
         "filters": Int(50, 200, step=50),
         "dense": Int(50, 200, step=50),

@@ -135,6 +135,7 @@ def num_outputs(ds: ConversationDataset) -> int:
 
 def model_from_config(config: TrainConfig, in_dims: dict[str, int], outputs: int) -> ERCModel:
     """The model a config describes, for these input widths and output count."""
+    dropout = {} if config.dropout is None else {"dropout": config.dropout}  # None: its own
     model = create_model(
         config.backbone,
         in_dims=in_dims,
@@ -143,7 +144,7 @@ def model_from_config(config: TrainConfig, in_dims: dict[str, int], outputs: int
         embed=config.embed,
         fusion_dim=config.fusion_dim,
         fusion_options=config.fusion_options,
-        dropout=config.dropout,
+        **dropout,
         **config.model_options,
     )
     assert isinstance(model, ERCModel)

@@ -59,7 +59,8 @@ class TrainConfig:
         epochs: number of epochs (``None``: the dataset's recommendation, else 50).
         batch_size: dialogues per (global) batch.
         lr, weight_decay: Adam's.
-        dropout: dropout of the model.
+        dropout: dropout of the model (``None``: the backbone's own default, its
+            reference's: ``lmam models`` lists each and where it comes from).
         modality_dropout: ``{modality: p}``, dropout on that modality's input
             features while training (after normalisation), e.g. ``{"audio": 0.3}``.
         seed: seed of everything random.
@@ -104,7 +105,7 @@ class TrainConfig:
     batch_size: int = 16
     lr: float = 1e-3
     weight_decay: float = 1e-5
-    dropout: float = 0.2
+    dropout: float | None = None
     modality_dropout: dict[str, float] = field(default_factory=dict)
     seed: int = 0
     loss: str | None = None
@@ -152,7 +153,7 @@ class TrainConfig:
             )
         if not 0 <= self.weight_decay < math.inf:
             raise OptionError(f"weight_decay must be a finite number >= 0, got {self.weight_decay}")
-        if not 0 <= self.dropout < 1:
+        if self.dropout is not None and not 0 <= self.dropout < 1:
             raise OptionError(f"dropout must be in [0, 1), got {self.dropout}")
         for m, p in self.modality_dropout.items():
             if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:

@@ -44,6 +44,11 @@ class DHCN(nn.Module):
     It also lets each position attend over the session's other positions,
     which plain DHCN's readout cannot: part of any gain may come from that.
 
+    As in the authors' code, the line-graph channel starts from a detached copy
+    of the item embeddings, so the self-supervised loss trains the hypergraph
+    channel only (``detach_line=False``: it trains both, as lmam's DHCN did
+    before), and ``W_1`` has a bias (``w1_bias=False``: none, as before).
+
     Departures from the authors' code: the hyperedges are the training
     *sessions* of the training split (the authors' code builds them from the
     prefix-expanded cases, which counts a long session many times); items in
@@ -59,6 +64,9 @@ class DHCN(nn.Module):
         max_len: number of position embeddings.
         lmam: build DHCN* (see above).
         lmam_rank: LMAM's query rank.
+        detach_line: the line-graph channel reads a detached copy of the embeddings
+            (the authors' code).
+        w1_bias: ``W_1`` of the readout has a bias (the authors' code).
     """
 
     def __init__(
@@ -72,6 +80,8 @@ class DHCN(nn.Module):
         max_len: int = 200,
         lmam: bool = False,
         lmam_rank: int = 45,
+        detach_line: bool = True,
+        w1_bias: bool = True,
     ) -> None:
         super().__init__()
         self.num_items = num_items
@@ -80,9 +90,10 @@ class DHCN(nn.Module):
         self.layers = layers
         self.beta = beta
         self.max_len = max_len
+        self.detach_line = detach_line
         self.embedding = nn.Parameter(torch.empty(num_items, dim))
         self.position = nn.Embedding(max_len, dim)
-        self.w_1 = nn.Linear(2 * dim, dim, bias=False)
+        self.w_1 = nn.Linear(2 * dim, dim, bias=w1_bias)
         self.gate_item = nn.Linear(dim, dim)
         self.gate_mean = nn.Linear(dim, dim, bias=False)
         self.f = nn.Linear(dim, 1, bias=False)
@@ -130,7 +141,8 @@ class DHCN(nn.Module):
 
     def line_channel(self, items: Tensor, mask: Tensor) -> Tensor:
         """Line-graph session embeddings. Args: items, mask: ``(B, T)``. Returns ``(B, D)``."""
-        padded = torch.cat([self.embedding.new_zeros(1, self.dim), self.embedding])
+        embedding = self.embedding.detach() if self.detach_line else self.embedding
+        padded = torch.cat([embedding.new_zeros(1, self.dim), embedding])
         maskf = mask.unsqueeze(-1).to(padded.dtype)
         theta = (padded[items] * maskf).sum(1) / maskf.sum(1).clamp_min(1)
         adj = line_graph(items, mask)
