@@ -133,6 +133,21 @@ def test_valid_split_is_carved_from_train_by_seed(release: Path) -> None:
     assert with_valid(a, 0.5, 1) is a  # already has one
 
 
+def test_a_tail_split_keeps_the_first_videos_for_training() -> None:
+    """The cima recipe's source trains on the first int(62 x 0.8) = 49 training videos."""
+    from lmam.train.recipes import get_recipe
+
+    options = get_recipe("cima").settings["dataset_options"]
+    ds = create_dataset("mosi", **options)
+    with bundled_path() as bundle:
+        published = [c.id for c in load_dataset(bundle).train]  # the bundle's own order
+    assert (len(ds.train), len(ds.valid)) == (49, 13)
+    assert [c.id for c in ds.train + ds.valid] == published
+    assert "last 13 of 62" in ds.provenance["valid"]
+    with pytest.raises(OptionError, match="valid_split must be one of seeded, tail"):
+        create_dataset("mosi", valid_split="first")
+
+
 def expect(path: Path, words: str, dialogue: str | None, field: str | None) -> None:
     with pytest.raises(DataError, match=words) as info:
         read_bclstm(path.parents[2] if path.parent.name != "data" else path.parents[1])

@@ -71,6 +71,8 @@ def experiment_cima(
     from lmam.train.recipes import get_recipe
 
     settings = {**get_recipe("cima").settings, "dataset": dataset, "data_path": data_path}
+    if dataset not in ("mosi", "mosi-bclstm"):  # its held-out videos are CMU-MOSI's
+        settings["dataset_options"] = {}
     base = TrainConfig.from_dict({**settings, "threads": threads})
     ttests = [("lmam", "concat"), ("mmmu_ba", "concat"), ("lmam", "mmmu_ba")]
     title = f"{dataset}, cima recipe, {plural(seeds, 'seed')}"

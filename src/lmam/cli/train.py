@@ -205,10 +205,12 @@ def config_from_flags(
     else:
         cfg = TrainConfig.from_dict(get_recipe(str(recipe)).settings)
     over: dict[str, Any] = {}
+    if "dataset" in given and fields.get("dataset") != cfg.dataset:
+        over["dataset_options"] = {}  # the file's dataset options are its dataset's
     for k in given:
         key = OPTION_FLAGS.get(k, k)
         if key in fields:
-            old = getattr(cfg, key)
+            old = over.get(key, getattr(cfg, key))
             over[key] = {**old, **fields[key]} if isinstance(old, dict) else fields[key]
     return replace(cfg, **over)
 

@@ -516,16 +516,34 @@ def _hashes(directory: Path) -> dict[str, str]:
     }
 
 
-def with_valid(ds: ConversationDataset, fraction: float, seed: int) -> ConversationDataset:
-    """``ds`` with a seeded, video-level validation split carved from train."""
+VALID_SPLITS = ("seeded", "tail")
+
+
+def with_valid(
+    ds: ConversationDataset, fraction: float, seed: int, how: str = "seeded"
+) -> ConversationDataset:
+    """``ds`` with a video-level validation split carved from train: ``seeded``
+    (:func:`~lmam.data.splits.carve_valid`) or ``tail`` (the first
+    ``int(n (1 - fraction))`` training videos in the published order train, the others
+    validate: the contextual inter-modal attention script's 49 / 13 with fraction 0.2)."""
     if ds.valid:
         return ds
-    train, valid = carve_valid(ds.train, fraction, seed)
+    if how not in VALID_SPLITS:
+        raise OptionError(f"valid_split must be one of {', '.join(VALID_SPLITS)}, got {how!r}")
+    if how == "tail":
+        if not 0.0 < fraction < 1.0:
+            raise OptionError(f"valid_fraction must be in (0, 1), got {fraction}")
+        keep = int(len(ds.train) * (1 - fraction))
+        train, valid = ds.train[:keep], ds.train[keep:]
+        said = f"the last {len(valid)} of {len(ds.train)} training videos in the published order"
+    else:
+        train, valid = carve_valid(ds.train, fraction, seed)
+        said = (
+            f"carved from train by lmam.data.carve_valid: {len(valid)} of {len(ds.train)} "
+            f"videos (fraction {fraction}, seed {seed})"
+        )
     provenance = dict(ds.provenance)
-    provenance["valid"] = (
-        f"carved from train by lmam.data.carve_valid: {len(valid)} of {len(ds.train)} videos "
-        f"(fraction {fraction}, seed {seed})"
-    )
+    provenance["valid"] = said
     return ConversationDataset(
         ds.name,
         {"train": train, "valid": valid, "test": ds.test},
@@ -569,6 +587,7 @@ def load_mosi_bclstm(
     seed: int = 0,
     target: Target = "binary",
     labels: Path | None = None,
+    valid_split: str = "seeded",
 ) -> ConversationDataset:
     """CMU-MOSI bc-LSTM features read from the ``bclstm`` directory.
 
@@ -576,12 +595,13 @@ def load_mosi_bclstm(
     ``target``: ``"binary"`` or ``"sentiment"`` (continuous labels in [-3, 3],
     regression; read from ``labels``, default ``labels/OpinionLevelSentiment.csv``
     beside the ``bclstm`` directory, i.e. ``mosi/labels/`` under the data root).
+    ``valid_split``: how the validation videos leave train (:func:`with_valid`).
     """
     check_target(target)
     directory = path if path is not None else default_data("mosi", "bclstm")
     if target == "sentiment" and labels is None:
         labels = default_labels(directory)
-    return with_valid(read_bclstm(directory, labels, target), valid_fraction, seed)
+    return with_valid(read_bclstm(directory, labels, target), valid_fraction, seed, valid_split)
 
 
 @register_dataset("mosi", "CMU-MOSI (bc-LSTM features), bundled with lmam; works offline")
@@ -592,6 +612,7 @@ def load_mosi(
     seed: int = 0,
     target: Target = "binary",
     labels: Path | None = None,
+    valid_split: str = "seeded",
 ) -> ConversationDataset:
     """CMU-MOSI (bc-LSTM features), bundled with lmam; ``path`` may override the copy.
 
@@ -599,13 +620,15 @@ def load_mosi(
     ``target``: ``"binary"`` or ``"sentiment"`` (continuous labels in [-3, 3],
     regression; the bundled labels, or those of ``labels``, CMU-MOSI's
     ``OpinionLevelSentiment.csv``; for a ``bclstm`` directory, by default the file
-    beside it, see :func:`default_labels`).
+    beside it, see :func:`default_labels`). ``valid_split``: how the validation videos
+    leave train, ``seeded`` or ``tail`` (:func:`with_valid`).
     """
     check_target(target)
     if path is not None and path.is_dir():
         if target == "sentiment" and labels is None:
             labels = default_labels(path)
-        return with_valid(read_bclstm(path, labels, target), valid_fraction, seed)
+        ds = read_bclstm(path, labels, target)
+        return with_valid(ds, valid_fraction, seed, valid_split)
     if path is not None:
         ds = load_dataset(path)
     else:
@@ -613,4 +636,4 @@ def load_mosi(
             ds = load_dataset(bundle)
     if target == "sentiment" and ds.task == "classification":
         ds = _bundled_sentiment(ds, labels)
-    return with_valid(ds, valid_fraction, seed)
+    return with_valid(ds, valid_fraction, seed, valid_split)
