@@ -25,7 +25,7 @@ def test_max_over_positions_equals_conv_then_max(k):
 
 def test_features_reading_is_context_free():
     torch.manual_seed(0)
-    enc = TextCNNEncoder(12, filters=5, widths=(2, 3), dense=4, norm=False).eval()
+    enc = TextCNNEncoder(12, filters=5, widths=(2, 3), dense=4, norm=False, over="features").eval()
     x = torch.randn(2, 6, 12)
     mask = torch.ones(2, 6, dtype=torch.bool)
     speakers = torch.zeros(2, 6, dtype=torch.long)
@@ -38,6 +38,37 @@ def test_features_reading_is_context_free():
     pooled = torch.cat([F.relu(c(x.reshape(12, 1, 12))).amax(-1) for c in enc.convs], -1)
     want = torch.relu(enc.dense(pooled)).view(2, 6, 4)
     torch.testing.assert_close(out, want)
+
+
+def test_projected_reading_is_kims_cnn_over_a_learned_sequence():
+    torch.manual_seed(0)
+    enc = TextCNNEncoder(10, filters=5, widths=(3, 4), dense=4, norm=False, length=6, channels=3)
+    enc.eval()
+    x = torch.randn(2, 5, 10)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.bool)
+    speakers = torch.zeros(2, 5, dtype=torch.long)
+    out = enc(x, mask, speakers)
+    # a plain loop: each real utterance alone, its vector projected to (channels, length)
+    for b in range(2):
+        for t in range(5):
+            if not mask[b, t]:
+                assert out[b, t].abs().sum() == 0
+                continue
+            seq = (enc.project.weight @ x[b, t] + enc.project.bias).view(3, 6)
+            feats = []
+            for conv in enc.convs:
+                k = conv.kernel_size[0]
+                windows = [
+                    (conv.weight * seq[:, i : i + k]).sum((1, 2)) + conv.bias
+                    for i in range(6 - k + 1)
+                ]
+                feats.append(torch.relu(torch.stack(windows)).amax(0))
+            want = torch.relu(enc.dense(torch.cat(feats)))
+            torch.testing.assert_close(out[b, t], want, atol=1e-5, rtol=1e-5)
+    y = x.clone()
+    y[:, 1] = torch.randn(2, 10)  # context-free: only utterance 1 changes
+    changed = (enc(y, mask, speakers) - out).abs().amax(-1) > 1e-6
+    assert changed[:, 1].all() and not changed[:, [0, 2, 3, 4]].any()
 
 
 def test_utterances_reading_sees_neighbours_within_the_window():
@@ -57,8 +88,10 @@ def test_utterances_reading_sees_neighbours_within_the_window():
 def test_bad_options():
     with pytest.raises(ValueError, match="over"):
         TextCNNEncoder(8, over="words")
-    with pytest.raises(ValueError, match="exceeds"):
-        TextCNNEncoder(4, widths=(5,))
+    with pytest.raises(ValueError, match="exceeds the feature width"):
+        TextCNNEncoder(4, widths=(5,), over="features")
+    with pytest.raises(ValueError, match="exceeds the length"):
+        TextCNNEncoder(4, widths=(5,), length=4)
     with pytest.raises(ValueError, match="widths"):
         TextCNNEncoder(8, widths=())
 

@@ -81,8 +81,9 @@ def earlier_calls(report: Path) -> list[dict[str, Any]]:
 def reproduce_command(
     table: str = typer.Argument(
         ...,
-        help="table2 ... table12, fig5, all, list (what each is), or tuned (each backbone "
-        "with and without LMAM, tuned with the same budget on validation data)",
+        help="table2 ... table12, fig5, all, list (what each is), tuned (each backbone "
+        "with and without LMAM, tuned with the same budget on validation data), or design "
+        "(which of LMAM's choices matter, on validation data)",
     ),
     dataset: list[str] = typer.Option(
         None,
@@ -116,6 +117,9 @@ def reproduce_command(
 
     if table == "tuned":
         _tuned(dataset, backbone, trials, seeds or 5, jobs, runs_dir, out)
+        return
+    if table == "design":
+        _design(dataset, trials, runs_dir, out)
         return
     if table == "list":
         caption = "; ".join(f"{name}: {command}" for name, command in OTHER_TASKS.items())
@@ -210,3 +214,18 @@ def _tuned(
     command += "".join(f" --backbone {b}" for b in backbones or [])
     path = tuned.write(result, out, command)
     console.print(f"wrote {escape(str(path))}")
+
+
+def _design(datasets: list[str] | None, trials: int, runs_dir: Path, out: Path) -> None:
+    """``lmam reproduce design``: LMAM's one-factor ablations and importance study."""
+    from lmam.experiments.reproduce import design
+
+    chosen = list(datasets or design.DATASETS)
+    for name in chosen:
+        if name not in design.DATASETS:
+            raise OptionError(f"--dataset {name}: design runs on {', '.join(design.DATASETS)}")
+    root = runs_dir.with_name("design") if runs_dir == Path("runs/reproduce") else runs_dir
+    command = "lmam reproduce design" + "".join(f" --dataset {d}" for d in datasets or [])
+    command += f" --trials {trials}"
+    path = design.run(Path("runs/tuned"), root, out, chosen, trials, command)
+    Console(stderr=True, emoji=False, highlight=False).print(f"wrote {escape(str(path))}")

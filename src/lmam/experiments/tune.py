@@ -34,7 +34,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import multiprocessing
-import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -435,15 +434,13 @@ def work(study: Study, worker: int = 0, on_trial: Any = None, existing: int = 0)
     objective = objective_for(study)
     budget = study.settings.trials
     while True:
+        # a trial whose process died (no heartbeat for GRACE_SECONDS) is failed here and
+        # queued again with its parameters; running trials are not waited for, so the
+        # last ones may run in several processes at once: trials past the budget are
+        # left out of the result (budget_trials)
         optuna.storages.fail_stale_trials(ostudy)
-        trials = ostudy.get_trials(deepcopy=False)
-        done = sum(counted(t) for t in trials)
-        running = sum(t.state.name == "RUNNING" for t in trials)
-        if done >= budget:
+        if sum(counted(t) for t in ostudy.get_trials(deepcopy=False)) >= budget:
             return
-        if done + running >= budget:  # the others are running the last trials
-            time.sleep(2)
-            continue
         ostudy.optimize(objective, n_trials=1, catch=(DivergedError,))
         if on_trial is not None:
             on_trial(ostudy)
