@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from lmam.experiments.reproduce.tuned import points as _points
 from lmam.experiments.stats import paired_ttest
 from lmam.experiments.tune import StudySettings, open_study, run_study, with_params
 from lmam.outputs import atomic_write_json, atomic_write_text
@@ -154,10 +155,6 @@ def decisions(per_dataset: dict[str, list[dict[str, Any]]]) -> list[str]:
         if all(r["better"] and r["p"] < 0.05 for r in rs):
             chosen.append(name)
     return chosen
-
-
-def _points(metric: str, value: float) -> str:
-    return f"{value:.3f}" if metric == "mae" else f"{100 * value:.2f}"
 
 
 def markdown(report: dict[str, Any], command: str) -> str:

@@ -194,7 +194,8 @@ def table(root: Path, datasets: list[str], backbones: list[str]) -> dict[str, An
     return {"rows": rows}
 
 
-def _points(metric: str, value: float) -> str:
+def points(metric: str, value: float) -> str:
+    """A metric as the tables print it: MAE as is, the others in percent."""
     return f"{value:.3f}" if metric == "mae" else f"{100 * value:.2f}"
 
 
@@ -222,10 +223,10 @@ def markdown(result: dict[str, Any], command: str) -> str:
         m = r["metric"]
         vm = r["valid_metric"]
         lines.append(
-            f"| {r['dataset']} | {r['label']} | {_points(m, r['without'])} | "
-            f"{_points(m, r['with'])} | {100 * r['delta']:+.2f} | {r['p']:.2g} | {r['seeds']} | "
+            f"| {r['dataset']} | {r['label']} | {points(m, r['without'])} | "
+            f"{points(m, r['with'])} | {100 * r['delta']:+.2f} | {r['p']:.2g} | {r['seeds']} | "
             f"{r['trials'][0]} ({r['pruned'][0]}) / {r['trials'][1]} ({r['pruned'][1]}) | "
-            f"{_points(vm, r['valid_without'])} / {_points(vm, r['valid_with'])} {vm} | "
+            f"{points(vm, r['valid_without'])} / {points(vm, r['valid_with'])} {vm} | "
             f"{r['wall_minutes'][0]:.0f} / {r['wall_minutes'][1]:.0f} |"
         )
     ahead = [r for r in result["rows"] if r["delta"] > 0]
