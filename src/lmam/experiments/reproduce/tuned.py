@@ -167,8 +167,13 @@ def table(root: Path, datasets: list[str], backbones: list[str]) -> dict[str, An
             y = [float(r["test"][metric]) for r in own["final"]["runs"]]
             n = min(len(x), len(y))
             p = paired_ttest(x[:n], y[:n])[1] if n >= 2 else math.nan
+            tuned = own["best"]["metric"]
+            tx = [float(r["test"][tuned]) for r in with_lmam["final"]["runs"]][:n]
+            ty = [float(r["test"][tuned]) for r in own["final"]["runs"]][:n]
             rows.append(
                 {
+                    "tuned_metric_test": [sum(ty) / n, sum(tx) / n],
+                    "tuned_metric_p": paired_ttest(tx, ty)[1] if n >= 2 else math.nan,
                     "dataset": dataset,
                     "backbone": backbone,
                     "label": label(backbone),
@@ -229,6 +234,15 @@ def markdown(result: dict[str, Any], command: str) -> str:
             f"{points(vm, r['valid_without'])} / {points(vm, r['valid_with'])} {vm} | "
             f"{r['wall_minutes'][0]:.0f} / {r['wall_minutes'][1]:.0f} |"
         )
+    for r in result["rows"]:
+        vm = r["valid_metric"]
+        if vm != r["metric"]:
+            a, b = r["tuned_metric_test"]
+            lines.append(
+                f"\n{r['dataset']}, {r['label']}: on test, the metric the studies optimised "
+                f"({vm}) is {points(vm, a)} without and {points(vm, b)} with LMAM "
+                f"(p {r['tuned_metric_p']:.2g}{'; lower is better' if vm == 'mae' else ''})."
+            )
     ahead = [r for r in result["rows"] if r["delta"] > 0]
     sure = [r for r in ahead if r["p"] < 0.05]
     behind = [r for r in result["rows"] if r["delta"] < 0 and r["p"] < 0.05]

@@ -1,0 +1,66 @@
+"""The equal-budget table and the design study's rule, on results written by hand."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from scipy import stats
+
+from lmam.experiments.reproduce import design, tuned
+
+
+def write_side(root: Path, dataset: str, backbone: str, side: str, tests: list[float]) -> None:
+    folder = tuned.study_folder(root, dataset, backbone, side)
+    folder.mkdir(parents=True)
+    best = {"metric": "weighted_f1", "best_valid": 0.6, "params": {"lr": 0.001}, "trials": 30}
+    best |= {"pruned": 12}
+    runs = [{"seed": s, "test": {"weighted_f1": v}} for s, v in enumerate(tests)]
+    (folder / "best.json").write_text(json.dumps(best))
+    (folder / "final.json").write_text(json.dumps({"runs": runs}))
+    (folder / "wall.json").write_text(json.dumps([{"tune_seconds": 60, "final_seconds": 30}]))
+
+
+def test_the_table_pairs_the_two_sides_by_seed(tmp_path: Path) -> None:
+    without = [0.60, 0.61, 0.62, 0.60, 0.63]
+    with_lmam = [0.62, 0.62, 0.65, 0.61, 0.66]
+    write_side(tmp_path, "iemocap-text", "bclstm", "own", without)
+    write_side(tmp_path, "iemocap-text", "bclstm", "lmam", with_lmam)
+    write_side(tmp_path, "iemocap-text", "emocaps", "own", without)  # its other side is missing
+    result = tuned.table(tmp_path, ["iemocap-text"], ["bclstm", "emocaps"])
+    [row] = result["rows"]
+    assert row["delta"] == sum(with_lmam) / 5 - sum(without) / 5
+    assert math.isclose(row["p"], stats.ttest_rel(with_lmam, without).pvalue)
+    assert row["trials"] == [30, 30] and row["wall_minutes"] == [1.5, 1.5]
+    text = tuned.markdown(result, "lmam reproduce tuned")
+    assert "| iemocap-text | bc-LSTM | 61.20 | 63.20 | +2.00 |" in text
+    assert "LMAM ahead on average in 1 of 1 pairs, 1 of them with p < 0.05" in text
+
+
+def rows_for(delta: float, p: float) -> list[dict[str, object]]:
+    return [
+        {"variant": design.PAPER, "better": False, "p": math.nan, "delta": 0.0},
+        {"variant": "query=full", "better": delta > 0, "p": p, "delta": delta},
+    ]
+
+
+def test_a_default_changes_only_if_better_on_every_dataset_with_p_below_005() -> None:
+    assert design.decisions({"a": rows_for(0.01, 0.01), "b": rows_for(0.02, 0.03)}) == [
+        "query=full"
+    ]
+    assert design.decisions({"a": rows_for(0.01, 0.01), "b": rows_for(0.02, 0.2)}) == []
+    assert design.decisions({"a": rows_for(0.01, 0.01), "b": rows_for(-0.02, 0.01)}) == []
+
+
+def test_design_rows_compare_each_variant_with_the_papers_formulation() -> None:
+    result = {design.PAPER: [0.60, 0.62, 0.61], "scale=none": [0.55, 0.56, 0.58]}
+    paper, other = design.rows(result, "weighted_f1")
+    assert paper["delta"] == 0 and math.isnan(paper["p"])
+    assert not other["better"] and other["delta"] < 0
+    assert math.isclose(
+        other["p"], stats.ttest_rel(result["scale=none"], result[design.PAPER]).pvalue
+    )
+    # lower is better for MAE: a lower value is the better one
+    [_, mae] = design.rows({design.PAPER: [0.9, 0.91, 0.92], "x": [0.8, 0.82, 0.81]}, "mae")
+    assert mae["better"]
