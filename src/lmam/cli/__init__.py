@@ -78,7 +78,7 @@ LAZY = {
         "lmam.cli.tune",
         "tune_command",
         "Tune a configuration on validation data (Optuna: TPE, median pruning); the test "
-        "split is never read by the study. Running the same command again continues it.",
+        "split is never read by the study.",
     ),
     "train": Lazy(
         "lmam.cli.train",
