@@ -51,6 +51,7 @@ def test_a_default_changes_only_if_better_on_every_dataset_with_p_below_005() ->
     ]
     assert design.decisions({"a": rows_for(0.01, 0.01), "b": rows_for(0.02, 0.2)}) == []
     assert design.decisions({"a": rows_for(0.01, 0.01), "b": rows_for(-0.02, 0.01)}) == []
+    assert design.decisions({"a": rows_for(0.01, 0.01)}) == []  # one dataset decides nothing
 
 
 def test_design_rows_compare_each_variant_with_the_papers_formulation() -> None:

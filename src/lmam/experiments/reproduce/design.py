@@ -14,8 +14,8 @@ is a :class:`~lmam.train.engine.Trainer` with ``use_test=False``):
   importance of each option over its trials.
 
 A default of LMAM changes only if a variant is better than the paper's
-formulation on validation on every dataset studied, with p < 0.05 on each
-(:func:`decisions`).
+formulation on validation on every dataset studied, two at least, with p < 0.05
+on each (:func:`decisions`).
 """
 
 from __future__ import annotations
@@ -147,7 +147,9 @@ def rows(result: dict[str, list[float]], metric: str) -> list[dict[str, Any]]:
 
 def decisions(per_dataset: dict[str, list[dict[str, Any]]]) -> list[str]:
     """The variants better than the paper's formulation on validation on every dataset
-    studied, with p < 0.05 on each: the only grounds for changing a default."""
+    studied, two at least, with p < 0.05 on each: the only grounds for changing a default."""
+    if len(per_dataset) < 2:
+        return []
     names = set.intersection(*({r["variant"] for r in rs} for rs in per_dataset.values()))
     chosen = []
     for name in sorted(names - {PAPER}):
@@ -198,11 +200,13 @@ def markdown(report: dict[str, Any], command: str) -> str:
         "## Decisions",
         "",
         "A default changes only where a variant is better than the paper's formulation on "
-        "validation on every dataset studied, with p < 0.05 on each. "
+        "validation on every dataset studied, two at least, with p < 0.05 on each. "
         + (
-            "Changed: " + ", ".join(chosen) + "."
+            "Met by: " + ", ".join(chosen) + "."
             if chosen
-            else "No variant met that bar: LMAM's defaults stay the paper's formulation."
+            else "No variant met that bar"
+            + (" (one dataset studied)" if len(report["datasets"]) < 2 else "")
+            + ": LMAM's defaults stay the paper's formulation."
         ),
     ]
     return "\n".join(lines) + "\n"
