@@ -180,10 +180,13 @@ def markdown(report: dict[str, Any], command: str) -> str:
             "|:---|---:|---:|---:|",
         ]
         for r in data["rows"]:
-            scale = 1 if m == "mae" else 100
+            std, delta = (
+                (f"{r['std']:.3f}", f"{r['delta']:+.3f}")
+                if m == "mae"
+                else (f"{100 * r['std']:.2f}", f"{100 * r['delta']:+.2f}")
+            )
             lines.append(
-                f"| {r['variant']} | {_points(m, r['mean'])} ± {scale * r['std']:.2f} | "
-                f"{scale * r['delta']:+.2f} | {r['p']:.2g} |"
+                f"| {r['variant']} | {_points(m, r['mean'])} ± {std} | {delta} | {r['p']:.2g} |"
             )
         if data.get("importance"):
             imp = data["importance"]
