@@ -226,10 +226,13 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
     import signal
     import time
 
+    # Ctrl-C as at a terminal: a suite started as a background job (cmd &) ignores
+    # SIGINT, and a child would inherit that and never see the signal
     proc = subprocess.Popen(
         [sys.executable, "-m", "lmam", "train", *TINY, "--data-opt", "train=64", "--epochs",
          "500", "--out-dir", str(tmp_path), "--name", "int"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     progress = tmp_path / "int" / "state" / "progress.json"
     deadline = time.monotonic() + 120
