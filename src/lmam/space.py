@@ -134,6 +134,17 @@ def parse_dimension(key: str, value: Any, where: str = "") -> Dimension | None:
         raise OptionError(f"{at}: {e}") from None
 
 
+def dimension_yaml(dim: Dimension) -> Any:
+    """The YAML form of ``dim`` that :func:`parse_dimension` reads back."""
+    if isinstance(dim, Float):
+        return {"float": [dim.low, dim.high], "log": dim.log}
+    if isinstance(dim, Int):
+        return {"int": [dim.low, dim.high], "step": dim.step, "log": dim.log}
+    if isinstance(dim, Choice):
+        return {"choice": list(dim.values)}
+    return dim.value
+
+
 def describe(dim: Dimension) -> str:
     """One line for a table: ``float [1e-4, 3e-3] log``."""
     if isinstance(dim, Float):

@@ -240,3 +240,10 @@ def test_every_fusion_space_names_its_options(name: str) -> None:
     for option, dim in getattr(fusion_factory(name), "space", {}).items():
         for value in _ends(dim):
             create_fusion(name, in_dims={"text": 8, "audio": 6}, out_dim=4, **{option: value})
+
+
+def test_a_dimension_reads_back_from_its_yaml_form() -> None:
+    from lmam.space import dimension_yaml
+
+    for dim in (Float(1e-4, 1e-2, True), Int(50, 300, 50), Choice(("a", 1)), Fixed(0.3)):
+        assert parse_dimension("x", dimension_yaml(dim)) == dim

@@ -48,7 +48,17 @@ from lmam.models.erc_model import NO_FUSION
 from lmam.models.registry import get_backbone
 from lmam.options import load_yaml
 from lmam.outputs import atomic_write_json, atomic_write_text
-from lmam.space import Choice, Dimension, Fixed, Float, Int, SearchSpace, describe, parse_dimension
+from lmam.space import (
+    Choice,
+    Dimension,
+    Fixed,
+    Float,
+    Int,
+    SearchSpace,
+    describe,
+    dimension_yaml,
+    parse_dimension,
+)
 from lmam.train.build import portable
 from lmam.train.config import TrainConfig
 from lmam.train.metrics import HIGHER_IS_BETTER
@@ -134,7 +144,7 @@ class Study:
         """What ``study.yaml`` holds: enough to continue the study anywhere."""
         return {
             "config": self.config.to_dict(),
-            "space": {k: _dimension_yaml(d) for k, d in self.space.items()},
+            "space": {k: dimension_yaml(d) for k, d in self.space.items()},
             "settings": dataclasses.asdict(self.settings),
         }
 
@@ -146,16 +156,6 @@ def _with_metric(config: TrainConfig) -> TrainConfig:
     from lmam.train.build import load_dataset, resolve_metric
 
     return dataclasses.replace(config, metric=resolve_metric(config, load_dataset(config)))
-
-
-def _dimension_yaml(d: Dimension) -> Any:
-    if isinstance(d, Float):
-        return {"float": [d.low, d.high], "log": d.log}
-    if isinstance(d, Int):
-        return {"int": [d.low, d.high], "step": d.step, "log": d.log}
-    if isinstance(d, Choice):
-        return {"choice": list(d.values)}
-    return d.value
 
 
 def search_space(
@@ -269,11 +269,13 @@ def open_study(
         )
         given: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
         if config is not None:
-            # a searched setting's value in the config is never used: not compared
-            searched = set(old.space)
-            mine = {k: v for k, v in _with_metric(portable(config)).to_dict().items()}
+            # a searched setting's value in the config is never used, and a metric left
+            # unset was the dataset's when the study started: neither is compared (so a
+            # study continues without loading its dataset)
+            mine = portable(config).to_dict()
             theirs = old.config.to_dict()
-            for key in searched & set(mine):
+            unused = set(old.space) | ({"metric"} if config.metric is None else set())
+            for key in unused & set(mine):
                 mine.pop(key)
                 theirs.pop(key, None)
             given.append(("config", mine, theirs))
