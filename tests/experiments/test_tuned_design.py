@@ -14,9 +14,10 @@ from lmam.experiments.reproduce import design, tuned
 def write_side(root: Path, dataset: str, backbone: str, side: str, tests: list[float]) -> None:
     folder = tuned.study_folder(root, dataset, backbone, side)
     folder.mkdir(parents=True)
-    best = {"metric": "weighted_f1", "best_valid": 0.6, "params": {"lr": 0.001}, "trials": 30}
+    metric = tuned.REPORTED[dataset]
+    best = {"metric": metric, "best_valid": 0.6, "params": {"lr": 0.001}, "trials": 30}
     best |= {"pruned": 12}
-    runs = [{"seed": s, "test": {"weighted_f1": v}} for s, v in enumerate(tests)]
+    runs = [{"seed": s, "test": {metric: v}} for s, v in enumerate(tests)]
     (folder / "best.json").write_text(json.dumps(best))
     (folder / "final.json").write_text(json.dumps({"runs": runs}))
     (folder / "wall.json").write_text(json.dumps([{"tune_seconds": 60, "final_seconds": 30}]))
@@ -36,6 +37,33 @@ def test_the_table_pairs_the_two_sides_by_seed(tmp_path: Path) -> None:
     text = tuned.markdown(result, "lmam reproduce tuned")
     assert "| iemocap-text | bc-LSTM | 61.20 | 63.20 | +2.00 |" in text
     assert "LMAM ahead on average in 1 of 1 pairs, 1 of them with p < 0.05" in text
+
+
+def test_a_regenerated_table_keeps_the_recorded_rows_of_studies_not_here(tmp_path: Path) -> None:
+    runs, out = tmp_path / "runs", tmp_path / "results"
+    write_side(runs, "iemocap-text", "bclstm", "own", [0.60, 0.61, 0.62])
+    write_side(runs, "iemocap-text", "bclstm", "lmam", [0.62, 0.62, 0.65])
+    write_side(runs, "mosi", "emocaps", "own", [0.70, 0.71, 0.72])
+    write_side(runs, "mosi", "emocaps", "lmam", [0.71, 0.70, 0.74])
+    tuned.write(tuned.table(runs, list(tuned.DATASETS), ["bclstm", "emocaps"]), out, "first")
+    for side in ("own", "lmam"):  # the MOSI studies are gone; IEMOCAP's changed
+        for path in tuned.study_folder(runs, "mosi", "emocaps", side).iterdir():
+            path.unlink()
+    write_side(runs, "meld-text", "bclstm", "own", [0.50, 0.52, 0.51])
+    write_side(runs, "meld-text", "bclstm", "lmam", [0.55, 0.52, 0.53])
+    rows = tuned.table(runs, list(tuned.DATASETS), ["bclstm", "emocaps"])["rows"]
+    assert [(r["dataset"], r["backbone"]) for r in rows] == [
+        ("iemocap-text", "bclstm"),
+        ("meld-text", "bclstm"),
+    ]
+    tuned.write({"rows": rows}, out, "second")
+    saved = json.loads((out / "tuned" / "tuned.json").read_text())["rows"]
+    assert [(r["dataset"], r["backbone"], r.get("recorded", False)) for r in saved] == [
+        ("mosi", "emocaps", True),
+        ("iemocap-text", "bclstm", False),
+        ("meld-text", "bclstm", False),
+    ]
+    assert "| mosi | EmoCaps |" in (out / "tuned" / "README.md").read_text()
 
 
 def rows_for(delta: float, p: float) -> list[dict[str, object]]:

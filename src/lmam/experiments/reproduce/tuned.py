@@ -199,6 +199,31 @@ def table(root: Path, datasets: list[str], backbones: list[str]) -> dict[str, An
     return {"rows": rows}
 
 
+def merge_recorded(result: dict[str, Any], recorded: Path) -> dict[str, Any]:
+    """``result`` with the rows of an earlier ``tuned.json`` whose studies are not here.
+
+    The studies live under ``runs/`` (not kept in the repository); the table in
+    ``results/`` is their record. A pair measured on another machine (or before its run
+    folder was removed) keeps its recorded row, marked ``"recorded": true``; a pair
+    whose studies are here is always taken from them.
+    """
+    if not recorded.exists():
+        return result
+    earlier = json.loads(recorded.read_text())
+    here = {(r["dataset"], r["backbone"]) for r in result["rows"]}
+    kept = [
+        r | {"recorded": True}
+        for r in earlier.get("rows", [])
+        if (r["dataset"], r["backbone"]) not in here
+    ]
+    order = {d: i for i, d in enumerate(DATASETS)}
+    rows = sorted(
+        result["rows"] + kept,
+        key=lambda r: (order.get(r["dataset"], len(order)), BACKBONES.index(r["backbone"])),
+    )
+    return {"rows": rows}
+
+
 def points(metric: str, value: float) -> str:
     """A metric as the tables print it: MAE as is, the others in percent."""
     return f"{value:.3f}" if metric == "mae" else f"{100 * value:.2f}"
@@ -266,9 +291,11 @@ def _short_value(v: Any) -> str:
 
 
 def write(result: dict[str, Any], out: Path, command: str) -> Path:
-    """``out/tuned/README.md`` and ``tuned.json``."""
+    """``out/tuned/README.md`` and ``tuned.json``, keeping the recorded rows of pairs
+    whose studies are not under the runs folder (:func:`merge_recorded`)."""
     folder = out / "tuned"
     folder.mkdir(parents=True, exist_ok=True)
+    result = merge_recorded(result, folder / "tuned.json")
     atomic_write_json(folder / "tuned.json", result)
     path = folder / "README.md"
     atomic_write_text(path, markdown(result, command))
