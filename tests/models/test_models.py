@@ -292,3 +292,52 @@ def test_no_fusion_gives_a_multimodal_backbone_the_raw_modalities():
     assert model.encoders["all"].seen == DIMS
     assert model.classifier.in_features == 4 * len(DIMS)
     check_trains(model, *batch())
+
+
+def dialogues(lengths, seed=1, dims=None):
+    """One ``(feats, speakers)`` per dialogue, each of its own length."""
+    g = torch.Generator().manual_seed(seed)
+    dims = dims or DIMS
+    return [
+        (
+            {m: torch.randn(n, d, generator=g) for m, d in dims.items()},
+            torch.randint(0, 3, (n,), generator=g),
+        )
+        for n in lengths
+    ]
+
+
+def run_batch(model, items):
+    """The model's outputs for a right-padded batch of ``items``, one tensor per item."""
+    t = max(s.shape[0] for _, s in items)
+    feats = {
+        m: torch.stack(
+            [torch.cat([f[m], torch.zeros(t - f[m].shape[0], f[m].shape[1])]) for f, _ in items]
+        )
+        for m in items[0][0]
+    }
+    mask = torch.stack([torch.arange(t) < s.shape[0] for _, s in items])
+    speakers = torch.stack(
+        [torch.cat([s, torch.zeros(t - len(s), dtype=s.dtype)]) for _, s in items]
+    )
+    out = model(feats, mask, speakers)
+    return [out[i, : s.shape[0]] for i, (_, s) in enumerate(items)]
+
+
+@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize(("fusion", "embed"), [("lmam", "early_residual"), ("concat", "early")])
+def test_bucketed_and_random_batches_give_each_dialogue_its_own_output(name, fusion, embed):
+    """Padding-exact on the batches training draws: each dialogue's output is the same
+    alone, in a length bucket, or in a random batch."""
+    from lmam.data.batching import epoch_batches
+
+    model = small(name, fusion, embed).eval()
+    lengths = [2, 9, 3, 7, 5, 1, 8, 4, 6, 9]
+    items = dialogues(lengths)
+    with torch.no_grad():
+        alone = [run_batch(model, [it])[0] for it in items]
+        for batching in ("bucketed", "random"):
+            for indices in epoch_batches(lengths, 3, seed=0, epoch=1, batching=batching):
+                outs = run_batch(model, [items[i] for i in indices])
+                for i, out in zip(indices, outs):
+                    torch.testing.assert_close(out, alone[i], atol=1e-5, rtol=1e-5)

@@ -14,9 +14,11 @@ import torch
 from safetensors.torch import load_file
 
 from lmam.data import DataError, create_dataset
+from lmam.errors import OptionError
 from lmam.train import TrainConfig, Trainer, resume, train
 from lmam.train.engine import TEST_SELECTION_LABEL
 from lmam.train.inference import check_compatible, evaluate_run
+from tests.conftest import DEVICES
 
 SMALL = {"hidden": 8, "dense": 8}
 
@@ -184,8 +186,11 @@ def test_learns_the_synthetic_task(tmp_path):
 
 
 def test_two_processes_match_one(tmp_path):
-    """torchrun with 2 processes (gloo) = one process with the same global batch."""
+    """torchrun with 2 processes (gloo) = one process with the same global batch, on
+    length-bucketed batches (random batches: the test over every fusion below)."""
     common = [
+        "--batching",
+        "bucketed",
         "--dataset",
         "synthetic",
         "--data-opt",
@@ -413,3 +418,60 @@ def test_dialoguegcn_takes_its_speaker_count_from_the_data(tmp_path):
     given = {**small, "num_speakers": 7}
     fixed = Trainer(config(tmp_path, name="gcn7", backbone="dialoguegcn", model_options=given))
     assert fixed.config.model_options["num_speakers"] == 7
+
+
+def test_bucketed_batches_train_deterministically_with_less_padding(tmp_path):
+    from lmam.data import create_dataset
+    from lmam.data.batching import epoch_batches, padded_fraction
+
+    kw = dict(batching="bucketed", dataset_options={"train": 40, "valid": 8, "test": 8})
+    a = train(config(tmp_path, name="a", **kw), quiet=True)
+    b = train(config(tmp_path, name="b", **kw), quiet=True)
+    r = train(config(tmp_path, name="r", **{**kw, "batching": "random"}), quiet=True)
+    assert a["test"] == b["test"]
+    wa, wb, wr = weights(a["run_dir"]), weights(b["run_dir"]), weights(r["run_dir"])
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert any(not torch.equal(wa[k], wr[k]) for k in wa)  # other batches, another model
+    assert "batching: bucketed" in (Path(a["run_dir"]) / "config.yaml").read_text()
+    lengths = [len(c) for c in create_dataset("synthetic", train=40, valid=8, test=8).train]
+    random = [padded_fraction(lengths, epoch_batches(lengths, 8, 0, e)) for e in (1, 2, 3)]
+    bucketed = [
+        padded_fraction(lengths, epoch_batches(lengths, 8, 0, e, "bucketed")) for e in (1, 2, 3)
+    ]
+    assert max(bucketed) < min(random)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_training_runs_on_every_device_and_under_bf16(tmp_path, device):
+    full = train(config(tmp_path, name="f32", device=device, fusion="lmam"), quiet=True)
+    half = train(
+        config(tmp_path, name="bf16", device=device, fusion="lmam", precision="bf16"), quiet=True
+    )
+    assert "precision: bf16" in (Path(half["run_dir"]) / "config.yaml").read_text()
+    for summary in (full, half):
+        assert np.isfinite(summary["test"]["weighted_f1"])
+    got = evaluate_run(Path(half["run_dir"]), device=device, precision="bf16")
+    assert got["identical"]
+
+
+def test_fp16_needs_a_gpu(tmp_path):
+    with pytest.raises(OptionError, match="fp16 needs a GPU"):
+        Trainer(config(tmp_path, precision="fp16"))
+    with pytest.raises(OptionError, match=r"precision must be one of 32, bf16, fp16"):
+        config(tmp_path, precision="16")
+
+
+def test_a_compiled_model_computes_what_the_eager_one_does():
+    from lmam.models import create_model
+    from lmam.train.precision import compiled
+    from tests.models.test_models import DIMS, batch
+
+    torch.manual_seed(0)
+    model = create_model(
+        "bclstm", in_dims=DIMS, num_classes=3, fusion="lmam", embed="early_residual", hidden=8
+    ).eval()
+    feats, mask, speakers = batch()
+    with torch.no_grad():
+        eager = model(feats, mask, speakers)
+        fast = compiled(model, True)(feats, mask, speakers)
+    torch.testing.assert_close(fast, eager, atol=1e-5, rtol=1e-5)

@@ -29,7 +29,7 @@ D = TrainConfig
 """The defaults the flags' help shows (TrainConfig's own)."""
 CONFIG_FIELDS = frozenset(f.name for f in fields(TrainConfig))
 """The flags that are settings of the run (the others steer the command)."""
-RESUME_MAY_CHANGE = ("threads", "device", "epochs", "quiet", "as_json")
+RESUME_MAY_CHANGE = ("threads", "device", "compile", "epochs", "quiet", "as_json")
 """What ``--resume`` accepts besides the run: execution settings, and ``--epochs``
 to extend a run that ended by reaching its epoch count."""
 
@@ -68,6 +68,11 @@ def train_command(
     batch_size: int | None = typer.Option(
         None, help=f"dialogues per batch (default {D.batch_size})"
     ),
+    batching: str | None = typer.Option(
+        None,
+        help="random, or bucketed: dialogues of similar length together, less padding "
+        f"(default {D.batching})",
+    ),
     lr: float | None = typer.Option(None, help=f"Adam's learning rate (default {D.lr})"),
     weight_decay: float | None = typer.Option(
         None, help=f"Adam's weight decay (default {D.weight_decay})"
@@ -97,6 +102,16 @@ def train_command(
     ),
     device: str | None = typer.Option(
         None, help=f"cpu, cuda, cuda:N, mps or auto (default {D.device})"
+    ),
+    precision: str | None = typer.Option(
+        None,
+        help="32, bf16 or fp16: autocast the forward pass and loss (fp16 with a gradient "
+        f"scaler, GPU only) (default {D.precision})",
+    ),
+    compile: bool | None = typer.Option(
+        None,
+        "--compile/--no-compile",
+        help="compile the model with torch.compile (default: no)",
     ),
     out_dir: str | None = typer.Option(
         None, help=f"where the run directory is made (default {D.out_dir})"
@@ -148,7 +163,8 @@ def train_command(
         if not (resume / "config.yaml").is_file():
             raise RunError(f"{resume}: not a run directory (no config.yaml)")
         cfg = TrainConfig.load(resume / "config.yaml")
-        cfg = replace(cfg, **{k: values[k] for k in given if k in ("threads", "device", "epochs")})
+        changed = ("threads", "device", "compile", "epochs")
+        cfg = replace(cfg, **{k: values[k] for k in given if k in changed})
         trainer = Trainer(cfg, run_dir=resume, quiet=quiet, resume=True)
         if trainer.start_epoch > trainer.epochs:
             log_console().print(
@@ -257,6 +273,10 @@ def print_summary(summary: dict[str, Any]) -> None:
     )
 
 
+DEVICE_HELP = "where the model runs: cpu, cuda, cuda:N, mps or auto"
+PRECISION_HELP = "32, bf16 or fp16 (autocast; fp16 needs a GPU)"
+
+
 def evaluate_command(
     run: Path = typer.Argument(..., help="a run directory"),
     data: str | None = typer.Option(
@@ -265,6 +285,8 @@ def evaluate_command(
         help="score the model on this labelled data instead (a conversation file, or data "
         "with features in any readable format): full metrics and confusion matrix",
     ),
+    device: str = typer.Option("cpu", help=DEVICE_HELP),
+    precision: str = typer.Option("32", help=PRECISION_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Recompute a run's test metrics from its checkpoint and compare with the record,
@@ -275,9 +297,12 @@ def evaluate_command(
     if data is not None and is_conversation_file(data):
         from lmam.train.predictor import evaluate_conversations
 
-        result: dict[str, Any] = {"data": data, "metrics": evaluate_conversations(run, data)}
+        result: dict[str, Any] = {
+            "data": data,
+            "metrics": evaluate_conversations(run, data, device),
+        }
     else:
-        result = evaluate_run(run, data)
+        result = evaluate_run(run, data, device, precision)
     if as_json:
         print(json.dumps(json_safe(result), indent=1))
     elif data is not None:
@@ -348,6 +373,8 @@ def predict_command(
         help="raw input: default $LMAM_AUDIO_CACHE or ~/.cache/lmam/audio",
     ),
     quiet: bool = typer.Option(False, help="raw input: no progress bar"),
+    device: str = typer.Option("cpu", help=DEVICE_HELP),
+    precision: str = typer.Option("32", help=PRECISION_HELP + " (data with features)"),
     mkdir: bool = typer.Option(False, help=MKDIR_HELP),
     as_json: bool = typer.Option(
         False, "--json", help="print what was written (and the scores) as JSON on standard output"
@@ -370,14 +397,14 @@ def predict_command(
 
         if out.suffix.lower() not in (".csv", ".json"):
             raise OptionError(f"--out {out}: write predictions to a .csv or .json file")
-        predictor = Predictor.from_run(run)
+        predictor = Predictor.from_run(run, device)
         predictions = predictor.predict(
             Path(conversations), processes=processes, audio_cache=audio_cache, progress=not quiet
         )
         write_predictions(predictions, out)
         rows, metrics = len(predictions), prediction_scores(predictions, predictor.label_names)
     else:
-        rows, metrics = predict_run(run, str(data), out)
+        rows, metrics = predict_run(run, str(data), out, device, precision)
     if as_json:
         print(json.dumps(json_safe({"out": str(out), "rows": rows, "metrics": metrics}), indent=1))
         return

@@ -44,6 +44,7 @@ from torch import Tensor, nn
 
 from lmam.models.registry import register_backbone
 from lmam.nn.graph import checked_parties, node_table, require_torch_geometric, window_edges
+from lmam.nn.masking import unpack_rows
 from lmam.nn.matching_attention import MatchingAttention
 from lmam.nn.options import choice, positive_int
 from lmam.nn.rnn import BiRNN
@@ -193,9 +194,7 @@ class DialogueGCNEncoder(nn.Module):
         edge_index, edge_type, edge_weight = self.graph(g, keep, party)
         h = torch.relu(self.conv1(g[keep], edge_index, edge_type, edge_weight))
         h = torch.relu(self.conv2(h, edge_index))
-        graph = g.new_zeros(*keep.shape, h.shape[1])
-        graph[keep] = h
-        out = torch.cat([g, graph], dim=-1)
+        out = torch.cat([g, unpack_rows(h, keep).to(g.dtype)], dim=-1)
         if self.attention is not None:
             out, _ = self.attention(out, out, keep)
         out = self.drop(torch.relu(self.dense(out)))

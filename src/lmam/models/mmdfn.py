@@ -47,6 +47,7 @@ from torch import Tensor, nn
 
 from lmam.models.registry import register_backbone
 from lmam.nn.graph import checked_parties, node_table, require_torch_geometric, window_edges
+from lmam.nn.masking import unpack_rows
 from lmam.nn.options import positive_int
 from lmam.nn.rnn import BiRNN
 from lmam.space import Int
@@ -198,31 +199,33 @@ class MMDFNEncoder(nn.Module):
     ) -> dict[str, Tensor]:
         keep = mask.to(torch.bool)
         party = checked_parties(speakers, keep, self.num_speakers)
+        # the graph in float32 even under autocast: its edge weights (an arccos of cosine
+        # similarities) leave [-1, 1] in bfloat16, and sparse CSR products have no
+        # bfloat16 kernel on the CPU
         x = self.encode(feats, keep, party)
-        edge_index, edge_weight = multimodal_graph(
-            x, keep, len(self.modalities), self.window, self.modal_weight
-        )
-        # P H as one sparse product (rows: targets); the graph is symmetric
-        size = (x.shape[0], x.shape[0])
-        adj = torch.sparse_coo_tensor(edge_index.flip(0), edge_weight, size, check_invariants=False)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-            adj = adj.coalesce().to_sparse_csr()
-        x = self.drop(x)
-        h0 = torch.relu(self.fc0(x))
-        h = self.drop(h0)
-        state = (torch.zeros_like(h), torch.zeros_like(h))
-        for conv in self.convs:
-            q = h
-            state = self.cell(q, state)
-            h = self.drop(torch.relu(conv(state[0], h0, adj))) + q
-        out = torch.relu(torch.cat([x, h], -1)).chunk(len(self.modalities))
-        streams = {}
-        for m, o in zip(self.modalities, out):
-            z = o.new_zeros(*keep.shape, o.shape[1])
-            z[keep] = o
-            streams[m] = z
-        return streams
+        with torch.autocast(keep.device.type, enabled=False):
+            x = x.float()
+            edge_index, edge_weight = multimodal_graph(
+                x, keep, len(self.modalities), self.window, self.modal_weight
+            )
+            # P H as one sparse product (rows: targets); the graph is symmetric
+            size = (x.shape[0], x.shape[0])
+            adj = torch.sparse_coo_tensor(
+                edge_index.flip(0), edge_weight, size, check_invariants=False
+            )
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+                adj = adj.coalesce().to_sparse_csr()
+            x = self.drop(x)
+            h0 = torch.relu(self.fc0(x))
+            h = self.drop(h0)
+            state = (torch.zeros_like(h), torch.zeros_like(h))
+            for conv in self.convs:
+                q = h
+                state = self.cell(q, state)
+                h = self.drop(torch.relu(conv(state[0], h0, adj))) + q
+            out = torch.relu(torch.cat([x, h], -1)).chunk(len(self.modalities))
+        return {m: unpack_rows(o, keep) for m, o in zip(self.modalities, out)}
 
 
 register_backbone(

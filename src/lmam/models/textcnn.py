@@ -46,6 +46,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lmam.models.registry import register_backbone
+from lmam.nn.masking import unpack_rows
 from lmam.nn.options import choice, positive_int
 from lmam.space import Int
 
@@ -173,8 +174,7 @@ class TextCNNEncoder(nn.Module):
             x = x.masked_scatter(keep.unsqueeze(-1), self._normalise(x[keep]))
         if self.over != "utterances":
             per = self._per_utterance if self.over == "features" else self._projected
-            pooled = x.new_zeros(*x.shape[:2], self.dense.in_features)
-            pooled[keep] = per(x[keep])  # padded utterances: not computed
+            pooled = unpack_rows(per(x[keep]), keep)  # padded utterances: not computed
         else:
             pooled = self._along_conversation(x.masked_fill(~keep.unsqueeze(-1), 0.0), keep)
         h = torch.relu(self.dense(self.drop(pooled)))  # Kim's one dropout, on the pooled features

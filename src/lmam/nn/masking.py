@@ -57,3 +57,18 @@ def check_context(context: str | int) -> str | int:
     """Validate a ``context`` option early, at construction time."""
     context_mask(1, context)
     return context
+
+
+def unpack_rows(rows: Tensor, keep: Tensor) -> Tensor:
+    """Rows of the real positions back into a right-padded batch, zeros at padding.
+
+    Args:
+        rows: ``(N, D)``, one row per ``True`` of ``keep`` in row-major order.
+        keep: ``(B, T)`` bool, ``N`` of them ``True``.
+
+    Returns:
+        ``(B, T, D)`` in ``rows``' dtype (under autocast it may differ from the inputs').
+    """
+    out = rows.new_zeros(*keep.shape, rows.shape[-1])
+    out[keep] = rows
+    return out

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from lmam.data.batching import BATCHINGS
 from lmam.data.normalize import NORMALIZATIONS
 from lmam.fusion.registry import FUSIONS
 from lmam.models import EMBEDS
@@ -19,6 +20,7 @@ from lmam.models.erc_model import NO_FUSION
 from lmam.models.registry import MODELS
 from lmam.options import OptionError, check_value, closest, load_yaml
 from lmam.outputs import atomic_write_text
+from lmam.train.precision import PRECISIONS
 
 LOSSES = ("ce", "weighted_ce", "focal", "mse")
 SELECTIONS = ("valid", "last", "test")
@@ -58,6 +60,9 @@ class TrainConfig:
         fusion_dim: width of the fusion output (``None``: the model's default).
         epochs: number of epochs (``None``: the dataset's recommendation, else 50).
         batch_size: dialogues per (global) batch.
+        batching: ``random`` (the epoch's seeded permutation cut into batches) or
+            ``bucketed`` (dialogues of similar length together, the batch order
+            shuffled by the seed; less padding: :mod:`lmam.data.batching`).
         lr, weight_decay: Adam's.
         dropout: dropout of the model (``None``: the backbone's own default, its
             reference's: ``lmam models`` lists each and where it comes from).
@@ -83,6 +88,12 @@ class TrainConfig:
             other processes are busy (``python -m bench.threads``). The thread count
             can change the last bits of a float sum, and so a run's results.
         device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``.
+        precision: ``32`` (float32), ``bf16`` or ``fp16``: the forward pass and the
+            loss run under autocast at that precision (weights stay float32; ``fp16``
+            scales the loss against underflow). Reduced precision pays on a GPU; on
+            a CPU only ``bf16`` is supported.
+        compile: compile the model with ``torch.compile`` for training and prediction
+            (the first batches of each shape are slower while it compiles).
         out_dir: where run directories are created.
         name: the run directory's name inside ``out_dir`` (``None``: derived from the
             config); one folder name, never a path.
@@ -103,6 +114,7 @@ class TrainConfig:
     fusion_dim: int | None = None
     epochs: int | None = None
     batch_size: int = 16
+    batching: str = "random"
     lr: float = 1e-3
     weight_decay: float = 1e-5
     dropout: float | None = None
@@ -116,11 +128,15 @@ class TrainConfig:
     metric: str | None = None
     threads: int | None = None
     device: str = "cpu"
+    precision: str = "32"
+    compile: bool = False
     out_dir: str = "runs"
     name: str | None = None
     tensorboard: bool = False
 
     def __post_init__(self) -> None:
+        if isinstance(self.precision, int) and not isinstance(self.precision, bool):
+            self.precision = str(self.precision)  # YAML's `precision: 32`
         self.check()
 
     def check(self) -> None:
@@ -135,6 +151,8 @@ class TrainConfig:
         _choice("loss", self.loss, LOSSES, optional=True)
         _choice("normalize", self.normalize, NORMALIZATIONS)
         _choice("select", self.select, SELECTIONS, optional=True)
+        _choice("batching", self.batching, BATCHINGS)
+        _choice("precision", self.precision, PRECISIONS)
         _choice("embed", self.embed, EMBEDS)
         MODELS.get(self.backbone)
         if self.fusion != NO_FUSION:

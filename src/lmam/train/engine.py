@@ -45,12 +45,13 @@ from lmam.data import (
     DataError,
     collate,
 )
+from lmam.data.batching import epoch_batches, length_chunks
 from lmam.data.normalize import Standardizer
 from lmam.errors import LmamWarning, OptionError, RunError
 from lmam.features import datasets as _text_datasets  # noqa: F401  (registers the *-text datasets)
 from lmam.options import plural
 from lmam.outputs import atomic_write_json
-from lmam.train import checkpoint, distributed
+from lmam.train import checkpoint, distributed, precision
 from lmam.train.build import (
     build_model,
     describe,
@@ -116,6 +117,7 @@ class Trainer:
         self.quiet = quiet
         torch.set_num_threads(config.num_threads)
         self.device = resolve_device(config.device)
+        precision.check_precision(config.precision, self.device)
         self.dist = distributed.setup(self.device)
         if self.device.type == "cuda" and self.dist.active:
             self.device = torch.device("cuda", self.dist.local_rank)
@@ -149,6 +151,8 @@ class Trainer:
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
         )
+        self.scaler = precision.grad_scaler(config.precision, self.device)
+        self.forward = precision.compiled(self.model, config.compile)
         self.weights: Tensor | None = None
         if self.loss == "weighted_ce":
             counts = torch.bincount(
@@ -239,6 +243,9 @@ class Trainer:
         epoch = int(progress["epoch"])
         checkpoint.load_weights(self.model, state / f"epoch-{epoch:04d}")
         checkpoint.load_optimizer(self.optimizer, state / f"epoch-{epoch:04d}" / "optimizer.pt")
+        scaler = state / f"epoch-{epoch:04d}" / "scaler.json"
+        if self.scaler is not None and scaler.exists():
+            self.scaler.load_state_dict(json.loads(scaler.read_text()))
         self.history = progress["history"]
         self.best_epoch = progress["best_epoch"]
         self.best_value = progress["best_value"]
@@ -268,7 +275,9 @@ class Trainer:
             else x
             for m, x in batch.feats.items()
         }
-        logits = model(feats, batch.mask, batch.speakers)
+        with precision.autocast(self.config.precision, self.device):
+            logits = model(feats, batch.mask, batch.speakers)
+        logits = logits.float()
         keep = batch.mask
         total = summed_loss(
             self.loss,
@@ -295,15 +304,20 @@ class Trainer:
         model.train()
         torch.manual_seed(self.config.seed * 1_000_003 + epoch)
         train = self.ds.train
-        order = np.random.default_rng([self.config.seed, epoch]).permutation(len(train))
-        bs = self.config.batch_size
+        batches = epoch_batches(
+            [len(c) for c in train],
+            self.config.batch_size,
+            self.config.seed,
+            epoch,
+            self.config.batching,
+        )
         loss_sum, parts = 0.0, []
-        for start in range(0, len(order), bs):
-            global_batch = [train[i] for i in order[start : start + bs]]
+        for step, indices in enumerate(batches, 1):
+            global_batch = [train[i] for i in indices]
             n_global = sum(len(c) for c in global_batch)
             mine = distributed.shard(global_batch, self.dist)
             self.optimizer.zero_grad(set_to_none=True)
-            self.step = start // bs + 1
+            self.step = step
             mean = 0.0
             if mine:
                 loss, rec, total = self._batch_loss(mine, n_global, model)
@@ -313,11 +327,19 @@ class Trainer:
             else:  # fewer dialogues than ranks: join the all-reduce with a zero loss
                 loss, _, _ = self._batch_loss(global_batch[:1], n_global, model)
                 loss = loss * 0.0
-            loss.backward()  # (under DDP, every rank joins the all-reduce before any stops)
+            if self.scaler is not None:
+                self.scaler.scale(loss).backward()
+                self.scaler.unscale_(self.optimizer)
+            else:
+                loss.backward()  # (under DDP, every rank joins the all-reduce before any stops)
             clip = self.config.grad_clip if self.config.grad_clip is not None else math.inf
             norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip))
             if mine:
                 self._check_loss(mean)
+            if self.scaler is not None:  # an overflowed fp16 step is skipped, the scale shrinks
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+                continue
             if not math.isfinite(norm):
                 raise self._diverged(f"the gradient norm is {norm}")
             self.optimizer.step()
@@ -362,11 +384,14 @@ class Trainer:
         self.model.eval()
         mine = distributed.shard(list(range(len(convs))), self.dist)
         parts = []
-        for start in range(0, len(mine), EVAL_BATCH):
-            chunk = [convs[i] for i in mine[start : start + EVAL_BATCH]]
+        # longest first, in chunks of similar length (less padding; the order of the
+        # records is restored below)
+        for chunk_at in length_chunks([len(convs[i]) for i in mine], EVAL_BATCH):
+            chunk = [convs[mine[k]] for k in chunk_at]
             batch = collate(chunk, self.modalities).to(self.device)
-            logits = self.model(batch.feats, batch.mask, batch.speakers)
-            parts.append(to_records(logits, batch.labels, batch.mask, batch.ids, self.task))
+            with precision.autocast(self.config.precision, self.device):
+                logits = self.forward(batch.feats, batch.mask, batch.speakers)
+            parts.append(to_records(logits.float(), batch.labels, batch.mask, batch.ids, self.task))
         rec = Records.concat(distributed.gather(Records.concat(parts), self.dist))
         position = {c.id: i for i, c in enumerate(convs)}
         order = sorted(
@@ -420,11 +445,12 @@ class Trainer:
         )
 
     def _fit(self) -> dict[str, Any]:
-        model: torch.nn.Module = self.model
+        model: torch.nn.Module = self.forward
         if self.dist.active:
             model = DistributedDataParallel(
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
             )
+            model = precision.compiled(model, self.config.compile)
         show = self.dist.is_main and not self.quiet
         progress = Progress(
             TextColumn("[bold]{task.description}"),
@@ -548,6 +574,8 @@ class Trainer:
         here = state / f"epoch-{epoch:04d}"
         checkpoint.save_model(self.model, here, {"epoch": epoch})
         checkpoint.save_optimizer(self.optimizer, here / "optimizer.pt")
+        if self.scaler is not None:  # fp16's loss scale, so a resumed run continues exactly
+            atomic_write_json(here / "scaler.json", self.scaler.state_dict())
         atomic_write_json(
             self.run_dir / "metrics.json",
             {"selection": self.selection_label(), "metric": self.metric, "history": self.history},

@@ -17,10 +17,11 @@ from lmam.errors import RunError
 from lmam.models import ERCModel
 from lmam.outputs import atomic_write_text
 from lmam.train import checkpoint
-from lmam.train.build import load_dataset, model_from_config
+from lmam.train.build import load_dataset, model_from_config, resolve_device
 from lmam.train.config import TrainConfig
 from lmam.train.engine import FAILED, failure_line
 from lmam.train.metrics import classification_metrics, regression_metrics
+from lmam.train.precision import autocast, check_precision
 from lmam.train.predictions import EVAL_BATCH, Records, to_records
 
 
@@ -30,8 +31,9 @@ def standardize(ds: ConversationDataset, desc: dict[str, Any]) -> ConversationDa
     return Standardizer.from_dict(stats).apply_dataset(ds) if stats else ds
 
 
-def load_model(run_dir: Path) -> tuple[ERCModel, dict[str, Any]]:
-    """The selected checkpoint of a run and its description."""
+def load_model(run_dir: Path, device: str = "cpu") -> tuple[ERCModel, dict[str, Any]]:
+    """The selected checkpoint of a run and its description, on ``device`` (``cpu``,
+    ``cuda``, ``cuda:N``, ``mps`` or ``auto``)."""
     run_dir = Path(run_dir)
     best = run_dir / "best"
     if not run_dir.is_dir():
@@ -60,18 +62,23 @@ def load_model(run_dir: Path) -> tuple[ERCModel, dict[str, Any]]:
                 f"{best / 'model.safetensors'}: weight {name} is not finite; this model "
                 "diverged and cannot predict"
             )
-    return model.eval(), desc
+    return model.to(resolve_device(device)).eval(), desc
 
 
 @torch.no_grad()
 def predict_conversations(
-    model: ERCModel, convs: list, modalities: list[str], task: str
+    model: ERCModel, convs: list, modalities: list[str], task: str, precision: str = "32"
 ) -> Records:
+    """The model's records for ``convs``, in their order, on the model's device (under
+    autocast at ``precision``: ``32``, ``bf16`` or ``fp16``)."""
+    device = next(model.parameters()).device
+    check_precision(precision, device)
     parts = []
     for start in range(0, len(convs), EVAL_BATCH):
-        batch = collate(convs[start : start + EVAL_BATCH], modalities)
-        logits = model(batch.feats, batch.mask, batch.speakers)
-        parts.append(to_records(logits, batch.labels, batch.mask, batch.ids, task))
+        batch = collate(convs[start : start + EVAL_BATCH], modalities).to(device)
+        with autocast(precision, device):
+            logits = model(batch.feats, batch.mask, batch.speakers)
+        parts.append(to_records(logits.float(), batch.labels, batch.mask, batch.ids, task))
     return Records.concat(parts)
 
 
@@ -93,7 +100,9 @@ def scores(rec: Records, desc: dict[str, Any]) -> dict[str, Any] | None:
     return regression_metrics(labels[keep], np.asarray(rec.preds)[keep])
 
 
-def evaluate_run(run_dir: Path, data: str | None = None) -> dict[str, Any]:
+def evaluate_run(
+    run_dir: Path, data: str | None = None, device: str = "cpu", precision: str = "32"
+) -> dict[str, Any]:
     """Recompute the test metrics of a run from its checkpoint, or score it on new data.
 
     Args:
@@ -102,6 +111,8 @@ def evaluate_run(run_dir: Path, data: str | None = None) -> dict[str, Any]:
             model on instead of the run's test split (every split, every labelled
             utterance; for a conversation file see
             :func:`lmam.train.predictor.evaluate_conversations`).
+        device, precision: where and at which precision the model runs (a recomputation
+            at another device or precision may differ from the record in the last bits).
 
     Returns:
         Without ``data``: ``{"recorded": ..., "recomputed": ..., "identical": bool}``.
@@ -111,8 +122,8 @@ def evaluate_run(run_dir: Path, data: str | None = None) -> dict[str, Any]:
         DataError: ``data`` has no labels, or does not fit the model.
     """
     if data is not None:
-        return {"data": data, "metrics": _score_data(Path(run_dir), data)}
-    model, desc = load_model(run_dir)
+        return {"data": data, "metrics": _score_data(Path(run_dir), data, device, precision)}
+    model, desc = load_model(run_dir, device)
     summary = Path(run_dir) / "summary.json"
     if not summary.is_file():
         raise RunError(
@@ -121,7 +132,7 @@ def evaluate_run(run_dir: Path, data: str | None = None) -> dict[str, Any]:
         )
     config = TrainConfig.from_dict(desc["config"])
     ds = standardize(load_dataset(config), desc)
-    rec = predict_conversations(model, ds.test, list(desc["in_dims"]), desc["task"])
+    rec = predict_conversations(model, ds.test, list(desc["in_dims"]), desc["task"], precision)
     if desc["task"] == "classification":
         metrics = classification_metrics(rec.labels, rec.preds, desc["label_names"])
     else:
@@ -131,8 +142,8 @@ def evaluate_run(run_dir: Path, data: str | None = None) -> dict[str, Any]:
     return {"recorded": recorded, "recomputed": metrics, "identical": recorded == metrics}
 
 
-def _score_data(run_dir: Path, data: str) -> dict[str, Any]:
-    _, rec, desc = _predict_data(run_dir, data)
+def _score_data(run_dir: Path, data: str, device: str, precision: str) -> dict[str, Any]:
+    _, rec, desc = _predict_data(run_dir, data, device, precision)
     metrics = scores(Records.concat(list(rec.values())), desc)
     if metrics is None:
         raise DataError("has no labels to score the model against", file=data)
@@ -140,18 +151,18 @@ def _score_data(run_dir: Path, data: str) -> dict[str, Any]:
 
 
 def _predict_data(
-    run_dir: Path, data: str
+    run_dir: Path, data: str, device: str = "cpu", precision: str = "32"
 ) -> tuple[ConversationDataset, dict[str, Records], dict[str, Any]]:
     """The run's predictions for every split of ``data`` (data with features)."""
     from lmam.data.detect import open_dataset
 
-    model, desc = load_model(run_dir)
+    model, desc = load_model(run_dir, device)
     ds = open_dataset(data)
     in_dims = {m: int(w) for m, w in desc["in_dims"].items()}
     check_compatible(ds, in_dims, data)
     ds = standardize(ds.select_modalities(list(in_dims)), desc)
     out = {
-        split: predict_conversations(model, convs, list(in_dims), desc["task"])
+        split: predict_conversations(model, convs, list(in_dims), desc["task"], precision)
         for split, convs in ds.splits.items()
         if convs
     }
@@ -178,13 +189,16 @@ def check_compatible(ds: ConversationDataset, in_dims: dict[str, int], source: s
             )
 
 
-def predict_run(run_dir: Path, data: str, out: Path) -> tuple[int, dict[str, Any] | None]:
-    """Write predictions of a run's model for every conversation of ``data``.
+def predict_run(
+    run_dir: Path, data: str, out: Path, device: str = "cpu", precision: str = "32"
+) -> tuple[int, dict[str, Any] | None]:
+    """Write predictions of a run's model for every conversation of ``data`` (the model
+    on ``device`` at ``precision``).
 
     Returns:
         ``(rows written, metrics of the labelled utterances or None)``.
     """
-    _, by_split, desc = _predict_data(run_dir, data)
+    _, by_split, desc = _predict_data(run_dir, data, device, precision)
     names = desc["label_names"]
     buf = io.StringIO()
     w = csv.writer(buf)

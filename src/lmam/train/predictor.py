@@ -90,9 +90,10 @@ class Predictor:
             self._check_buildable(m)
 
     @classmethod
-    def from_run(cls, run_dir: str | Path) -> Predictor:
-        """The selected checkpoint of ``run_dir`` (a ``RunError`` if it cannot predict raw input)."""
-        model, description = load_model(Path(run_dir))
+    def from_run(cls, run_dir: str | Path, device: str = "cpu") -> Predictor:
+        """The selected checkpoint of ``run_dir`` on ``device`` (a ``RunError`` if it cannot
+        predict raw input)."""
+        model, description = load_model(Path(run_dir), device)
         return cls(model, description, Path(run_dir))
 
     def _check_buildable(self, modality: str) -> None:
@@ -212,10 +213,11 @@ class Predictor:
         if self.standardizer is not None:
             convs = self.standardizer.apply(convs)
         out: list[np.ndarray] = []
+        device = next(self.model.parameters()).device
         for start in range(0, len(convs), batch):
-            b = collate(convs[start : start + batch], self.modalities)
+            b = collate(convs[start : start + batch], self.modalities).to(device)
             logits = self.model(b.feats, b.mask, b.speakers)
-            p = torch.softmax(logits.float(), dim=-1).numpy()
+            p = torch.softmax(logits.float(), dim=-1).cpu().numpy()
             out.extend(p[i, : int(n)] for i, n in enumerate(b.lengths))
         return out
 
@@ -366,10 +368,12 @@ def prediction_scores(
     )
 
 
-def evaluate_conversations(run_dir: str | Path, path: str | Path) -> dict[str, Any]:
+def evaluate_conversations(
+    run_dir: str | Path, path: str | Path, device: str = "cpu"
+) -> dict[str, Any]:
     """The metrics of a run's model on a labelled conversation file (features built as
-    the run's were); a ``DataError`` when the file has no labels."""
-    predictor = Predictor.from_run(run_dir)
+    the run's were; the model on ``device``); a ``DataError`` when the file has no labels."""
+    predictor = Predictor.from_run(run_dir, device)
     metrics = prediction_scores(predictor.predict(Path(path)), predictor.label_names)
     if metrics is None:
         raise DataError("has no labels to score the model against", file=str(path))

@@ -25,7 +25,7 @@ def _last_state(lstm: nn.Module, x: Tensor, mask: Tensor) -> Tensor:
     Args: x: ``(N, W, D)``; mask: ``(N, W)``. Returns ``(N, H)``."""
     out, _ = lstm(x)
     length = mask.sum(1)
-    last = out[torch.arange(len(x)), (length - 1).clamp_min(0)]
+    last = out[torch.arange(len(x), device=x.device), (length - 1).clamp_min(0)]
     return last * (length > 0).unsqueeze(1).to(last.dtype)
 
 
