@@ -69,6 +69,11 @@ LAZY = {
         "runs_command",
         "Summarise finished runs: grouped by configuration, mean ± std over seeds.",
     ),
+    "serve": Lazy(
+        "lmam.cli.serve",
+        "serve_command",
+        "Serve a run's model over HTTP: predictions, live sessions and a web page at /.",
+    ),
     "session": Lazy(
         "lmam.cli.session",
         "session_app",

@@ -228,6 +228,32 @@ def read_conversations(
     return result
 
 
+def conversations_from_records(
+    records: list[Any],
+    source: str,
+    *,
+    label_names: list[str] | None = None,
+    check_audio: bool = True,
+    max_problems: int = MAX_PROBLEMS,
+) -> ConversationFile:
+    """Check a conversation given as objects (a conversation file's rows as JSON, as a
+    service receives it); problems name ``source``, the utterance (1-based) and the field.
+
+    Audio paths must be absolute here (there is no file to be relative to).
+
+    Raises:
+        ConversationFileError: every problem, one line each.
+    """
+    reader = _Reader(Path(source), label_names, check_audio, unit="utterance")
+    text = "\n".join(json.dumps(r) for r in records)
+    result = reader.finish(_jsonl_rows(text, reader))
+    if reader.problems:
+        raise ConversationFileError(
+            Path(source), reader.problems[:max_problems], len(reader.problems)
+        )
+    return result
+
+
 Row = tuple[int, dict[str, Any]]
 
 
@@ -314,8 +340,11 @@ def _turn_or_none(value: object) -> int | None:
 class _Reader:
     """Collects the problems of one file while turning rows into utterances."""
 
-    def __init__(self, path: Path, label_names: list[str] | None, check_audio: bool) -> None:
+    def __init__(
+        self, path: Path, label_names: list[str] | None, check_audio: bool, unit: str = "line"
+    ) -> None:
         self.path = path
+        self.unit = unit
         self.label_names = label_names
         self.check_audio = check_audio
         self.found: list[tuple[int, str]] = []
@@ -324,7 +353,7 @@ class _Reader:
         self.audio_ok: dict[Path, str | None] = {}
 
     def problem(self, line: int, column: str | None, message: str) -> None:
-        self.found.append((line, line_problem(self.path, line, column, message)))
+        self.found.append((line, line_problem(self.path, line, column, message, self.unit)))
 
     @property
     def problems(self) -> list[str]:
@@ -375,7 +404,7 @@ class _Reader:
                     self.problem(
                         line,
                         "turn",
-                        f"dialogue {did!r} has turn {turn} already (line {first_line[key]})",
+                        f"dialogue {did!r} has turn {turn} already ({self.unit} {first_line[key]})",
                     )
                     continue
                 first_line[key] = line
@@ -485,9 +514,11 @@ class _Reader:
         return audio, start, end
 
 
-def line_problem(path: Path, line: int, column: str | None, message: str) -> str:
+def line_problem(
+    path: Path, line: int, column: str | None, message: str, unit: str = "line"
+) -> str:
     """``<file>: line <n>: column '<c>': <message>``, the one line of a problem."""
-    where = f"line {line}" + (f": column {column!r}" if column else "")
+    where = f"{unit} {line}" + (f": column {column!r}" if column else "")
     return f"{path}: {where}: {message}"
 
 

@@ -1,0 +1,116 @@
+"""Live conversations of the service: one session per dialogue, with limits and expiry.
+
+A session of a causal model (its prediction of an utterance ignores later ones) is
+an :class:`~lmam.train.predictor.OnlineSession`: each added utterance is answered
+once, and earlier answers never change. A session of a non-causal model keeps the
+dialogue and reruns the model over all of it at every utterance; its answer holds
+every utterance's prediction so far, since later utterances may change earlier ones.
+Sessions left idle longer than the timeout expire and free their memory.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lmam.data.conversation_files import ConversationFile, Dialogue, Utterance
+from lmam.train.predictor import OnlineSession, Prediction, Predictor
+
+
+class SessionLimitError(Exception):
+    """No room for another session (``--max-sessions``)."""
+
+
+class UnknownSessionError(KeyError):
+    """No open session of that id (never opened, closed, or expired)."""
+
+
+@dataclass
+class LiveSession:
+    """One dialogue of the service."""
+
+    id: str
+    online: OnlineSession | None  # causal models
+    said: list[Utterance] = field(default_factory=list)  # non-causal: the dialogue so far
+    touched: float = field(default_factory=time.monotonic)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, predictor: Predictor, speaker: str, text: str) -> list[Prediction]:
+        """The new utterance's prediction (causal), or every utterance's so far (rerun)."""
+        with self.lock:
+            self.touched = time.monotonic()
+            if self.online is not None:
+                return [self.online.add(speaker, text)]
+            self.said.append(Utterance(len(self.said), speaker, text))
+            conv = ConversationFile(
+                Path(f"<session {self.id}>"),
+                [Dialogue(self.id, list(self.said))],
+                ("dialogue", "turn", "speaker", "text"),
+            )
+            return predictor.predict(conv)
+
+    def __len__(self) -> int:
+        return len(self.online.order) if self.online is not None else len(self.said)
+
+
+class Sessions:
+    """The open sessions, at most ``limit``, each expiring after ``idle`` seconds unused."""
+
+    def __init__(self, predictor: Predictor, causal: bool, limit: int, idle: float) -> None:
+        self.predictor = predictor
+        self.causal = causal
+        self.limit = limit
+        self.idle = idle
+        self._open: dict[str, LiveSession] = {}
+        self._lock = threading.Lock()
+
+    def open(self) -> LiveSession:
+        with self._lock:
+            self._expire()
+            if len(self._open) >= self.limit:
+                raise SessionLimitError(
+                    f"{self.limit} sessions are open, the most this server keeps (--max-sessions); "
+                    "close one (DELETE /v1/sessions/ID) or wait for idle ones to expire"
+                )
+            sid = secrets.token_urlsafe(12)
+            online = self.predictor.session(sid) if self.causal else None
+            session = LiveSession(sid, online)
+            self._open[sid] = session
+            return session
+
+    def get(self, sid: str) -> LiveSession:
+        with self._lock:
+            self._expire()
+            session = self._open.get(sid)
+            if session is None:
+                raise UnknownSessionError(sid)
+            session.touched = time.monotonic()
+            return session
+
+    def close(self, sid: str) -> None:
+        with self._lock:
+            if self._open.pop(sid, None) is None:
+                raise UnknownSessionError(sid)
+
+    def count(self) -> int:
+        with self._lock:
+            self._expire()
+            return len(self._open)
+
+    def expire(self) -> int:
+        """Drop the sessions idle too long; returns how many are left."""
+        with self._lock:
+            self._expire()
+            return len(self._open)
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for sid in [s for s, v in self._open.items() if now - v.touched > self.idle]:
+            del self._open[sid]
+
+    def describe(self) -> dict[str, Any]:
+        return {"open": self.count(), "limit": self.limit, "idle_seconds": self.idle}
