@@ -1,11 +1,12 @@
 """Random against length-bucketed batches: padding, seconds per epoch, validation.
 
-For every backbone (default options, its own fusion, batch size 16, 1 thread) on
-CMU-MOSI, IEMOCAP-text and MELD-text (the MiniLM features, as the tables), both
-batchings are built side by side in one process and their training epochs timed
-in turns (the engine's own ``train_epoch``, epochs 1..R, each batching on the
-same epochs); the table gives the padded share of the positions (mean over those
-epochs) and the median seconds per epoch, and the ratio.
+For every backbone (default options, batch size 16, 1 thread), with its own fusion
+and with LMAM at ``early_residual``, on CMU-MOSI, IEMOCAP-text and MELD-text (the
+MiniLM features, as the tables), both batchings are built side by side in one
+process and their training epochs timed in turns (the engine's own
+``train_epoch``, epochs 1..R, each on the same epochs); the table gives the padded
+share of the positions (mean over those epochs), the median seconds per epoch and
+the speed-up, and LMAM's cost (with / without) under each batching.
 
 ``--validation`` also trains each (dataset, backbone) pair given by
 ``--validate`` with both batchings on seeds 0..S-1 (the dataset's own epochs and
@@ -32,6 +33,7 @@ import torch
 
 from bench.common import environment, print_table, write_json
 from lmam.data.batching import BATCHINGS, epoch_batches, padded_fraction
+from lmam.experiments.reproduce.variants import base, star
 from lmam.models import list_models
 from lmam.train import TrainConfig, Trainer
 from lmam.train.build import load_dataset
@@ -39,10 +41,10 @@ from lmam.train.build import load_dataset
 DATASETS = ("mosi", "iemocap-text", "meld-text")
 
 
-def base_config(dataset: str, backbone: str, batching: str) -> TrainConfig:
-    return TrainConfig(
-        dataset=dataset, backbone=backbone, fusion="none", batching=batching, threads=1
-    )
+def base_config(dataset: str, backbone: str, batching: str, lmam: bool = False) -> TrainConfig:
+    """The backbone with its own fusion (or LMAM at ``early_residual``), default options."""
+    variant = star(backbone) if lmam else base(backbone)
+    return TrainConfig(dataset=dataset, **variant, batching=batching, threads=1)
 
 
 def padding(dataset: str, epochs: int) -> dict[str, float]:
@@ -57,17 +59,23 @@ def padding(dataset: str, epochs: int) -> dict[str, float]:
 
 
 def epoch_seconds(dataset: str, backbone: str, repeats: int) -> dict[str, float]:
-    """Median seconds of a training epoch with each batching, timed in turns."""
+    """Median seconds of a training epoch with each batching, without and with LMAM
+    (keys ``random``, ``bucketed``, ``random+lmam``, ``bucketed+lmam``), timed in turns."""
     folder = tempfile.mkdtemp(prefix="lmam-bench-batching-")
     trainers = {
-        b: Trainer(
-            replace(base_config(dataset, backbone, b), out_dir=folder, name=b),
+        b + ("+lmam" if lmam else ""): Trainer(
+            replace(
+                base_config(dataset, backbone, b, lmam),
+                out_dir=folder,
+                name=b + ("-lmam" if lmam else ""),
+            ),
             quiet=True,
             use_test=False,
         )
+        for lmam in (False, True)
         for b in BATCHINGS
     }
-    times: dict[str, list[float]] = {b: [] for b in BATCHINGS}
+    times: dict[str, list[float]] = {b: [] for b in trainers}
     for epoch in range(1, repeats + 2):
         for b, trainer in trainers.items():
             start = time.perf_counter()
@@ -132,6 +140,10 @@ def main() -> None:
                 "seconds_random": sec["random"],
                 "seconds_bucketed": sec["bucketed"],
                 "speedup": sec["random"] / sec["bucketed"],
+                "seconds_random_lmam": sec["random+lmam"],
+                "seconds_bucketed_lmam": sec["bucketed+lmam"],
+                "lmam_ratio_random": sec["random+lmam"] / sec["random"],
+                "lmam_ratio_bucketed": sec["bucketed+lmam"] / sec["bucketed"],
             }
             rows.append(row)
             table.append(
@@ -143,6 +155,8 @@ def main() -> None:
                     sec["random"],
                     sec["bucketed"],
                     f"{row['speedup']:.2f}x",
+                    f"{row['lmam_ratio_random']:.2f}",
+                    f"{row['lmam_ratio_bucketed']:.2f}",
                 ]
             )
     print_table(

@@ -4,8 +4,8 @@ Endpoints (the OpenAPI schema is at ``/openapi.json``, its pages at ``/docs``):
 
 - ``GET /healthz``: ``{"status": "ok"}``.
 - ``GET /v1/model``: the run's card: labels, modalities, how its features are built
-  (encoder and openSMILE versions), its test figures, and whether its sessions carry
-  their state (a causal model) or rerun the dialogue.
+  (encoder and openSMILE versions), its test figures, and whether its sessions answer
+  each utterance once (a causal model) or rerun the dialogue.
 - ``POST /v1/predict``: ``{"utterances": [{dialogue, turn, speaker, text, audio?, start?,
   end?, label?}, ...]}`` (a conversation file's fields) -> every utterance's emotion and
   probabilities. ``audio`` is a path under the server's ``--audio-root``, nothing else.
@@ -320,7 +320,7 @@ def model_card(run_dir: Path, predictor: Predictor, causal: bool) -> dict[str, A
         "pipeline": predictor.pipeline,
         "test": test,
         "causal": causal,
-        "session": "carried" if causal else "rerun",
+        "session": "causal" if causal else "rerun",
     }
 
 

@@ -121,7 +121,7 @@ function openSession() {
     const message = JSON.parse(event.data);
     if (message.error) { showError(message.error); return; }
     if (message.predictions) {
-      // a carried session answers the new utterance; a rerun one every utterance so far
+      // a causal session answers the new utterance; a rerun one every utterance so far
       show(message.predictions, message.predictions.length > 1);
     }
   };
@@ -145,7 +145,7 @@ async function start() {
     const card = await call("/v1/model");
     card.labels.forEach((label, i) => { colours[label] = PALETTE[i % PALETTE.length]; });
     $("model").textContent = `${card.run}: ${card.backbone} with ${card.fusion}, ` +
-      `emotions ${card.labels.join(", ")}; live sessions ${card.session === "carried" ? "carry their state" : "rerun the dialogue"}`;
+      `emotions ${card.labels.join(", ")}; live sessions ${card.session === "causal" ? "answer each utterance once" : "rerun the dialogue"}`;
   } catch (e) { showError(e.message); $("model").textContent = "no model card"; }
   $("whole").addEventListener("submit", predictWhole);
   $("file").addEventListener("change", upload);
