@@ -252,8 +252,9 @@ def markdown(result: dict[str, Any], command: str) -> str:
     for r in result["rows"]:
         m = r["metric"]
         vm = r["valid_metric"]
+        mark = " †" if r.get("recorded") else ""
         lines.append(
-            f"| {r['dataset']} | {r['label']} | {points(m, r['without'])} | "
+            f"| {r['dataset']}{mark} | {r['label']} | {points(m, r['without'])} | "
             f"{points(m, r['with'])} | {100 * r['delta']:+.2f} | {r['p']:.2g} | {r['seeds']} | "
             f"{r['trials'][0]} ({r['pruned'][0]}) / {r['trials'][1]} ({r['pruned'][1]}) | "
             f"{points(vm, r['valid_without'])} / {points(vm, r['valid_with'])} {vm} | "
@@ -268,6 +269,11 @@ def markdown(result: dict[str, Any], command: str) -> str:
                 f"({vm}) is {points(vm, a)} without and {points(vm, b)} with LMAM "
                 f"(p {r['tuned_metric_p']:.2g}{'; lower is better' if vm == 'mae' else ''})."
             )
+    if any(r.get("recorded") for r in result["rows"]):
+        lines.append(
+            "\n† kept from the earlier record of this table: its studies were run by an "
+            "earlier call, and are not under this machine's runs folder."
+        )
     ahead = [r for r in result["rows"] if r["delta"] > 0]
     sure = [r for r in ahead if r["p"] < 0.05]
     behind = [r for r in result["rows"] if r["delta"] < 0 and r["p"] < 0.05]
