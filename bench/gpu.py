@@ -45,6 +45,7 @@ from lmam.data import Conversation, ConversationDataset, register_dataset
 from lmam.experiments.reproduce.variants import base, star
 from lmam.models import list_models
 from lmam.train import TrainConfig, Trainer
+from lmam.train.precision import autocast
 
 HERE = Path(__file__).resolve().parent
 LENGTHS = json.loads((HERE / "data" / "lengths.json").read_text())
@@ -185,19 +186,24 @@ def lmam_flops(device: torch.device, peaks: dict[str, float]) -> dict[str, float
     mask = (torch.arange(t)[None] < torch.tensor(lengths)[:, None]).to(device)
     fusion = create_fusion("lmam", in_dims=WIDTHS["iemocap"], out_dim=100, rank=45).to(device)
 
-    def step() -> None:
-        fusion(feats, mask).sum().backward()
+    def step(precision: str = "32") -> None:
+        with autocast(precision, device):
+            out = fusion(feats, mask)
+        out.float().sum().backward()
 
     with FlopCounterMode(display=False) as counter:
         step()
     flops = counter.get_total_flops()
     seconds = timed(step, device, 20)
-    achieved = flops / seconds / 1e12
+    seconds_bf16 = timed(lambda: step("bf16"), device, 20)
     return {
         "flops": float(flops),
         "seconds": seconds,
-        "tflops": achieved,
-        "share_of_fp32_peak": achieved / peaks["fp32_tflops"],
+        "tflops": flops / seconds / 1e12,
+        "share_of_fp32_peak": flops / seconds / 1e12 / peaks["fp32_tflops"],
+        "seconds_bf16_autocast": seconds_bf16,
+        "tflops_bf16_autocast": flops / seconds_bf16 / 1e12,
+        "share_of_bf16_peak": flops / seconds_bf16 / 1e12 / peaks["bf16_tflops"],
     }
 
 

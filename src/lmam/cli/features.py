@@ -22,7 +22,7 @@ from lmam.features import datasets as _datasets  # noqa: F401  (registers the *-
 from lmam.features.audio import FEATURE_SETS, audio_cache_dir, extract_audio
 from lmam.features.finetune import FineTune
 from lmam.features.raw import with_modality, write_features
-from lmam.features.text import ENCODERS, cache_dir, cached_text_dataset, check_encoder
+from lmam.features.text import ENCODERS, TEXT_BATCH, cache_dir, cached_text_dataset, check_encoder
 from lmam.outputs import check_output
 
 features_app = command_group("Build derived features, cached in lmam's format.")
@@ -50,7 +50,7 @@ def text(
     cache: Path | None = typer.Option(
         None, "--cache-dir", help="default: $LMAM_CACHE or ~/.cache/lmam"
     ),
-    batch_size: int = typer.Option(128, help="texts per forward pass"),
+    batch_size: int = typer.Option(TEXT_BATCH, help="texts per forward pass (larger on a GPU)"),
     encoder: str = typer.Option(
         "minilm",
         help="the sentence encoder: " + "; ".join(f"{k}: {v}" for k, v in ENCODERS.items()),

@@ -21,7 +21,7 @@ from lmam.data.meld_csv import is_meld_csv_dir, read_meld_csv
 from lmam.data.registry import create_dataset, register_dataset
 from lmam.errors import OptionError
 from lmam.features.finetune import FineTune
-from lmam.features.text import TextEncoder, cached_text_dataset, check_encoder
+from lmam.features.text import TEXT_BATCH, TextEncoder, cached_text_dataset, check_encoder
 
 
 def _fine_tuning(fine_tune: bool, tuning: FineTune, text_encoder: str) -> FineTune | None:
@@ -48,7 +48,7 @@ def load_iemocap_text(
     path: Path | None = None,
     *,
     cache_dir: str | Path | None = None,
-    batch_size: int = 128,
+    batch_size: int = TEXT_BATCH,
     progress: bool = True,
     encoder: TextEncoder | None = None,
     fine_tune: bool = False,
@@ -94,7 +94,7 @@ def load_meld_text(
     *,
     labels: str = "emotion",
     cache_dir: str | Path | None = None,
-    batch_size: int = 128,
+    batch_size: int = TEXT_BATCH,
     progress: bool = True,
     encoder: TextEncoder | None = None,
     fine_tune: bool = False,
