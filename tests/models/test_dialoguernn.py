@@ -152,3 +152,53 @@ def test_gradient_reaches_every_parameter():
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
         assert p.grad.abs().sum() > 0, name
     assert torch.all(x.grad[~mask] == 0)
+
+
+@pytest.mark.parametrize(
+    ("fusion", "embed"),
+    [("none", "early"), ("concat", "early"), ("lmam", "early"), ("lmam", "early_residual"),
+     ("lmam", "parallel")],
+)  # fmt: skip
+def test_a_causal_dialoguernn_steps_with_carried_state_as_it_runs_whole(fusion, embed):
+    """One utterance at a time, carrying the global, party and emotion states, gives the
+    rows of the forward pass over the whole dialogue (three speakers, two modalities)."""
+    from lmam.models import create_model
+    from lmam.models.dialoguernn import StepState
+
+    torch.manual_seed(0)
+    options = {"context": "causal"} if fusion == "lmam" else {}
+    model = create_model(
+        "dialoguernn", in_dims={"text": 10, "audio": 6}, num_classes=3, fusion=fusion,
+        embed=embed, fusion_options=options, bidirectional=False, emotion_attention=False,
+        d_g=12, d_p=10, d_e=8, d_h=9,
+    ).eval()  # fmt: skip
+    assert model.can_step
+    t = 9
+    feats = {"text": torch.randn(1, t, 10), "audio": torch.randn(1, t, 6)}
+    speakers = torch.tensor([[4, 1, 4, 7, 1, 1, 4, 7, 7]])
+    state = StepState()
+    with torch.no_grad():
+        whole = model(feats, torch.ones(1, t, dtype=torch.bool), speakers)[0]
+        steps = [
+            model.step({m: x[:, : k + 1] for m, x in feats.items()}, int(speakers[0, k]), state)[0]
+            for k in range(t)
+        ]
+    torch.testing.assert_close(torch.stack(steps), whole, atol=1e-6, rtol=1e-5)
+    assert state.globals is not None and state.globals.shape == (1, t, 12)
+    assert set(state.parties) == {1, 4, 7}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"bidirectional": True, "emotion_attention": False},
+     {"bidirectional": False, "emotion_attention": True},
+     {"bidirectional": False, "emotion_attention": False, "listener": True}],
+)  # fmt: skip
+def test_a_dialoguernn_that_reads_later_utterances_cannot_step(options):
+    from lmam.models import create_model
+    from lmam.models.dialoguernn import StepState
+
+    model = create_model("dialoguernn", in_dims={"text": 10}, num_classes=3, **options)
+    assert not model.can_step
+    with pytest.raises(ValueError, match="causal"):
+        model.step({"text": torch.randn(1, 2, 10)}, 0, StepState())

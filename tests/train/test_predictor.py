@@ -140,6 +140,7 @@ def test_online_session_equals_offline(causal_run: Path, fake_text: None) -> Non
     k = 0
     for d in conv.dialogues[:3]:
         session = predictor.session(d.id)
+        assert session.carried  # a causal DialogueRNN: one step per utterance
         for u in d.utterances:
             online = session.add(u.speaker, u.text, audio=u.audio, start=u.start, end=u.end)
             assert online.emotion == offline[k].emotion

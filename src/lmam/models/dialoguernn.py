@@ -29,6 +29,8 @@ not tuned here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import torch
 from torch import Tensor, nn
 
@@ -37,6 +39,17 @@ from lmam.nn.graph import local_parties
 from lmam.nn.matching_attention import MatchingAttention
 from lmam.nn.rnn import reverse_padded
 from lmam.space import Float, Int
+
+
+@dataclass
+class StepState:
+    """What one dialogue carries between utterances (:meth:`DialogueRNNEncoder.step`):
+    the global states so far ``(1, t, D_g)``, each speaker's party state ``(1, D_p)``
+    and the last emotion state ``(1, D_e)``."""
+
+    globals: Tensor | None = None
+    parties: dict[int, Tensor] = field(default_factory=dict)
+    emotion: Tensor | None = None
 
 
 class DialogueRNNDirection(nn.Module):
@@ -118,6 +131,35 @@ class DialogueRNNDirection(nn.Module):
         out = nn.functional.pad(out, (0, 0, 0, t_pad - out.shape[1]))
         return out[torch.argsort(order)]
 
+    def step(self, u: Tensor, speaker: int, state: StepState) -> Tensor:
+        """The emotion state of one more utterance of one dialogue, updating ``state``
+        (the computation of :meth:`forward` at that step; without listeners).
+
+        Args:
+            u: ``(1, D_m)``, the utterance.
+            speaker: its speaker (any id; a new one starts from a zero party state).
+
+        Returns:
+            ``(1, D_e)``.
+        """
+        if self.l_cell is not None:
+            raise ValueError("a step without the whole dialogue needs listener=False")
+        q_spk = state.parties.get(speaker, u.new_zeros(1, self.d_p))
+        g_mem = state.globals
+        g_prev = g_mem[:, -1] if g_mem is not None else u.new_zeros(1, self.d_g)
+        g = self.drop(self.g_cell(torch.cat([u, q_spk], 1), g_prev))
+        if g_mem is not None:
+            c, _ = self.attention(g_mem, u)
+        else:
+            c = u.new_zeros(1, self.d_g)
+        q_new = self.drop(self.p_cell(torch.cat([u, c], 1), q_spk))
+        e_prev = state.emotion if state.emotion is not None else u.new_zeros(1, self.d_e)
+        e = self.drop(self.e_cell(q_new, e_prev))
+        state.parties[speaker] = q_new
+        state.globals = g.unsqueeze(1) if g_mem is None else torch.cat([g_mem, g.unsqueeze(1)], 1)
+        state.emotion = e
+        return e
+
 
 class DialogueRNNEncoder(nn.Module):
     """DialogueRNN, BiDialogueRNN or BiDialogueRNN+Att over a batch of conversations.
@@ -163,6 +205,31 @@ class DialogueRNNEncoder(nn.Module):
         self.rec_drop = nn.Dropout(rec_dropout)
         self.drop = nn.Dropout(dropout)
         self.out_dim = d_h
+
+    @property
+    def can_step(self) -> bool:
+        """Whether :meth:`step` can carry a dialogue's state (causal: one direction,
+        no emotion attention over the whole dialogue, no listeners)."""
+        return (
+            self.backward_rnn is None
+            and self.emotion_attention is None
+            and self.forward_rnn.l_cell is None
+        )
+
+    def step(self, x: Tensor, speaker: int, state: StepState) -> Tensor:
+        """The output of one more utterance of one dialogue, carrying ``state``: equal to
+        the last row of :meth:`forward` over the dialogue so far (see :attr:`can_step`).
+
+        Args:
+            x: ``(1, D_m)``. Returns: ``(1, d_h)``.
+        """
+        if not self.can_step:
+            raise ValueError(
+                "step needs a causal DialogueRNN: bidirectional=False, "
+                "emotion_attention=False, listener=False"
+            )
+        e = self.rec_drop(self.forward_rnn.step(x, speaker, state))
+        return self.drop(torch.relu(self.dense(e)))
 
     def forward(self, x: Tensor, mask: Tensor, speakers: Tensor) -> Tensor:
         keep = mask.to(torch.bool)

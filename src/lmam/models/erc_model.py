@@ -49,7 +49,7 @@ module); there are no auxiliary losses.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor, nn
@@ -300,6 +300,51 @@ class ERCModel(nn.Module):
         if self.parallel_proj is not None:
             h = h + self.parallel_proj(self.fusion(clean, keep))
         return h
+
+    @property
+    def can_step(self) -> bool:
+        """Whether :meth:`step` can carry a dialogue's state: a single-stream backbone
+        that can step (a causal DialogueRNN), the fusion (if any) at ``early``,
+        ``early_residual`` or ``parallel``."""
+        enc = self.encoders["all"] if set(self.encoders) == {"all"} else None
+        return (
+            not self.multimodal
+            and enc is not None
+            and bool(getattr(enc, "can_step", False))
+            and (self.fusion is None or self.embed in ("early", "early_residual", "parallel"))
+        )
+
+    def step(self, feats: Mapping[str, Tensor], speaker: int, state: Any) -> Tensor:
+        """Logits of the last utterance of one dialogue so far, carrying the backbone's
+        ``state`` (its :class:`~lmam.models.dialoguernn.StepState`) from the earlier
+        utterances: the backbone runs one step, not over the whole dialogue (a fusion,
+        if any, still reads the dialogue so far). For a causal model, equal to
+        ``forward(feats, mask)[0, -1]`` (see :attr:`can_step`).
+
+        Args:
+            feats: ``{modality: (1, t, D_m)}``, the dialogue so far.
+            speaker: the last utterance's speaker id.
+
+        Returns:
+            ``(1, num_classes)``.
+        """
+        if not self.can_step:
+            raise ValueError("step needs a causal single-stream backbone (see can_step)")
+        t = next(iter(feats.values())).shape[1]
+        mask = torch.ones(1, t, dtype=torch.bool, device=next(iter(feats.values())).device)
+        xs, keep = check_inputs(self.in_dims, feats, mask)
+        clean = dict(zip(self.modalities, xs))
+        x = torch.cat([v[:, -1] for v in xs], dim=-1)
+        fused = self.fusion(clean, keep)[:, -1] if self.fusion is not None else None
+        if fused is not None and self.embed == "early":
+            x = fused
+        elif fused is not None and self.residual_proj is not None:
+            x = x + self.residual_proj(fused)
+        encoder: Any = self.encoders["all"]
+        h = encoder.step(x, speaker, state)
+        if fused is not None and self.parallel_proj is not None:
+            h = h + self.parallel_proj(fused)
+        return self.classifier(self.drop(h))
 
     def forward(
         self, feats: Mapping[str, Tensor], mask: Tensor, speakers: Tensor | None = None

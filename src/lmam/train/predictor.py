@@ -34,6 +34,7 @@ from lmam.data.normalize import Standardizer
 from lmam.errors import OptionError, RunError
 from lmam.features.mpnet import INSTALL as MPNET_INSTALL
 from lmam.models import ERCModel
+from lmam.models.dialoguernn import StepState
 from lmam.outputs import atomic_write_text
 from lmam.train.inference import check_compatible, load_model
 
@@ -273,8 +274,11 @@ class OnlineSession:
     """One dialogue, one utterance at a time: :meth:`add` returns that utterance's prediction.
 
     Each call builds the new utterance's features (its text, and its audio
-    file when the run uses audio) and runs the causal model over the dialogue
-    so far; the result equals the offline prediction for that utterance.
+    file when the run uses audio). A model that can step (a causal DialogueRNN:
+    :attr:`lmam.models.ERCModel.can_step`) carries its recurrent and party states
+    from one utterance to the next, so an utterance costs one step of the backbone;
+    any other causal model runs over the dialogue so far. Either way the result
+    equals the offline prediction for that utterance (tested).
     """
 
     predictor: Predictor
@@ -283,6 +287,12 @@ class OnlineSession:
     speakers: dict[str, int] = field(default_factory=dict)
     order: list[int] = field(default_factory=list)
     said: list[Utterance] = field(default_factory=list)
+    state: StepState | None = None
+
+    @property
+    def carried(self) -> bool:
+        """Whether the model's state is carried between utterances (one backbone step each)."""
+        return bool(getattr(self.predictor.model, "can_step", False))
 
     def add(
         self,
@@ -306,8 +316,26 @@ class OnlineSession:
             np.array(self.order, dtype=np.int64),
             np.zeros(t, np.int64),
         )
-        p = self.predictor._probabilities([conv])[0][-1]
+        p = self._step(conv) if self.carried else self.predictor._probabilities([conv])[0][-1]
         return self.predictor._prediction(Dialogue(self.dialogue, [utterance]), utterance, p)
+
+    @torch.no_grad()
+    def _step(self, conv: Conversation) -> np.ndarray:
+        """The last utterance's probabilities, one backbone step from the carried state."""
+        if self.predictor.standardizer is not None:
+            conv = self.predictor.standardizer.apply([conv])[0]
+        model = self.predictor.model
+        device = next(model.parameters()).device
+        feats = {
+            m: torch.from_numpy(np.ascontiguousarray(conv.feats[m], dtype=np.float32))
+            .unsqueeze(0)
+            .to(device)
+            for m in self.predictor.modalities
+        }
+        if self.state is None:
+            self.state = StepState()
+        logits = model.step(feats, self.order[-1], self.state)
+        return torch.softmax(logits.float(), dim=-1)[0].cpu().numpy()
 
     def _features(self, u: Utterance) -> dict[str, np.ndarray]:
         if "audio" in self.predictor.modalities and u.audio is None:

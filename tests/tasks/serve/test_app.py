@@ -64,7 +64,7 @@ def test_health_model_card_page_and_schema(causal_run: Path) -> None:
     c = client(causal_run)
     assert c.get("/healthz").json() == {"status": "ok"}
     card = c.get("/v1/model").json()
-    assert card["causal"] is True and card["session"] == "causal"
+    assert card["causal"] is True and card["session"] == "carried"
     assert card["labels"] == lmam.Predictor.from_run(causal_run).label_names
     assert card["pipeline"]["text"]["encoder"] == "fake-encoder"
     assert "weighted_f1" in card["test"]
@@ -204,7 +204,7 @@ def test_the_websocket_answers_each_utterance(causal_run: Path) -> None:
     offline = c.post("/v1/predict", json={"utterances": first}).json()["predictions"]
     with c.websocket_connect("/v1/sessions/ws") as ws:
         hello = ws.receive_json()
-        assert hello["state"] == "causal"
+        assert hello["state"] == "carried"
         for k, r in enumerate(first):
             ws.send_text(json.dumps({"speaker": r["speaker"], "text": r["text"]}))
             [p] = ws.receive_json()["predictions"]

@@ -223,8 +223,19 @@ def run(
     trials: int,
     command: str,
 ) -> Path:
-    """The whole study; writes ``out/design/README.md`` and ``design.json``."""
+    """The whole study; writes ``out/design/README.md`` and ``design.json``.
+
+    The datasets of an earlier ``design.json`` that this call does not run keep their
+    recorded results (their runs may be on another machine), and the decisions are
+    taken over all of them."""
+    recorded = out / "design" / "design.json"
     report: dict[str, Any] = {"datasets": {}}
+    if recorded.is_file():
+        report["datasets"] = {
+            d: v
+            for d, v in json.loads(recorded.read_text()).get("datasets", {}).items()
+            if d not in datasets
+        }
     for dataset in datasets:
         base = host(tuned_root, dataset)
         from lmam.train.build import load_dataset

@@ -320,7 +320,9 @@ def model_card(run_dir: Path, predictor: Predictor, causal: bool) -> dict[str, A
         "pipeline": predictor.pipeline,
         "test": test,
         "causal": causal,
-        "session": "causal" if causal else "rerun",
+        "session": "carried"
+        if causal and predictor.model.can_step
+        else ("causal" if causal else "rerun"),
     }
 
 

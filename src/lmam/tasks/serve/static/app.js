@@ -145,7 +145,7 @@ async function start() {
     const card = await call("/v1/model");
     card.labels.forEach((label, i) => { colours[label] = PALETTE[i % PALETTE.length]; });
     $("model").textContent = `${card.run}: ${card.backbone} with ${card.fusion}, ` +
-      `emotions ${card.labels.join(", ")}; live sessions ${card.session === "causal" ? "answer each utterance once" : "rerun the dialogue"}`;
+      `emotions ${card.labels.join(", ")}; live sessions ${{carried: "carry their state", causal: "answer each utterance once"}[card.session] || "rerun the dialogue"}`;
   } catch (e) { showError(e.message); $("model").textContent = "no model card"; }
   $("whole").addEventListener("submit", predictWhole);
   $("file").addEventListener("change", upload);
