@@ -94,3 +94,13 @@ def test_design_rows_compare_each_variant_with_the_papers_formulation() -> None:
     # lower is better for MAE: a lower value is the better one
     [_, mae] = design.rows({design.PAPER: [0.9, 0.91, 0.92], "x": [0.8, 0.82, 0.81]}, "mae")
     assert mae["better"]
+
+
+def test_a_design_run_keeps_the_recorded_datasets_it_does_not_run(tmp_path: Path) -> None:
+    (tmp_path / "design").mkdir()
+    recorded = {"datasets": {"mosi": {"rows": [1]}, "iemocap-text": {"rows": [2]}}}
+    (tmp_path / "design" / "design.json").write_text(json.dumps(recorded))
+    kept = {d: {**v, "recorded": True} for d, v in recorded["datasets"].items()}
+    assert design.recorded_datasets(tmp_path, ["meld-text"]) == kept
+    assert design.recorded_datasets(tmp_path, ["mosi"]) == {"iemocap-text": kept["iemocap-text"]}
+    assert design.recorded_datasets(tmp_path / "nowhere", ["mosi"]) == {}

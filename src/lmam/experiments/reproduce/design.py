@@ -174,7 +174,8 @@ def markdown(report: dict[str, Any], command: str) -> str:
     for dataset, data in report["datasets"].items():
         m = data["metric"]
         lines += [
-            f"## {dataset} (validation {m}{', lower is better' if m == 'mae' else ''})",
+            f"## {dataset} (validation {m}{', lower is better' if m == 'mae' else ''})"
+            + (" (kept from the earlier record of this study)" if data.get("recorded") else ""),
             "",
             "| variant | validation | Δ | p |",
             "|:---|---:|---:|---:|",
@@ -215,6 +216,16 @@ def markdown(report: dict[str, Any], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def recorded_datasets(out: Path, datasets: list[str]) -> dict[str, Any]:
+    """The results of an earlier ``out/design/design.json`` for the datasets other than
+    ``datasets`` (their runs may be on another machine; this call keeps them)."""
+    recorded = out / "design" / "design.json"
+    if not recorded.is_file():
+        return {}
+    earlier = json.loads(recorded.read_text()).get("datasets", {})
+    return {d: {**v, "recorded": True} for d, v in earlier.items() if d not in datasets}
+
+
 def run(
     tuned_root: Path,
     runs_dir: Path,
@@ -228,14 +239,7 @@ def run(
     The datasets of an earlier ``design.json`` that this call does not run keep their
     recorded results (their runs may be on another machine), and the decisions are
     taken over all of them."""
-    recorded = out / "design" / "design.json"
-    report: dict[str, Any] = {"datasets": {}}
-    if recorded.is_file():
-        report["datasets"] = {
-            d: v
-            for d, v in json.loads(recorded.read_text()).get("datasets", {}).items()
-            if d not in datasets
-        }
+    report: dict[str, Any] = {"datasets": recorded_datasets(out, datasets)}
     for dataset in datasets:
         base = host(tuned_root, dataset)
         from lmam.train.build import load_dataset
