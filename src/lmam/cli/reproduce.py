@@ -101,7 +101,12 @@ def reproduce_command(
     fresh: bool = typer.Option(False, help="retrain runs that finished earlier"),
     runs_dir: Path = typer.Option(Path("runs/reproduce"), help="where the runs are trained"),
     out: Path = typer.Option(Path("results"), help="where the tables and figures are written"),
-    trials: int = typer.Option(30, min=1, help="tuned: the trials of every study"),
+    trials: int = typer.Option(
+        30,
+        min=0,
+        help="tuned: the trials of every study (at least 1); design: of the importance "
+        "study (0: the ablations only)",
+    ),
     backbone: list[str] = typer.Option(
         None, "--backbone", help="tuned: the backbones (default bclstm, emocaps, dialoguernn)"
     ),
@@ -198,6 +203,8 @@ def _tuned(
     """``lmam reproduce tuned``: the equal-budget studies, then their table."""
     from lmam.experiments.reproduce import tuned
 
+    if trials < 1:
+        raise OptionError(f"--trials {trials}: a tuned study needs at least 1 trial")
     for name in datasets or []:
         if name not in tuned.DATASETS:
             raise OptionError(f"--dataset {name}: tuned runs on {', '.join(tuned.DATASETS)}")
