@@ -296,3 +296,36 @@ def test_lmam_serve_starts_on_localhost_and_answers(causal_run: Path, tmp_path: 
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_a_timed_out_prediction_is_never_run_beside_the_next(
+    causal_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """504 past --request-timeout; the timed-out prediction still runs to its end, and
+    the next request's prediction waits for it (one prediction at a time)."""
+    import threading
+    import time
+
+    running, overlaps = [0], []
+    guard = threading.Lock()
+    real = lmam.Predictor.predict
+
+    def slow(self, conv, **kw):  # type: ignore[no-untyped-def]
+        with guard:
+            running[0] += 1
+            overlaps.append(running[0])
+        time.sleep(0.6)
+        try:
+            return real(self, conv, **kw)
+        finally:
+            with guard:
+                running[0] -= 1
+
+    monkeypatch.setattr(lmam.Predictor, "predict", slow)
+    c = client(causal_run, request_timeout_seconds=0.2)
+    body = {"utterances": [{"speaker": "A", "text": "hello"}]}
+    r = c.post("/v1/predict", json=body)
+    assert r.status_code == 504 and "--request-timeout" in r.json()["error"]
+    c.post("/v1/predict", json=body)  # times out too, but only after the first ended
+    time.sleep(1.5)  # both threads finish
+    assert overlaps and max(overlaps) == 1

@@ -31,6 +31,7 @@ import hmac
 import json
 import logging
 import tempfile
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,7 +113,9 @@ def create_app(
     predictor = Predictor.from_run(run_dir, device)
     causal = predictor.is_causal()
     sessions = Sessions(predictor, causal, settings.max_sessions, settings.session_idle_seconds)
-    model_lock = asyncio.Lock()
+    model_lock = asyncio.Lock()  # requests queue here, outside the timeout
+    model_busy = threading.Lock()  # held by the thread itself: a timed-out prediction
+    # still runs to its end, and the next one must not start beside it
     card = model_card(run_dir, predictor, causal)
     app = FastAPI(
         title="lmam",
@@ -132,11 +135,15 @@ def create_app(
     def authorised(request: Request) -> None:
         check_token(settings.token, request.headers.get("authorization"), None)
 
+    def exclusive(fn: Callable[[], Any]) -> Any:
+        with model_busy:
+            return fn()
+
     async def run_model(fn: Callable[[], Any]) -> Any:
         async with model_lock:  # one prediction at a time: the model is not shared across threads
             try:
                 return await asyncio.wait_for(
-                    run_in_threadpool(fn), timeout=settings.request_timeout_seconds
+                    run_in_threadpool(exclusive, fn), timeout=settings.request_timeout_seconds
                 )
             except TimeoutError:
                 raise ApiError(
