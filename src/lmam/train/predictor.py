@@ -292,7 +292,7 @@ class OnlineSession:
     @property
     def carried(self) -> bool:
         """Whether the model's state is carried between utterances (one backbone step each)."""
-        return bool(getattr(self.predictor.model, "can_step", False))
+        return self.predictor.model.can_step
 
     def add(
         self,
@@ -325,16 +325,10 @@ class OnlineSession:
         if self.predictor.standardizer is not None:
             conv = self.predictor.standardizer.apply([conv])[0]
         model = self.predictor.model
-        device = next(model.parameters()).device
-        feats = {
-            m: torch.from_numpy(np.ascontiguousarray(conv.feats[m], dtype=np.float32))
-            .unsqueeze(0)
-            .to(device)
-            for m in self.predictor.modalities
-        }
+        batch = collate([conv], self.predictor.modalities).to(next(model.parameters()).device)
         if self.state is None:
             self.state = StepState()
-        logits = model.step(feats, self.order[-1], self.state)
+        logits = model.step(batch.feats, self.order[-1], self.state)
         return torch.softmax(logits.float(), dim=-1)[0].cpu().numpy()
 
     def _features(self, u: Utterance) -> dict[str, np.ndarray]:

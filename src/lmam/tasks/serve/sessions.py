@@ -103,12 +103,7 @@ class Sessions:
                 release_memory()
 
     def count(self) -> int:
-        with self._lock:
-            self._expire()
-            return len(self._open)
-
-    def expire(self) -> int:
-        """Drop the sessions idle too long; returns how many are left."""
+        """The open sessions, after dropping those idle too long."""
         with self._lock:
             self._expire()
             return len(self._open)
