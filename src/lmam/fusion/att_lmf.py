@@ -49,9 +49,6 @@ class AttLMFFusion(TensorFamilyFusion):
         **options: ``hidden`` (default 16, common so that the modalities can
             attend), ``activation``, ``dropout`` (also on the attention weights)
             of :class:`~lmam.fusion.tfn.TensorFamilyFusion`.
-
-    Shapes:
-        ``forward(feats: {m: (B, T, D_m)}, mask: (B, T)) -> (B, T, out_dim)``.
     """
 
     def __init__(

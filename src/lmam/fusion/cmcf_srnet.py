@@ -116,9 +116,6 @@ class CMCFSRNetFusion(TransformerFamilyFusion):
         graph_layers: number of graph refinement layers.
         **options: ``d_model``, ``heads``, ``layers``, ``positions``,
             ``dropout`` of :class:`~lmam.fusion.mult.TransformerFamilyFusion`.
-
-    Shapes:
-        ``forward(feats: {m: (B, T, D_m)}, mask: (B, T)) -> (B, T, out_dim)``.
     """
 
     def __init__(

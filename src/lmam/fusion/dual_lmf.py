@@ -45,9 +45,6 @@ class DualLMFFusion(TensorFamilyFusion):
         window: ``w``, utterances on either side in the time factor (0: utterance-wise).
         **options: ``hidden`` (default 16), ``activation``, ``dropout`` of
             :class:`~lmam.fusion.tfn.TensorFamilyFusion`.
-
-    Shapes:
-        ``forward(feats: {m: (B, T, D_m)}, mask: (B, T)) -> (B, T, out_dim)``.
     """
 
     def __init__(

@@ -107,9 +107,6 @@ class LMFFusion(TensorFamilyFusion):
         rank: the CP rank ``r`` (the paper finds 4 works well).
         **options: ``hidden`` (default 16), ``activation``, ``dropout`` of
             :class:`~lmam.fusion.tfn.TensorFamilyFusion`.
-
-    Shapes:
-        ``forward(feats: {m: (B, T, D_m)}, mask: (B, T)) -> (B, T, out_dim)``.
     """
 
     def __init__(

@@ -47,9 +47,6 @@ class LMFMulTFusion(TransformerFamilyFusion):
         **options: ``d_model`` (also the width of ``F``), ``heads``,
             ``layers``, ``context``, ``positions``, ``dropout`` of
             :class:`~lmam.fusion.mult.TransformerFamilyFusion`.
-
-    Shapes:
-        ``forward(feats: {m: (B, T, D_m)}, mask: (B, T)) -> (B, T, out_dim)``.
     """
 
     def __init__(

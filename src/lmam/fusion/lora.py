@@ -74,9 +74,6 @@ class LoRAFusion(FusionModule):
         base_checkpoint: path of the base's state dict, or ``None``.
         **options: the base's options (``dim``, ``sources``, ``scale``,
             ``context``, ``residual``, ``aggregate``, ``combine``, ``dropout``).
-
-    Shapes:
-        ``forward(feats: {m: (B, T, D_m)}, mask: (B, T)) -> (B, T, out_dim)``.
     """
 
     forwards_options_to = SelfAttentionFusion  # where **options go (see lmam.options)

@@ -49,9 +49,6 @@ class MMMUBAFusion(FusionModule):
         out_dim: output width.
         dim: the common width ``d`` (``None``: the widest modality).
         pairs: ``"all"`` or ``"text"`` (the latter needs a ``text`` modality).
-
-    Shapes:
-        ``forward(feats: {m: (B, T, D_m)}, mask: (B, T)) -> (B, T, out_dim)``.
     """
 
     def __init__(

@@ -97,9 +97,6 @@ class MulTFusion(TransformerFamilyFusion):
         out_dim: output width.
         **options: ``d_model``, ``heads``, ``layers``, ``context``,
             ``positions``, ``dropout`` of :class:`TransformerFamilyFusion`.
-
-    Shapes:
-        ``forward(feats: {m: (B, T, D_m)}, mask: (B, T)) -> (B, T, out_dim)``.
     """
 
     def __init__(self, in_dims: Mapping[str, int], out_dim: int, **options: object) -> None:

@@ -126,9 +126,6 @@ class TensorFusion(TensorFamilyFusion):
         out_dim: output width.
         **options: ``hidden`` (width ``h``, default 16), ``activation`` and
             ``dropout`` of :class:`TensorFamilyFusion`.
-
-    Shapes:
-        ``forward(feats: {m: (B, T, D_m)}, mask: (B, T)) -> (B, T, out_dim)``.
     """
 
     def __init__(self, in_dims: Mapping[str, int], out_dim: int, **options: object) -> None:

@@ -296,15 +296,7 @@ class CrossModalAttention(FusionModule):
         return torch.where(keep.unsqueeze(-1), fused, 0.0)
 
     def forward(self, feats: Mapping[str, Tensor], mask: Tensor) -> Tensor:
-        """Fuse.
-
-        Args:
-            feats: ``{modality: (B, T, D_m)}``.
-            mask: ``(B, T)``, nonzero at real utterances.
-
-        Returns:
-            ``(B, T, out_dim)``; zero at padded utterances.
-        """
+        """Args: feats: ``{m: (B, T, D_m)}``; mask: ``(B, T)``. Returns: ``(B, T, out_dim)``."""
         xi, keep = self.one_pad(feats, mask)
         return self.finish(self._attended(xi, keep), keep)
 

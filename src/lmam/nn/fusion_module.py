@@ -22,6 +22,10 @@ from lmam.space import SearchSpace
 class FusionModule(nn.Module):
     """Base class of every fusion: holds ``in_dims``, ``out_dim`` and checks inputs.
 
+    Every fusion has the one contract ``forward(feats: {m: (B, T, D_m)}, mask: (B, T))
+    -> (B, T, out_dim)``, zero at padded utterances; a fusion's own docstring says
+    only where it adds to it.
+
     Attributes:
         in_dims: width of each modality, in the fixed modality order.
         modalities: the modality names, in that order.

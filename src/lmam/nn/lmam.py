@@ -52,9 +52,6 @@ class LMAM(CrossModalAttention):
             default ``dim`` is the *narrowest* input width (wider modalities
             get an input projection), chosen for the plug-in cost (at most
             0.62 M added parameters, ``python -m bench.backbones``), not by accuracy.
-
-    Shapes:
-        ``forward(feats: {m: (B, T, D_m)}, mask: (B, T)) -> (B, T, out_dim)``.
     """
 
     space: ClassVar[SearchSpace] = {"rank": Int(5, 100, step=5), "dropout": Float(0.0, 0.5)}

@@ -43,9 +43,6 @@ class AuthorsCodeLMAM(FusionModule):
             is the memory (keys, values and residual).
         out_dim: output width.
         dim: common width ``d``; ``None``: the memory modality's width.
-
-    Shapes:
-        ``forward(feats: {m: (B, T, D_m)}, mask: (B, T)) -> (B, T, out_dim)``.
     """
 
     def __init__(self, in_dims: Mapping[str, int], out_dim: int, *, dim: int | None = None) -> None:
@@ -60,15 +57,7 @@ class AuthorsCodeLMAM(FusionModule):
         self.out = nn.Linear(d, out_dim) if out_dim != d else None
 
     def forward(self, feats: Mapping[str, Tensor], mask: Tensor) -> Tensor:
-        """Fuse.
-
-        Args:
-            feats: ``{modality: (B, T, D_m)}``.
-            mask: ``(B, T)``, nonzero at real utterances.
-
-        Returns:
-            ``(B, T, out_dim)``; zero at padded utterances.
-        """
+        """Args: feats: ``{m: (B, T, D_m)}``; mask: ``(B, T)``. Returns: ``(B, T, out_dim)``."""
         xs, keep = self.prepare(feats, mask)
         real = keep.unsqueeze(-1)
         xs = [
