@@ -157,7 +157,7 @@ def test_gradient_reaches_every_parameter():
 @pytest.mark.parametrize(
     ("fusion", "embed"),
     [("none", "early"), ("concat", "early"), ("lmam", "early"), ("lmam", "early_residual"),
-     ("lmam", "parallel")],
+     ("lmam", "parallel"), ("self_attention", "early_residual")],
 )  # fmt: skip
 def test_a_causal_dialoguernn_steps_with_carried_state_as_it_runs_whole(fusion, embed):
     """One utterance at a time, carrying the global, party and emotion states, gives the
@@ -166,7 +166,7 @@ def test_a_causal_dialoguernn_steps_with_carried_state_as_it_runs_whole(fusion, 
     from lmam.models.dialoguernn import StepState
 
     torch.manual_seed(0)
-    options = {"context": "causal"} if fusion == "lmam" else {}
+    options = {"context": "causal"} if fusion in ("lmam", "self_attention") else {}
     model = create_model(
         "dialoguernn", in_dims={"text": 10, "audio": 6}, num_classes=3, fusion=fusion,
         embed=embed, fusion_options=options, bidirectional=False, emotion_attention=False,
@@ -186,6 +186,8 @@ def test_a_causal_dialoguernn_steps_with_carried_state_as_it_runs_whole(fusion, 
     torch.testing.assert_close(torch.stack(steps), whole, atol=1e-6, rtol=1e-5)
     assert state.globals is not None and state.globals.shape == (1, t, 12)
     assert set(state.parties) == {1, 4, 7}
+    if options:  # the attention fusion carried its keys and values too
+        assert state.fusion.values is not None and state.fusion.values.shape[2] == t
 
 
 @pytest.mark.parametrize(

@@ -43,10 +43,17 @@ class SelfAttentionFusion(CrossModalAttention):
         so that the projections read plain matrices."""
         return list(xi.transpose(0, 1).contiguous().unbind(0))
 
-    def scores_and_values(self, xi: Tensor, scale: Tensor | float) -> tuple[list[Tensor], Tensor]:
-        """Args: xi: ``(B, M, T, d+1)``; scale: float or ``(B, 1, 1)``.
-        Returns: per target modality ``(B, T, n, T)``, and the values ``(B, M, T, d+1)``."""
+    steps = True
+
+    def step_parts(self, xi: Tensor) -> tuple[list[Tensor], list[Tensor], Tensor]:
+        """See :meth:`CrossModalAttention.step_parts`: ``W^Q``, ``W^K`` and ``W^V`` of every row."""
         xs = self._modality_major(xi)
         keys = torch.stack(self._per_modality(self.wk, xs), 1)
         values = torch.stack(self._per_modality(self.wv, xs), 1)
-        return self.shared_key_scores(self._per_modality(self.wq, xs), keys, scale), values
+        return self._per_modality(self.wq, xs), [keys] * len(xs), values
+
+    def scores_and_values(self, xi: Tensor, scale: Tensor | float) -> tuple[list[Tensor], Tensor]:
+        """Args: xi: ``(B, M, T, d+1)``; scale: float or ``(B, 1, 1)``.
+        Returns: per target modality ``(B, T, n, T)``, and the values ``(B, M, T, d+1)``."""
+        queries, keys, values = self.step_parts(xi)
+        return self.shared_key_scores(queries, keys[0], scale), values

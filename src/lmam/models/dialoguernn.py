@@ -35,6 +35,7 @@ import torch
 from torch import Tensor, nn
 
 from lmam.models.registry import register_backbone
+from lmam.nn.cross_attention import StepCache
 from lmam.nn.graph import local_parties
 from lmam.nn.matching_attention import MatchingAttention
 from lmam.nn.rnn import reverse_padded
@@ -45,11 +46,13 @@ from lmam.space import Float, Int
 class StepState:
     """What one dialogue carries between utterances (:meth:`DialogueRNNEncoder.step`):
     the global states so far ``(1, t, D_g)``, each speaker's party state ``(1, D_p)``
-    and the last emotion state ``(1, D_e)``."""
+    and the last emotion state ``(1, D_e)``; and, for a causal attention fusion in
+    front of it, that fusion's cache (:meth:`lmam.models.ERCModel.step`)."""
 
     globals: Tensor | None = None
     parties: dict[int, Tensor] = field(default_factory=dict)
     emotion: Tensor | None = None
+    fusion: StepCache = field(default_factory=StepCache)
 
 
 class DialogueRNNDirection(nn.Module):

@@ -49,12 +49,13 @@ module); there are no auxiliary losses.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import torch
 from torch import Tensor, nn
 
 from lmam.fusion.registry import create_fusion, fusion_factory
+from lmam.nn.cross_attention import CrossModalAttention
 from lmam.nn.fusion_module import FusionModule, check_inputs
 
 EMBEDS = ("early", "early_residual", "late", "parallel", "late_text")
@@ -317,9 +318,10 @@ class ERCModel(nn.Module):
     def step(self, feats: Mapping[str, Tensor], speaker: int, state: Any) -> Tensor:
         """Logits of the last utterance of one dialogue so far, carrying the backbone's
         ``state`` (its :class:`~lmam.models.dialoguernn.StepState`) from the earlier
-        utterances: the backbone runs one step, not over the whole dialogue (a fusion,
-        if any, still reads the dialogue so far). For a causal model, equal to
-        ``forward(feats, mask)[0, -1]`` (see :attr:`can_step`).
+        utterances: the backbone runs one step, not over the whole dialogue. A causal
+        attention fusion (LMAM or self-attention with ``context="causal"``) steps too,
+        from its cache in ``state``; any other fusion reads the dialogue so far. For a
+        causal model, equal to ``forward(feats, mask)[0, -1]`` (see :attr:`can_step`).
 
         Args:
             feats: ``{modality: (1, t, D_m)}``, the dialogue so far.
@@ -335,7 +337,12 @@ class ERCModel(nn.Module):
         xs, keep = check_inputs(self.in_dims, feats, mask)
         clean = dict(zip(self.modalities, xs))
         x = torch.cat([v[:, -1] for v in xs], dim=-1)
-        fused = self.fusion(clean, keep)[:, -1] if self.fusion is not None else None
+        fused = None
+        if self.fusion is not None and getattr(self.fusion, "can_step", False):
+            last = {m: x[:, -1:] for m, x in clean.items()}
+            fused = cast(CrossModalAttention, self.fusion).step(last, state.fusion)
+        elif self.fusion is not None:
+            fused = self.fusion(clean, keep)[:, -1]
         if fused is not None and self.embed == "early":
             x = fused
         elif fused is not None and self.residual_proj is not None:

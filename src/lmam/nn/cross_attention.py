@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -47,6 +48,16 @@ def source_index(num_modalities: int, sources: str) -> Tensor:
     if m < 2:
         raise ValueError("sources='inter' needs at least two modalities")
     return torch.tensor([[j for j in range(m) if j != i] for i in range(m)])
+
+
+@dataclass
+class StepCache:
+    """What a causal attention fusion carries between one dialogue's utterances
+    (:meth:`CrossModalAttention.step`): the key side of every utterance so far, per
+    target modality ``(B, M, t, k)``, and the values ``(B, M, t, d_v)``."""
+
+    keys: list[Tensor] = field(default_factory=list)
+    values: Tensor | None = None
 
 
 class CrossModalAttention(FusionModule):
@@ -134,6 +145,24 @@ class CrossModalAttention(FusionModule):
         raise NotImplementedError
 
     score_activation: str = "none"  # "tanh" for matching attention
+
+    steps: bool = False
+    """Whether the subclass gives :meth:`step_parts`, so that with ``context="causal"``
+    it can :meth:`step` one utterance at a time."""
+
+    def step_parts(self, xi: Tensor) -> tuple[list[Tensor], list[Tensor], Tensor]:
+        """The attention's inputs row by row, for :meth:`step` (every one of them is a
+        function of its own utterance alone).
+
+        Args:
+            xi: ``(B, M, t, d+1)``.
+
+        Returns:
+            Per target modality the queries ``(B, t, k)`` (unscaled) and the key side
+            of every source ``(B, M, t, k)``, and the values ``(B, M, t, d_v)``: the
+            scores of :meth:`scores_and_values` are ``s q_i keys_i^T``.
+        """
+        raise NotImplementedError
 
     # -- shared steps ------------------------------------------------------------
     def one_pad(self, feats: Mapping[str, Tensor], mask: Tensor) -> tuple[Tensor, Tensor]:
@@ -307,6 +336,49 @@ class CrossModalAttention(FusionModule):
             return self.attend(scores, values, keep, residual)
         attended = self.attend(scores, values, keep, torch.zeros_like(residual))
         return [F.gelu(a) + r for a, r in zip(attended, residual.unbind(1))]
+
+    @property
+    def can_step(self) -> bool:
+        """Whether :meth:`step` can carry a dialogue: a causal context and a subclass
+        that gives :meth:`step_parts`."""
+        return self.steps and self.context == "causal"
+
+    def step(self, feats: Mapping[str, Tensor], cache: StepCache) -> Tensor:
+        """The fused output of one more utterance of each dialogue, which attends over
+        the utterances carried in ``cache`` (and adds itself to it): one query row
+        against the ``t`` keys so far, not the ``t x t`` scores of a rerun. Equal to
+        ``forward`` over the dialogue so far, at its last utterance (``context="causal"``).
+
+        Args:
+            feats: ``{modality: (B, 1, D_m)}``, the new utterance.
+            cache: the dialogue's :class:`StepCache`, empty at its first utterance.
+
+        Returns:
+            ``(B, out_dim)``.
+        """
+        if not self.can_step:
+            raise ValueError("step needs context='causal' (and a fusion that can step)")
+        first = next(iter(feats.values()))
+        keep = torch.ones(first.shape[0], 1, dtype=torch.bool, device=first.device)
+        xi, _ = self.one_pad(feats, keep)
+        queries, keys, values = self.step_parts(xi)
+        if cache.values is None:
+            cache.keys, cache.values = keys, values
+        else:
+            cache.keys = [torch.cat([c, k], dim=2) for c, k in zip(cache.keys, keys)]
+            cache.values = torch.cat([cache.values, values], dim=2)
+        b, _, t, _ = cache.values.shape
+        scale = self.score_scale(torch.ones(b, t, dtype=torch.bool, device=first.device))
+        weight = 1.0 / len(self.src[0]) if self.aggregate == "mean" else 1.0
+        summed = []
+        for i, (q, res) in enumerate(zip(queries, self.residual_of(xi).unbind(1))):
+            s = torch.bmm(q * scale, self.sources_of(cache.keys[i], i).transpose(1, 2))
+            if self.score_activation == "tanh":
+                s = torch.tanh(s)
+            alpha = torch.softmax(s.view(b, 1, -1, t), dim=-1).view(b, 1, -1)
+            a = torch.bmm(alpha, self.sources_of(cache.values, i)) * weight
+            summed.append(F.gelu(a) + res if self.output == "gelu" else a + res)
+        return self.finish(summed, keep)[:, 0]
 
     def per_modality(self, feats: Mapping[str, Tensor], mask: Tensor) -> dict[str, Tensor]:
         """The per-modality outputs ``O_i`` before they are combined (what a

@@ -102,13 +102,43 @@ class LMAM(CrossModalAttention):
         the values, which are the one-padded features themselves: ``xi``."""
         return self.attention_scores(xi, scale), xi
 
+    steps = True
+
+    def step_parts(self, xi: Tensor) -> tuple[list[Tensor], list[Tensor], Tensor]:
+        """See :meth:`CrossModalAttention.step_parts`: the values are ``xi``."""
+        if self.query_type == "full":
+            return self._full_queries(xi), [xi] * len(self.modalities), xi
+        q, k = self._lowrank_sides(xi)
+        return q, list(k.unbind(3)), xi
+
+    def _full_queries(self, xi: Tensor) -> list[Tensor]:
+        """Args: xi: ``(B, M, T, d+1)``. Returns: ``Q_i`` per target, ``(B, T, d+1)``."""
+        return [self.query[name](x) for name, x in zip(self.modalities, xi.unbind(1))]
+
     def attention_scores(self, xi: Tensor, scale: Tensor | float) -> list[Tensor]:
         """Args: xi: ``(B, M, T, d+1)``; scale: float or ``(B, 1, 1)``.
         Returns: ``s Q_i xi_j^T`` per target modality ``i``: ``(B, T, n, T)``."""
-        b, m, t, w = xi.shape
         if self.query_type == "full":
-            queries = [self.query[name](x) for name, x in zip(self.modalities, xi.unbind(1))]
-            return self.shared_key_scores(queries, xi, scale)
+            return self.shared_key_scores(self._full_queries(xi), xi, scale)
+        b, _, t, _ = xi.shape
+        q, k = self._lowrank_sides(xi)
+        return [
+            torch.bmm(q_i * scale, self.sources_of(k_i, i).transpose(1, 2)).view(b, t, -1, t)
+            for i, (q_i, k_i) in enumerate(zip(q, k.unbind(3)))
+        ]
+
+    def _lowrank_sides(self, xi: Tensor) -> tuple[list[Tensor], Tensor]:
+        """The two sides of the rank-``r`` scores.
+
+        Args:
+            xi: ``(B, M, T, d+1)``.
+
+        Returns:
+            The query side ``xi_i [U_i, e, 0]`` per target ``i``, ``(B, T, r')``, and
+            the key side ``xi_j [V_i, b_i, 0]`` of every source ``j`` and target ``i``,
+            ``(B, M, T, M, r')`` (``r'``: ``r + 1`` rounded up to a multiple of 8).
+        """
+        b, m, t, w = xi.shape
         layers = [cast(LowRankLinear, self.query[name]) for name in self.modalities]
         # inner width r + 1, rounded up to a multiple of 8 with zero columns: the
         # matrix kernels run such widths faster (the key-side product at the
@@ -130,11 +160,7 @@ class LMAM(CrossModalAttention):
             ],
             dim=1,
         )
-        k = (xi.reshape(b * m * t, w) @ v).view(b, m, t, m, r)
-        return [
-            torch.bmm(q_i * scale, self.sources_of(k_i, i).transpose(1, 2)).view(b, t, -1, t)
-            for i, (q_i, k_i) in enumerate(zip(q, k.unbind(3)))
-        ]
+        return q, (xi.reshape(b * m * t, w) @ v).view(b, m, t, m, r)
 
     def extra_repr(self) -> str:
         return (

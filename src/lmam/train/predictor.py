@@ -276,7 +276,8 @@ class OnlineSession:
     Each call builds the new utterance's features (its text, and its audio
     file when the run uses audio). A model that can step (a causal DialogueRNN:
     :attr:`lmam.models.ERCModel.can_step`) carries its recurrent and party states
-    from one utterance to the next, so an utterance costs one step of the backbone;
+    from one utterance to the next (and a causal attention fusion in front of it, its
+    keys and values), so an utterance costs one step of the backbone;
     any other causal model runs over the dialogue so far. Either way the result
     equals the offline prediction for that utterance (tested).
     """
