@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -45,6 +47,17 @@ def causal_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def rerun_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _train(tmp_path_factory.mktemp("serve-bclstm"), "run", ["--backbone", "bclstm"])
+
+
+@pytest.fixture(scope="module")
+def audio_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run whose model reads text and audio (openSMILE functionals)."""
+    pytest.importorskip("opensmile")
+    with pytest.MonkeyPatch.context() as mp:
+        encoder = FakeEncoder()
+        mp.setattr(text_module, "default_encoder_name", lambda: "fake-encoder")
+        mp.setattr(text_module, "load_encoder", lambda **_: encoder.encoder())
+        return build_and_train(tmp_path_factory.mktemp("serve-audio"), "run", CAUSAL)
 
 
 def client(run: Path, **settings: object) -> TestClient:
@@ -235,7 +248,7 @@ def test_an_uploaded_file_is_predicted_and_a_bad_one_explained(causal_run: Path)
     )
     talk = causal_run.parents[1] / "data" / "talk.csv"  # it names audio files
     r = c.post("/v1/predict/file", files={"file": ("talk.csv", talk.read_bytes(), "text/csv")})
-    assert r.status_code == 422 and "audio column" in r.json()["error"]
+    assert r.status_code == 422 and "was not uploaded" in r.json()["error"]
     bad = b"dialogue,turn,speaker,text\nd1,zero,A,hello\n"
     r = c.post("/v1/predict/file", files={"file": ("bad.csv", bad, "text/csv")})
     assert r.status_code == 422
@@ -329,3 +342,50 @@ def test_a_timed_out_prediction_is_never_run_beside_the_next(
     c.post("/v1/predict", json=body)  # times out too, but only after the first ended
     time.sleep(1.5)  # both threads finish
     assert overlaps and max(overlaps) == 1
+
+
+def test_an_uploaded_file_with_its_audio_equals_the_offline_prediction(
+    audio_run: Path, tmp_path: Path
+) -> None:
+    """Audio arrives as upload parts beside the conversation file; nothing outside them
+    is read, and each missing or misnamed part is a 422 naming the line."""
+    c = client(audio_run, max_body_bytes=50_000_000)
+    assert c.get("/v1/model").json()["modalities"] == ["audio", "text"]
+    data = audio_run.parents[1] / "data"
+    talk = data / "talk.csv"
+    conv = read_conversations(talk)
+    names = sorted({u.audio.name for u in conv.utterances if u.audio is not None})
+    assert names, "the generated conversation names audio files"
+    offline = lmam.Predictor.from_run(audio_run).predict(conv)
+
+    # the file names its audio by base name; the parts carry the same names
+    rows = talk.read_text().replace(",wav/", ",")
+    parts = [("audio", (n, (data / "wav" / n).read_bytes(), "audio/wav")) for n in names]
+    r = c.post("/v1/predict/file", files=[("file", ("talk.csv", rows, "text/csv")), *parts])
+    assert r.status_code == 200, r.text
+    got = r.json()["predictions"]
+    assert [p["prediction"] for p in got] == [p.emotion for p in offline]
+    for p, q in zip(got, offline):
+        assert p["probabilities"] == pytest.approx(q.probabilities, abs=1e-5)
+
+    r = c.post("/v1/predict/file", files=[("file", ("talk.csv", rows, "text/csv")), *parts[1:]])
+    assert r.status_code == 422 and f"{names[0]!r} was not uploaded" in r.json()["error"]
+    assert r.json()["error"].startswith("file: talk.csv: line ")
+    outside = rows.replace(names[0], f"../{names[0]}")
+    r = c.post("/v1/predict/file", files=[("file", ("talk.csv", outside, "text/csv")), *parts])
+    assert r.status_code == 422 and "was not uploaded" in r.json()["error"]
+    r = c.post(
+        "/v1/predict/file", files=[("file", ("talk.csv", rows, "text/csv")), parts[0], parts[0]]
+    )
+    assert r.status_code == 422 and "uploaded twice" in r.json()["error"]
+    garbage = [("audio", (names[0], b"not a sound", "audio/wav")), *parts[1:]]
+    r = c.post("/v1/predict/file", files=[("file", ("talk.csv", rows, "text/csv")), *garbage])
+    assert r.status_code == 422, r.text
+    assert r.json()["error"].startswith(f"talk.csv: line 2: column 'audio': {names[0]}: not a")
+    assert "lmam-serve-" not in r.text  # the server's own folder is not told
+    table = list(csv.reader(io.StringIO(rows)))
+    out = io.StringIO()
+    csv.writer(out).writerows(row[:-1] for row in table)  # without the audio column
+    text_only = out.getvalue()
+    r = c.post("/v1/predict/file", files={"file": ("talk.csv", text_only, "text/csv")})
+    assert r.status_code == 422 and "the model uses audio" in r.json()["error"]

@@ -10,7 +10,8 @@ Endpoints (the OpenAPI schema is at ``/openapi.json``, its pages at ``/docs``):
   end?, label?}, ...]}`` (a conversation file's fields) -> every utterance's emotion and
   probabilities. ``audio`` is a path under the server's ``--audio-root``, nothing else.
 - ``POST /v1/predict/file``: a conversation file (``.csv`` / ``.jsonl``) as a multipart
-  upload (field ``file``), text only.
+  upload (field ``file``), with the audio files its ``audio`` column names as parts
+  ``audio`` (each under its own file name; they live only for the request).
 - ``POST /v1/sessions`` -> ``{"id": ...}``; ``POST /v1/sessions/{id}/utterances``
   ``{speaker, text}`` -> the answer; ``DELETE /v1/sessions/{id}``.
 - ``WebSocket /v1/sessions/ws``: a session for the connection's lifetime; each message
@@ -37,7 +38,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request, UploadFile, WebSocket, WebSocketDisconnect
+from fastapi import (
+    Depends,
+    FastAPI,
+    File,
+    Request,
+    UploadFile,
+    WebSocket,
+    WebSocketDisconnect,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -210,35 +219,34 @@ def create_app(
         return {"predictions": [p.to_dict() for p in result]}
 
     @app.post("/v1/predict/file", dependencies=[Depends(authorised)])
-    async def predict_file(file: UploadFile) -> dict[str, Any]:
+    async def predict_file(
+        file: UploadFile, audio: list[UploadFile] = File(default_factory=list)
+    ) -> dict[str, Any]:
         name = Path(file.filename or "upload.csv").name
         suffix = Path(name).suffix.lower()
         if suffix not in (".csv", ".jsonl", ".ndjson"):
             raise ApiError(422, f"file: {name}: a conversation file ends in .csv or .jsonl")
         data = await file.read()
         with tempfile.TemporaryDirectory(prefix="lmam-serve-") as folder:
-            path = Path(folder) / f"upload{suffix}"
+            base = Path(folder).resolve()
+            await save_audio(audio, base)
+            path = base / f"conversation{suffix}"
             path.write_bytes(data)
             try:
                 conv = read_conversations(path, check_audio=False)
-            except ConversationFileError as e:
-                lines = [line.replace(str(path), name) for line in e.lines]
-                raise ApiError(422, "\n".join(lines)) from None
-            except DataError as e:
-                raise ApiError(422, str(e).replace(str(path), name)) from None
-            if conv.has_audio:
-                raise ApiError(
-                    422,
-                    f"file: {name} has an audio column; an uploaded file is read as text "
-                    "only (send the utterances to POST /v1/predict with audio under --audio-root)",
-                )
-            if len(conv.utterances) > settings.max_utterances:
-                raise ApiError(
-                    413,
-                    f"file: {len(conv.utterances)} utterances, the most a request may have "
-                    f"is {settings.max_utterances} (--max-utterances)",
-                )
-            result = await run_model(lambda: predictor.predict(conv))
+                check_uploaded_audio(conv, base, name, uses_audio="audio" in predictor.modalities)
+                if len(conv.utterances) > settings.max_utterances:
+                    raise ApiError(
+                        413,
+                        f"file: {len(conv.utterances)} utterances, the most a request may have "
+                        f"is {settings.max_utterances} (--max-utterances)",
+                    )
+                result = await run_model(lambda: predictor.predict(conv))
+            except (ConversationFileError, DataError) as e:
+                # the server's temporary folder is named by what the client sent
+                lines = e.lines if isinstance(e, ConversationFileError) else [str(e)]
+                told = [x.replace(str(path), name).replace(f"{base}/", "") for x in lines]
+                raise ApiError(422, "\n".join(told)) from None
         return {"predictions": [p.to_dict() for p in result]}
 
     @app.post("/v1/sessions", status_code=201, dependencies=[Depends(authorised)])
@@ -366,6 +374,40 @@ def confined(name: str, root: Path | None, utterance: int) -> Path:
             "audio folder (give a path relative to --audio-root)",
         )
     return path
+
+
+async def save_audio(parts: list[UploadFile], folder: Path) -> None:
+    """Write the uploaded audio files into ``folder`` under their own base names."""
+    for k, part in enumerate(parts, 1):
+        name = Path(part.filename or "").name
+        if not name or name.startswith(".") or Path(name).suffix.lower() in (".csv", ".jsonl"):
+            raise ApiError(422, f"audio: part {k}: {part.filename!r} is not an audio file name")
+        target = folder / name
+        if target.exists():
+            raise ApiError(422, f"audio: {name} is uploaded twice")
+        target.write_bytes(await part.read())
+
+
+def check_uploaded_audio(conv: Any, folder: Path, name: str, uses_audio: bool) -> None:
+    """An uploaded conversation's audio column names only files uploaded beside it."""
+    if uses_audio and not conv.has_audio:
+        raise ApiError(
+            422,
+            f"file: {name}: the model uses audio: give the file an audio column and "
+            "upload each file it names as an 'audio' part",
+        )
+    if not conv.has_audio:
+        return
+    for d in conv.dialogues:
+        for u in d.utterances:
+            audio = Path(u.audio).resolve()
+            where = f"file: {name}: line {u.line}: column 'audio'"
+            if audio.parent != folder or not audio.is_file():
+                raise ApiError(
+                    422,
+                    f"{where}: {audio.name!r} was not uploaded (upload each audio file the "
+                    "conversation names as an 'audio' part, and name it by its file name)",
+                )
 
 
 def known(sessions: Sessions, sid: str) -> Any:
