@@ -6,8 +6,11 @@ tutorial of docs/raw-conversations.md) and drives it with an asyncio client (htt
 1. load: ``--sessions`` concurrent sessions of ``--utterances`` utterances each (HTTP
    session endpoints), and ``--batches`` whole-conversation requests at the same time;
    latency of every request (p50, p99), throughput, errors (goal: none);
-2. the server's resident memory (``/proc/PID/status``) before, at its peak during,
-   and after the sessions closed or expired (goal: back near the baseline);
+2. the server's resident memory (``/proc/PID/status``): cold (after one short
+   request), warm (after one session and one request of the load's size: what any
+   served model keeps once it has run), and at the peak of each of ``--rounds``
+   rounds of the load and after it, its sessions closed or expired (goal: back to
+   the warm baseline, and no growth from one round to the next);
 3. faults: malformed JSON, an oversized body, a slow client (its body sent in pieces
    over seconds), an unknown session, sessions abandoned mid-dialogue (they expire),
    and the run's folder removed while serving; after each, the server must still
@@ -149,25 +152,38 @@ async def drive(args: argparse.Namespace, port: int, pid: int, run_copy: Path) -
 
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
         await client.post("/v1/predict", json={"utterances": [{"speaker": "A", "text": "warm up"}]})
-        baseline = rss_mib(pid)
+        cold = rss_mib(pid)
+        # a warm-up of the same work, one of each, so that the baseline holds what any
+        # served model keeps once it has run (kernels, caches), not what sessions hold
+        await session_load(client, lines, args.utterances, [], [], False)
+        await batch_load(client, lines, 1, [], [])
+        await asyncio.sleep(1.0)
+        warm = rss_mib(pid)
         sampler = asyncio.create_task(sample())
         session_latency: list[float] = []
         batch_latency: list[float] = []
         errors: list[str] = []
-        start = time.perf_counter()
         abandoned = max(1, args.sessions // 10)
-        acks = await asyncio.gather(
-            *[
-                session_load(client, lines, args.utterances, session_latency, errors, k < abandoned)
-                for k in range(args.sessions)
-            ],
-            batch_load(client, lines, args.batches, batch_latency, errors),
-        )
-        load_seconds = time.perf_counter() - start
-        peak = max(m for _, m in memory) if memory else rss_mib(pid)
-        await asyncio.sleep(args.idle + 2)  # the abandoned sessions expire
-        card = (await client.get("/v1/model")).json()
-        after = rss_mib(pid)
+        rounds: list[dict[str, float]] = []
+        acks: list[Any] = []
+        load_seconds = 0.0
+        for _ in range(args.rounds):
+            memory.clear()
+            start = time.perf_counter()
+            acks += await asyncio.gather(
+                *[
+                    session_load(
+                        client, lines, args.utterances, session_latency, errors, k < abandoned
+                    )
+                    for k in range(args.sessions)
+                ],
+                batch_load(client, lines, args.batches, batch_latency, errors),
+            )
+            load_seconds += time.perf_counter() - start
+            peak = max(m for _, m in memory) if memory else rss_mib(pid)
+            await asyncio.sleep(args.idle + 2)  # the abandoned sessions expire
+            card = (await client.get("/v1/model")).json()
+            rounds.append({"peak": peak, "after": rss_mib(pid), "open": card["sessions"]["open"]})
         faults: dict[str, str] = {}
         r = await client.post(
             "/v1/predict", content=b'{"utterances": [', headers={"content-type": "application/json"}
@@ -182,7 +198,7 @@ async def drive(args: argparse.Namespace, port: int, pid: int, run_copy: Path) -
         faults["unknown session"] = f"{r.status_code} {r.json()['error']}"
         faults["abandoned sessions"] = (
             f"{abandoned} left mid-dialogue; open sessions after {args.idle + 2:.0f} s: "
-            f"{card['sessions']['open']}"
+            f"{rounds[-1]['open']}"
         )
         shutil.rmtree(run_copy)
         r = await client.post(
@@ -209,7 +225,7 @@ async def drive(args: argparse.Namespace, port: int, pid: int, run_copy: Path) -
         "batch_p50_ms": 1000 * statistics.median(batch_latency) if batch_latency else None,
         "batch_p99_ms": 1000 * percentile(batch_latency, 0.99) if batch_latency else None,
         "errors": errors,
-        "memory_mib": {"baseline": baseline, "peak": peak, "after": after},
+        "memory_mib": {"cold": cold, "warm": warm, "rounds": rounds},
         "faults": faults,
     }
 
@@ -221,6 +237,7 @@ def main() -> None:
     parser.add_argument("--utterances", type=int, default=100)
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--idle", type=float, default=10.0, help="the server's --session-idle")
+    parser.add_argument("--rounds", type=int, default=2, help="the load, this many times")
     parser.add_argument("--out", default="serve_load")
     args = parser.parse_args()
     if not Path(args.run, "config.yaml").is_file():
@@ -264,8 +281,12 @@ def main() -> None:
             ],
             ["errors", len(result["errors"])],
             [
-                "memory MiB: baseline / peak / after",
-                " / ".join(f"{v:.0f}" for v in result["memory_mib"].values()),
+                "memory MiB: cold / warm baseline",
+                f"{result['memory_mib']['cold']:.0f} / {result['memory_mib']['warm']:.0f}",
+            ],
+            *[
+                [f"memory MiB, round {k}: peak / after", f"{r['peak']:.0f} / {r['after']:.0f}"]
+                for k, r in enumerate(result["memory_mib"]["rounds"], 1)
             ],
         ],
     )

@@ -44,6 +44,7 @@ def serve_command(
         import uvicorn
 
         from lmam.tasks.serve import ServeSettings, create_app
+        from lmam.tasks.serve.sessions import steady_allocator
     except ImportError as e:
         raise OptionError(
             f"lmam serve needs the extra 'serve': pip install 'lmam[serve]' ({e})"
@@ -67,6 +68,7 @@ def serve_command(
         "request_timeout_seconds": request_timeout,
     }
     settings = ServeSettings(audio_root, token, list(cors_origin), **limits)
+    steady_allocator()  # this process serves for long: give freed sessions' memory back
     app = create_app(run, settings, device)
     if host not in ("127.0.0.1", "localhost", "::1"):
         log_console().print(

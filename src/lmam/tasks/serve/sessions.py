@@ -120,14 +120,43 @@ class Sessions:
         return {"open": self.count(), "limit": self.limit, "idle_seconds": self.idle}
 
 
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameters (malloc.h)
+M_ARENA_MAX = -8
+
+
+def steady_allocator(mmap_threshold: int = 128 * 1024, arenas: int = 2) -> bool:
+    """Make a long-running server give freed memory back (glibc only; elsewhere nothing).
+
+    Blocks of ``mmap_threshold`` bytes or more (a session's tensors) are mapped on
+    their own and returned to the system when freed: fixing the threshold stops glibc
+    from raising it after each such free, which would put the next ones in the heap,
+    where a free block behind a live one cannot be returned. At most ``arenas`` heaps
+    serve the threads that run the model, so fewer free blocks sit apart. The process
+    owner calls it (``lmam serve`` does, at start); a library never changes it alone.
+
+    Returns:
+        Whether both settings were taken.
+    """
+    libc = _libc()
+    if libc is None or not hasattr(libc, "mallopt"):
+        return False
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold)) and bool(
+        libc.mallopt(M_ARENA_MAX, arenas)
+    )
+
+
+def _libc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    name = ctypes.util.find_library("c")
+    return ctypes.CDLL(name) if name else None
+
+
 def release_memory() -> None:
     """Give the memory of closed sessions back to the system: collect cycles, then ask
     glibc to return its free heap pages (``malloc_trim``; elsewhere only the collection).
     Called when the last open session closes or expires."""
     gc.collect()
-    if sys.platform.startswith("linux"):
-        name = ctypes.util.find_library("c")
-        if name:
-            libc = ctypes.CDLL(name)
-            if hasattr(libc, "malloc_trim"):
-                libc.malloc_trim(0)
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
