@@ -7,6 +7,7 @@ import torch
 
 from lmam.models.dialoguernn import DialogueRNNDirection, DialogueRNNEncoder
 from lmam.nn.graph import local_parties
+from tests.models.stepping import assert_steps_equal_forward
 
 D_M = 8  # equal to D_G, so that the "dot" attention is possible
 SIZES = {"d_g": 8, "d_p": 6, "d_e": 5, "d_h": 7, "att_dim": 4}
@@ -163,7 +164,6 @@ def test_a_causal_dialoguernn_steps_with_carried_state_as_it_runs_whole(fusion, 
     """One utterance at a time, carrying the global, party and emotion states, gives the
     rows of the forward pass over the whole dialogue (three speakers, two modalities)."""
     from lmam.models import create_model
-    from lmam.models.dialoguernn import StepState
 
     torch.manual_seed(0)
     options = {"context": "causal"} if fusion in ("lmam", "self_attention") else {}
@@ -175,15 +175,7 @@ def test_a_causal_dialoguernn_steps_with_carried_state_as_it_runs_whole(fusion, 
     assert model.can_step
     t = 9
     feats = {"text": torch.randn(1, t, 10), "audio": torch.randn(1, t, 6)}
-    speakers = torch.tensor([[4, 1, 4, 7, 1, 1, 4, 7, 7]])
-    state = StepState()
-    with torch.no_grad():
-        whole = model(feats, torch.ones(1, t, dtype=torch.bool), speakers)[0]
-        steps = [
-            model.step({m: x[:, : k + 1] for m, x in feats.items()}, int(speakers[0, k]), state)[0]
-            for k in range(t)
-        ]
-    torch.testing.assert_close(torch.stack(steps), whole, atol=1e-6, rtol=1e-5)
+    state = assert_steps_equal_forward(model, feats, torch.tensor([[4, 1, 4, 7, 1, 1, 4, 7, 7]]))
     assert state.globals is not None and state.globals.shape == (1, t, 12)
     assert set(state.parties) == {1, 4, 7}
     if options:  # the attention fusion carried its keys and values too

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lmam.models.textcnn import TextCNNEncoder, max_over_positions
+from tests.models.stepping import assert_steps_equal_forward
 
 
 @pytest.mark.parametrize("k", [1, 3, 5])
@@ -111,3 +112,29 @@ def test_norm_standardises_real_utterances_only():
     torch.testing.assert_close(enc(garbage, mask, speakers), out)
     one = enc(x[:1, :1], mask[:1, :1], speakers[:1, :1])  # one utterance: running statistics
     assert torch.isfinite(one).all()
+
+
+@pytest.mark.parametrize("over", ["projected", "features"])
+@pytest.mark.parametrize("fusion", ["none", "lmam", "self_attention"])
+def test_a_context_free_textcnn_steps_as_it_runs_whole(over, fusion):
+    """One utterance at a time (a causal attention fusion carrying its keys and values)
+    gives the rows of the forward pass over the whole dialogue."""
+    from lmam.models import create_model
+
+    torch.manual_seed(0)
+    options = {"context": "causal"} if fusion != "none" else {}
+    model = create_model(
+        "textcnn", in_dims={"text": 10, "audio": 6}, num_classes=3, fusion=fusion,
+        embed="early_residual" if options else "early", fusion_options=options, over=over,
+        filters=8, dense=7,
+    ).eval()  # fmt: skip
+    assert model.can_step
+    feats = {"text": torch.randn(1, 7, 10), "audio": torch.randn(1, 7, 6)}
+    assert_steps_equal_forward(model, feats, torch.tensor([[0, 1, 0, 1, 1, 0, 1]]))
+
+
+def test_the_contextual_textcnn_cannot_step():
+    from lmam.models import create_model
+
+    model = create_model("textcnn", in_dims={"text": 10}, num_classes=3, over="utterances")
+    assert not model.can_step

@@ -305,8 +305,8 @@ class ERCModel(nn.Module):
     @property
     def can_step(self) -> bool:
         """Whether :meth:`step` can carry a dialogue's state: a single-stream backbone
-        that can step (a causal DialogueRNN), the fusion (if any) at ``early``,
-        ``early_residual`` or ``parallel``."""
+        that can step (a causal DialogueRNN, a context-free TextCNN), the fusion (if any)
+        at ``early``, ``early_residual`` or ``parallel``."""
         enc = self.encoders["all"] if set(self.encoders) == {"all"} else None
         return (
             not self.multimodal

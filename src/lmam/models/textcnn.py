@@ -168,6 +168,25 @@ class TextCNNEncoder(nn.Module):
             outs.append(F.max_pool1d(F.pad(h, (left, k - 1 - left)), k, stride=1))
         return torch.cat(outs, dim=1).transpose(1, 2)
 
+    @property
+    def can_step(self) -> bool:
+        """Whether :meth:`step` can answer one utterance at a time: every context-free
+        reading (``over`` other than ``"utterances"``)."""
+        return self.over != "utterances"
+
+    def step(self, x: Tensor, speaker: int, state: object) -> Tensor:
+        """The output of one more utterance, which a context-free reading computes from
+        that utterance alone (``speaker`` and ``state`` are not read): the last row of
+        :meth:`forward` over the dialogue so far.
+
+        Args:
+            x: ``(1, D_in)``. Returns: ``(1, dense)``.
+        """
+        if not self.can_step:
+            raise ValueError('step needs a context-free TextCNN (over="utterances" reads context)')
+        one = torch.ones(x.shape[0], 1, dtype=torch.bool, device=x.device)
+        return self.forward(x.unsqueeze(1), one, one.long())[:, 0]
+
     def forward(self, x: Tensor, mask: Tensor, speakers: Tensor) -> Tensor:
         keep = mask.to(torch.bool)
         if self.norm is not None:
