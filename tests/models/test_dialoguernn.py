@@ -196,3 +196,46 @@ def test_a_dialoguernn_that_reads_later_utterances_cannot_step(options):
     assert not model.can_step
     with pytest.raises(ValueError, match="causal"):
         model.step({"text": torch.randn(1, 2, 10)}, 0, StepState())
+
+
+def _causal_dialoguernn(fusion: str):
+    """A causal DialogueRNN with ``fusion`` at ``early_residual`` (``context="causal"``
+    where the fusion takes a context), or ``None`` when that model reads later utterances."""
+    from lmam.models import create_model
+
+    for options in ({"context": "causal"}, {}):
+        try:
+            model = create_model(
+                "dialoguernn", in_dims={"text": 10, "audio": 6}, num_classes=3, fusion=fusion,
+                embed="early_residual", fusion_options=options, bidirectional=False,
+                emotion_attention=False, d_g=12, d_p=10, d_e=8, d_h=9,
+            ).eval()  # fmt: skip
+        except ValueError:
+            continue
+        feats = {"text": torch.randn(1, 6, 10), "audio": torch.randn(1, 6, 6)}
+        later = {m: torch.cat([x[:, :3], torch.randn_like(x[:, 3:])], 1) for m, x in feats.items()}
+        ones, spk = torch.ones(1, 6, dtype=torch.bool), torch.tensor([[0, 1, 0, 1, 0, 1]])
+        with torch.no_grad():
+            if torch.allclose(model(feats, ones, spk)[:, :3], model(later, ones, spk)[:, :3]):
+                return model
+    return None
+
+
+def test_every_causal_fusion_in_front_of_a_causal_dialoguernn_steps_as_it_runs_whole():
+    """Every registered fusion that can be causal (per utterance, or ``context="causal"``):
+    an online step, carried or over the dialogue so far, equals the offline forward."""
+    from lmam.fusion import list_fusions
+
+    torch.manual_seed(0)
+    causal = []
+    for name in list_fusions():
+        model = _causal_dialoguernn(name)
+        if model is None:
+            continue
+        causal.append(name)
+        assert model.can_step, name
+        feats = {"text": torch.randn(1, 8, 10), "audio": torch.randn(1, 8, 6)}
+        assert_steps_equal_forward(model, feats, torch.tensor([[2, 0, 2, 1, 0, 0, 1, 2]]))
+    # the four left out read later utterances: cmcf_srnet's graph, dual_lmf's window,
+    # mmmu_ba's and lmam_authors_code's attention over the whole dialogue
+    assert len(causal) == len(list_fusions()) - 4, causal
