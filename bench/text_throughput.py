@@ -7,14 +7,16 @@ one thread, the model load excluded:
 - ``exact, batch B``: all-MiniLM-L6-v2 as ``lmam features text`` runs it, texts sorted
   by length, for each batch size of ``--batch-sizes`` (the first is the reference);
 - ``int8, batch B``: the ``minilm-int8`` encoder (int8 dynamic quantization of the
-  Linear layers) at the same batch sizes.
+  Linear layers) at the same batch sizes;
+- ``onnx, batch B``: the ``minilm-onnx`` encoder (the same model run by ONNX Runtime,
+  one thread) at the same batch sizes.
 
 Each variant's embeddings are compared with the reference's: the largest absolute
 difference and the mean cosine similarity. ``--downstream`` then trains bc-LSTM on
-IEMOCAP-text with the exact and with the int8 features (seeds 0..S-1, the dataset's
-own epochs and validation selection, the test split never read) and reports the
-validation weighted F1 of each: the faster path may be used only where it stays
-within the seed spread.
+IEMOCAP-text with the features of each encoder (seeds 0..S-1, the dataset's own
+epochs and validation selection, the test split never read) and reports the
+validation weighted F1 of each: a faster path may be used only where it stays
+within the seed spread of the exact one.
 
     python -m bench.text_throughput [--utterances 1500] [--rounds 3]
         [--batch-sizes 128,32,16] [--downstream --seeds 3]
@@ -38,11 +40,14 @@ from lmam.features.text import embed_texts, load_encoder
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "iemocap"
 
 
+DOWNSTREAM = ("minilm", "minilm-int8", "minilm-onnx")
+
+
 def downstream(seeds: int, runs_dir: str) -> dict[str, Any]:
     from lmam.train import TrainConfig, Trainer
 
     out: dict[str, Any] = {}
-    for encoder in ("minilm", "minilm-int8"):
+    for encoder in DOWNSTREAM:
         values = []
         for seed in range(seeds):
             config = TrainConfig(
@@ -61,8 +66,10 @@ def downstream(seeds: int, runs_dir: str) -> dict[str, Any]:
             "mean": float(np.mean(values)),
             "std": float(np.std(values, ddof=1)) if seeds > 1 else 0.0,
         }
-    a, b = out["minilm"], out["minilm-int8"]
-    out["within_spread"] = abs(a["mean"] - b["mean"]) <= max(a["std"], b["std"])
+    a = out["minilm"]
+    out["within_spread"] = {
+        e: abs(a["mean"] - out[e]["mean"]) <= max(a["std"], out[e]["std"]) for e in DOWNSTREAM[1:]
+    }
     return out
 
 
@@ -79,7 +86,11 @@ def main() -> None:
     torch.set_num_threads(1)
     ds = read_transcripts(SHARED)
     texts = [t for c in ds.train for t in c.texts][: args.utterances]
-    encoders = {"exact": load_encoder(device="cpu"), "int8": load_encoder(encoder="minilm-int8")}
+    encoders = {
+        "exact": load_encoder(device="cpu"),
+        "int8": load_encoder(encoder="minilm-int8"),
+        "onnx": load_encoder(encoder="minilm-onnx"),
+    }
     sizes = [int(b) for b in args.batch_sizes.split(",")]
     variants = [(kind, b) for kind in encoders for b in sizes]
     for kind, _ in variants:
@@ -136,7 +147,7 @@ def main() -> None:
                     " ".join(f"{100 * x:.2f}" for x in v["values"]),
                 ]
                 for k, v in checks.items()
-                if isinstance(v, dict)
+                if k in DOWNSTREAM
             ],
         )
         print(f"within the seed spread: {checks['within_spread']}")
