@@ -131,7 +131,7 @@ def test_other_tables_have_every_row():
     assert len(TABLE_XI.rows) == 8
     assert list(TABLE_XII.rows) == ["LMAM", "Self-attention"]
     assert list(TABLE_XIII.rows) == ["DHCN", "DHCN*"]
-    assert list(TABLE_XIV.rows) == list(paper.CMFN_KEYS)
+    assert len(TABLE_XIV.rows) == 6
     for t in (TABLE_IX, TABLE_X, TABLE_XI):
         for row in t.rows.values():
             assert isinstance(row, DatasetsAccF1)
@@ -233,7 +233,8 @@ def test_modality_and_embedding_keys():
         assert set(names) <= {"text", "audio", "visual"}
     for label in TABLE_XIV.columns:
         assert paper.MODALITY_KEYS[label] == MODALITY_SETS[label]
-    assert sorted(paper.CMFN_KEYS.values()) == sorted(MODELS.values())
+    # Table XIV's rows are the humour task's models, spelt without the space
+    assert list(TABLE_XIV.rows) == [name.replace(" ", "") for name in MODELS]
     models = set(lmam.list_models())
     for backbone, embed in paper.TABLE_XI_KEYS.values():
         assert backbone in models and embed in EMBEDS

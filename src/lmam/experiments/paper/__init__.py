@@ -21,8 +21,6 @@ Row labels map onto lmam's names:
 * :data:`MODALITY_KEYS`: a row of Table X (or a column of Table XIV) to
   lmam's modality names;
 * :data:`TABLE_XI_KEYS`: a row of Table XI to ``(backbone, embed)``;
-* :data:`CMFN_KEYS`: a row of Table XIV to ``(input, lmam)`` as in
-  :data:`lmam.tasks.humour.table14.MODELS`.
 
 Class names are lmam's (:data:`IEMOCAP_CLASSES`, :data:`MELD_CLASSES`, in the
 paper's column order, which is also lmam's label order); the paper's own
@@ -57,7 +55,6 @@ from dataclasses import dataclass
 from typing import Any, Generic, Literal, NamedTuple, TypeVar, overload
 
 __all__ = [
-    "CMFN_KEYS",
     "FUSION_KEYS",
     "IEMOCAP_CLASSES",
     "MELD_CLASSES",
@@ -729,15 +726,6 @@ TABLE_XIV: PaperTable[dict[str, float]] = PaperTable(
     },
 )
 
-CMFN_KEYS: dict[str, tuple[str, bool]] = {
-    "C-MFN(P)": ("punchline", False),
-    "C-MFN(C)": ("context", False),
-    "C-MFN": ("full", False),
-    "C-MFN(P)*": ("punchline", True),
-    "C-MFN(C)*": ("context", True),
-    "C-MFN*": ("full", True),
-}
-"""Table XIV row -> (input, with LMAM), the values of ``lmam.tasks.humour.table14.MODELS``."""
 
 # --------------------------------------------------------------------------
 # Labels of Tables II-VIII in lmam's terms

@@ -69,24 +69,28 @@ def plug_and_play(name: str, s: Setting) -> Report:
         if variant.endswith("-lmam"):
             b = variant[: -len("-lmam")]
             rows.append(_delta_row(runs[b], rs, classes))
-    figures = _plug_figures(s, runs, classes)
-    return Report(
-        name,
-        s.tag,
-        f"{table_title(name)}: every backbone with and without LMAM, {s.tag}",
-        header,
-        rows,
-        [
-            protocol(s, runs),
-            "Per class: accuracy (recall) and F1 in percent, mean ± std over seeds; "
-            "(w): weighted average. Δ: ours with LMAM minus without (means). "
-            "* = LMAM at early fusion with a residual connection (Fig. 4 (b)). "
-            + published.note(family),
-            TEXTCNN_NOTE,
-        ],
-        {"runs": runs},
-        figures,
-    )
+    notes = [
+        "Per class: accuracy (recall) and F1 in percent, mean ± std over seeds; "
+        "(w): weighted average. Δ: ours with LMAM minus without (means). "
+        "* = LMAM at early fusion with a residual connection (Fig. 4 (b)). "
+        + published.note(family)
+    ]
+    return _plug_report(name, s, runs, header, rows, notes, _plug_figures(s, runs, classes))
+
+
+def _plug_report(
+    name: str,
+    s: Setting,
+    runs: Runs,
+    header: list[str],
+    rows: list[list[str]],
+    notes: list[str],
+    figures: list[Any] | None = None,
+) -> Report:
+    """Tables II-IV's report: the protocol first and the TextCNN note last around ``notes``."""
+    title = f"{table_title(name)}: every backbone with and without LMAM, {s.tag}"
+    notes = [protocol(s, runs), *notes, TEXTCNN_NOTE]
+    return Report(name, s.tag, title, header, rows, notes, {"runs": runs}, figures or [])
 
 
 def _delta_row(
@@ -149,20 +153,10 @@ def _plug_regression(name: str, s: Setting, runs: Runs, family: str | None) -> R
                 ]
             )
     notes = [
-        protocol(s, runs),
         "Acc-2, F1 and Acc-7 in percent; MAE and Pearson r of the predicted scores.",
         published.note(family),
-        TEXTCNN_NOTE,
     ]
-    return Report(
-        name,
-        s.tag,
-        f"{table_title(name)}: every backbone with and without LMAM, {s.tag}",
-        header,
-        rows,
-        notes,
-        {"runs": runs},
-    )
+    return _plug_report(name, s, runs, header, rows, notes)
 
 
 # -- Table VI: parameters and time ---------------------------------------------------------

@@ -182,6 +182,13 @@ def claim_rows(out: Path) -> list[list[str]]:
     return rows
 
 
+def _section(
+    intro: str, header: list[str], rows: list[list[str]], after: list[str] | None = None
+) -> list[str]:
+    """Markdown lines: a paragraph, its table, then ``after`` (each section ends blank)."""
+    return [intro, "", *markdown_table(header, rows), "", *([*after, ""] if after else [])]
+
+
 def glance(out: Path) -> list[str]:
     """Markdown lines: the summary of Tables II-V, IX and XI as found under ``out``."""
     rows: list[list[str]] = []
@@ -201,9 +208,9 @@ def glance(out: Path) -> list[str]:
     if not rows and not claims:
         return []
     lines = ["## At a glance: LMAM in every backbone", ""]
+    tail = ["Δ", "p", "Δ paper", "seeds"]
     if rows:
-        header = ["dataset", "backbone", "without", "with LMAM (*)", "Δ", "p", "Δ paper", "seeds"]
-        lines += [
+        lines += _section(
             "The test metric of each backbone without and with LMAM (early fusion with a "
             "residual, the tables' *), mean over seeds; Δ is with minus without, p a paired "
             "t-test (SciPy `ttest_rel`) over the seeds, and Δ paper the paper's difference "
@@ -212,22 +219,18 @@ def glance(out: Path) -> list[str]:
             "tables below; each table's notes say how its data differ from the paper's. "
             "TextCNN's large gains are mostly LMAM's projection mixing the dimensions of "
             "dense utterance vectors, which TextCNN's max-pooling cannot do (Table II's note).",
-            "",
-            *markdown_table(header, rows),
-            "",
-            *[f"- {c}." for c in counts],
-            "",
-        ]
+            ["dataset", "backbone", "without", "with LMAM (*)", *tail],
+            rows,
+            [f"- {c}." for c in counts],
+        )
     if claims:
-        header = ["dataset", "comparison", "other", "LMAM", "Δ", "p", "Δ paper", "seeds"]
-        lines += [
+        lines += _section(
             "The paper's other claims, in weighted F1 (%), the same way: LMAM against the "
             "backbone widened to as many parameters (Table V), EmoCaps* against the best of "
             "the other fusions in EmoCaps' fusion slot on this test set, and its rank among "
             "them, LMAM's own slot rows left out (Table IX), and LMAM with against without "
             "the residual connection (Table XI).",
-            "",
-            *markdown_table(header, claims),
-            "",
-        ]
+            ["dataset", "comparison", "other", "LMAM", *tail],
+            claims,
+        )
     return lines
