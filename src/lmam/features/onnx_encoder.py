@@ -6,8 +6,10 @@ temporary file, then renamed); each batch is tokenised by the model's own tokeni
 run by ONNX Runtime, mean-pooled over the real tokens and L2-normalised, which is
 what the sentence-transformers pipeline of the model does (checked when it loads).
 The embeddings equal the exact path's to float32 rounding (largest difference
-3.3e-7 over 1,500 IEMOCAP utterances) at about 4x its speed on this project's CPU
-(``python -m bench.text_throughput``).
+3.3e-7 over 1,500 IEMOCAP utterances), and bc-LSTM trained on them scores what it
+scores on the exact ones (59.89 against 59.91 validation weighted F1, 3 seeds); on one
+CPU thread it embeds 1.86x as fast as the exact path at the same batch of 16, 2.56x as
+fast as at the earlier batch of 128 (``python -m bench.text_throughput``).
 """
 
 from __future__ import annotations

