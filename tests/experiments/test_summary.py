@@ -96,7 +96,10 @@ def test_results_page_puts_the_summary_first_and_keeps_other_tasks_commands(
     folder = tmp_path / "table13" / "diginetica-sub100"
     folder.mkdir(parents=True)
     (folder / "table13.md").write_text("## Table XIII\n\nCommand: `lmam session table13`.\n")
+    (tmp_path / "notes.md").write_text("## What the tables say\n\nWritten by hand.\n")
     page = write_index(tmp_path, list(TABLES)).read_text()
+    assert page.index("Written by hand.") < page.index("## At a glance")  # kept, never lost
+    assert (tmp_path / "notes.md").read_text().endswith("Written by hand.\n")
     assert page.index("## At a glance") < page.index("### table2") < page.index("### Table XIII")
     assert "Made by `lmam reproduce table2 --dataset iemocap-text`." in page
     assert "lmam reproduce table13" not in page and "Command: `lmam session table13`" in page

@@ -111,14 +111,21 @@ OTHER_TASK_TABLES = ("table13", "table14")
 """Tables of the other tasks, written by their own commands; the results page shows them last."""
 
 
+NOTES = "notes.md"
+"""The page's hand-written part, ``out/notes.md`` (what the tables say, what changed):
+:func:`write_index` puts it after the header and never writes it."""
+
+
 def write_index(out: Path, order: list[str]) -> Path:
-    """``out/README.md``: the summary (:mod:`.glance`), then every table found under
-    ``out`` (in ``order``, then the other tasks'), one section each. A table whose
-    Markdown names its own ``Command:`` (the other tasks') keeps it; the others get
-    their ``lmam reproduce`` command."""
+    """``out/README.md``: the notes (:data:`NOTES`, if any), the summary
+    (:mod:`.glance`), then every table found under ``out`` (in ``order``, then the other
+    tasks'), one section each. A table whose Markdown names its own ``Command:`` (the
+    other tasks') keeps it; the others get their ``lmam reproduce`` command."""
     from lmam.experiments.reproduce.summary import glance
 
-    parts = [INDEX_HEADER, *glance(out)]
+    notes = out / NOTES
+    parts = [INDEX_HEADER, *([notes.read_text(encoding="utf-8")] if notes.is_file() else [])]
+    parts += glance(out)
     for name in [*order, *OTHER_TASK_TABLES]:
         folder = out / name
         if not folder.is_dir():
