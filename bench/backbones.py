@@ -21,12 +21,18 @@ Two goals are checked:
   (D_m 100, D_g = D_p = 500, D_e = D_h = 300, ``general`` attention) takes at most
   50x the time of text-only bc-LSTM (the reference implementation took about 110x).
 
-    python -m bench.backbones [--repeats 5] [--batch-size 32] [--models m2fnet,emocaps] [--out NAME]
+``--embeds`` limits the embedding points; ``--padded-too`` also times every LMAM
+model with ``group_lengths=False`` (its attention over the batch padded to the longest
+dialogue, as before length grouping), side by side in the same run.
+
+    python -m bench.backbones [--repeats 5] [--batch-size 32] [--models m2fnet,emocaps]
+        [--embeds early_residual] [--padded-too] [--out NAME]
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +43,7 @@ from torch import nn
 from bench.common import environment, interleaved_medians, print_table, write_json
 from lmam.data.transcripts import read_transcripts
 from lmam.models import EMBEDS, create_model, list_models
+from lmam.nn.cross_attention import CrossModalAttention
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "iemocap"
 WIDTHS = {"text": 100, "audio": 100, "visual": 512}
@@ -93,6 +100,10 @@ def main() -> None:
     parser.add_argument(
         "--models", default=",".join(list_models()), help="comma-separated backbones (default: all)"
     )
+    parser.add_argument("--embeds", default=",".join(EMBEDS), help="LMAM's embedding points")
+    parser.add_argument(
+        "--padded-too", action="store_true", help="also time LMAM without length grouping"
+    )
     parser.add_argument(
         "--out", default="backbones", help="results file name, bench/results/<out>.json"
     )
@@ -115,13 +126,21 @@ def main() -> None:
         batches[name] = batch
         # late_text is defined for single-stream backbones only
         multimodal = bool(getattr(models[name], "multimodal", False))
-        embeds[name] = [e for e in EMBEDS if not (multimodal and e == "late_text")]
+        wanted = args.embeds.split(",")
+        embeds[name] = [e for e in wanted if not (multimodal and e == "late_text")]
         for embed in embeds[name]:
             key = f"{name} + LMAM {embed}"
             models[key] = create_model(
                 name, in_dims=WIDTHS, num_classes=CLASSES, fusion="lmam", embed=embed
             )
             batches[key] = batch
+            if args.padded_too:
+                padded = copy.deepcopy(models[key])
+                for module in padded.modules():
+                    if isinstance(module, CrossModalAttention):
+                        module.group_lengths = False
+                models[f"{key} (padded)"] = padded
+                batches[f"{key} (padded)"] = batch
     text = {"text": WIDTHS["text"]}
     models["text bclstm"] = create_model("bclstm", in_dims=text, num_classes=CLASSES)
     models["text BiDialogueRNN+Att (reference sizes)"] = create_model(
@@ -139,8 +158,12 @@ def main() -> None:
     plug_in: dict[str, dict[str, Any]] = {}
     for name in names:
         rows.append([name, params[name], "", "", seconds[name], "", ""])
-        for embed in embeds[name]:
-            key = f"{name} + LMAM {embed}"
+        for key in [
+            k
+            for e in embeds[name]
+            for k in (f"{name} + LMAM {e}", f"{name} + LMAM {e} (padded)")
+            if k in models
+        ]:
             added = params[key] - params[name]
             ratio = seconds[key] / seconds[name]
             met = added <= PAPER_ADDED_PARAMS and ratio <= PAPER_TIME_RATIO[name]

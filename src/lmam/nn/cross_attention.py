@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lmam.nn.fusion_module import FusionModule, check_inputs
-from lmam.nn.masking import check_context, context_mask
+from lmam.nn.masking import check_context, context_mask, length_groups
 from lmam.nn.options import choice
 
 SOURCES = ("all", "inter", "intra")
@@ -329,7 +329,30 @@ class CrossModalAttention(FusionModule):
         xi, keep = self.one_pad(feats, mask)
         return self.finish(self._attended(xi, keep), keep)
 
+    group_lengths: bool = True
+    """On a CPU, attend within groups of dialogues of similar length
+    (:func:`~lmam.nn.masking.length_groups`), each padded only to its own longest: the
+    same result, with less of the ``T x T`` work spent on padding."""
+
     def _attended(self, xi: Tensor, keep: Tensor) -> list[Tensor]:
+        """Args: xi: ``(B, M, T, d+1)``; keep: ``(B, T)``. Returns: per target modality
+        ``A_i + residual_i`` (``output="gelu"``: ``GELU(A_i) + residual_i``), ``(B, T, d+1)``;
+        rows past a dialogue's last utterance are zero when the batch was grouped."""
+        if not self.group_lengths or xi.device.type != "cpu":
+            return self._attended_padded(xi, keep)
+        groups = length_groups(keep)
+        if len(groups) == 1:
+            return self._attended_padded(xi, keep)
+        parts = [(i, t, self._attended_padded(xi[i, :, :t], keep[i, :t])) for i, t in groups]
+        out = []
+        for m, first in enumerate(parts[0][2]):
+            whole = first.new_zeros(xi.shape[0], xi.shape[2], first.shape[-1])
+            for index, t, summed in parts:
+                whole[index, :t] = summed[m]
+            out.append(whole)
+        return out
+
+    def _attended_padded(self, xi: Tensor, keep: Tensor) -> list[Tensor]:
         scores, values = self.scores_and_values(xi, self.score_scale(keep))
         residual = self.residual_of(xi)
         if self.output != "gelu":

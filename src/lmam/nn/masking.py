@@ -72,3 +72,60 @@ def unpack_rows(rows: Tensor, keep: Tensor) -> Tensor:
     out = rows.new_zeros(*keep.shape, rows.shape[-1])
     out[keep] = rows
     return out
+
+
+def length_groups(
+    keep: Tensor, most: int = 3, saving: float = 0.2, shortest: int = 32
+) -> list[tuple[Tensor, int]]:
+    """The dialogues of a batch in groups of similar length, for work that grows with the
+    square of the length (attention over a dialogue's utterances).
+
+    Each dialogue's extent is its last real utterance plus one (holes inside it stay
+    masked). Sorted by extent, the batch is cut into at most ``most`` runs so that the
+    sum over runs of (dialogues x longest extent squared) is least; the split is kept
+    only if it saves at least ``saving`` of the one-group work, and each extra group
+    must save a tenth of it more; a batch whose longest extent is under ``shortest`` is
+    not split (small products cost their launch more than their work).
+
+    Args:
+        keep: ``(B, T)`` boolean.
+
+    Returns:
+        ``[(index (B_g,), extent T_g), ...]``: one group ``(all, T)`` when splitting does
+        not pay.
+    """
+    b, t = keep.shape
+    positions = torch.arange(1, t + 1, device=keep.device)
+    extent = (keep * positions).amax(dim=1).clamp(min=1)
+    whole = [(torch.arange(b, device=keep.device), t)]
+    if b < 2 or most < 2:
+        return whole
+    order = torch.argsort(extent)
+    ext = extent[order].tolist()
+    if ext[-1] < shortest:
+        return whole
+    full = b * ext[-1] ** 2
+
+    # best[g][i]: the least work for the first i dialogues in g runs; cut[g][i]: last run's start
+    inf = float("inf")
+    best = [[inf] * (b + 1) for _ in range(most + 1)]
+    cut = [[0] * (b + 1) for _ in range(most + 1)]
+    best[0][0] = 0.0
+    for g in range(1, most + 1):
+        for i in range(1, b + 1):
+            for j in range(i):
+                work = best[g - 1][j] + (i - j) * ext[i - 1] ** 2
+                if work < best[g][i]:
+                    best[g][i], cut[g][i] = work, j
+    chosen = 1
+    for g in range(2, most + 1):
+        if best[g][b] <= (1 - saving - 0.1 * (g - 2)) * full and best[g][b] < best[chosen][b]:
+            chosen = g
+    if chosen == 1:
+        return whole
+    groups, i = [], b
+    for g in range(chosen, 0, -1):
+        j = cut[g][i]
+        groups.append((order[j:i], int(ext[i - 1])))
+        i = j
+    return groups[::-1]
