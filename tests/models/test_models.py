@@ -167,7 +167,9 @@ def test_parallel_adds_the_projected_fusion_to_the_backbone_output():
         x = torch.cat([feats[m].masked_fill(~mask.unsqueeze(-1), 0) for m in DIMS], -1)
         backbone = model.encoders["all"](x, mask, speakers)
         side = model.parallel_proj(model.fusion(feats, mask))
-    torch.testing.assert_close(h, backbone + side)
+    keep = mask.bool()
+    torch.testing.assert_close(h[keep], (backbone + side)[keep])  # real utterances
+    torch.testing.assert_close(h[~keep], backbone[~keep])  # padding: no projected bias added
 
 
 def test_late_text_encodes_only_the_text_and_fuses_it_with_the_raw_others():
@@ -256,9 +258,11 @@ def test_multimodal_backbone_gets_one_stream_per_modality():
     with torch.no_grad():
         residual(feats, mask, speakers)
         o = residual.fusion.per_modality(feats, mask)
-    for m in DIMS:
+    keep = mask.bool()
+    for m in DIMS:  # the real utterances; padding stays zero (no projected bias added)
         want = feats[m].masked_fill(~mask.unsqueeze(-1), 0) + residual.residual_projs[m](o[m])
-        torch.testing.assert_close(seen[m], want)
+        torch.testing.assert_close(seen[m][keep], want[keep])
+        assert (seen[m][~keep] == 0).all()
 
 
 @pytest.mark.parametrize("name", list_models())

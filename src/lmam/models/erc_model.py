@@ -57,6 +57,7 @@ from torch import Tensor, nn
 from lmam.fusion.registry import create_fusion, fusion_factory
 from lmam.nn.cross_attention import CrossModalAttention
 from lmam.nn.fusion_module import FusionModule, check_inputs
+from lmam.nn.masking import unpack_rows
 
 EMBEDS = ("early", "early_residual", "late", "parallel", "late_text")
 NO_FUSION = "none"
@@ -109,6 +110,16 @@ def default_fusion_dim(name: str, dims: Mapping[str, int], otherwise: int) -> in
     ``default_out_dim(dims)``, if it has one), else ``otherwise``."""
     hook = getattr(fusion_factory(name), "default_out_dim", None)
     return int(hook(dict(dims))) if callable(hook) else otherwise
+
+
+def real_rows(layer: nn.Module, x: Tensor, keep: Tensor) -> Tensor:
+    """``layer`` applied to the real utterances of ``x`` only, zeros at padding (the
+    backbones never read padded positions, so this is their result at less cost).
+
+    Args:
+        x: ``(B, T, D)``; keep: ``(B, T)`` boolean. Returns: ``(B, T, D_out)``.
+    """
+    return unpack_rows(layer(x[keep]), keep)
 
 
 class ERCModel(nn.Module):
@@ -286,7 +297,10 @@ class ERCModel(nn.Module):
                 streams = self._streams(clean, keep)
             elif self.embed == "early_residual":
                 o = self._streams(clean, keep)
-                streams = {m: clean[m] + self.residual_projs[m](o[m]) for m in self.modalities}
+                streams = {
+                    m: clean[m] + real_rows(self.residual_projs[m], o[m], keep)
+                    for m in self.modalities
+                }
             else:
                 streams = clean
             h = torch.cat(list(enc["all"](streams, keep, speakers).values()), dim=-1)
@@ -296,10 +310,10 @@ class ERCModel(nn.Module):
             else:
                 x = torch.cat(xs, dim=-1)
                 if self.residual_proj is not None:
-                    x = x + self.residual_proj(self.fusion(clean, keep))
+                    x = x + real_rows(self.residual_proj, self.fusion(clean, keep), keep)
             h = enc["all"](x, keep, speakers)
         if self.parallel_proj is not None:
-            h = h + self.parallel_proj(self.fusion(clean, keep))
+            h = h + real_rows(self.parallel_proj, self.fusion(clean, keep), keep)
         return h
 
     @property

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lmam.nn.fusion_module import FusionModule, check_inputs
-from lmam.nn.masking import check_context, context_mask, length_groups
+from lmam.nn.masking import check_context, context_mask, length_groups, unpack_rows
 from lmam.nn.options import choice
 
 SOURCES = ("all", "inter", "intra")
@@ -181,10 +181,11 @@ class CrossModalAttention(FusionModule):
         xi = xs[0].new_empty(b, m, t, self.dim + 1)
         for i, (name, x) in enumerate(zip(self.modalities, xs)):
             if name in self.proj:
-                # zero the padding before a projection: garbage (NaN) there must
-                # not reach its weight gradient
-                x = self.proj[name](x.masked_fill(~keep.unsqueeze(-1), 0.0))
-            xi[:, i, :, : self.dim] = x
+                # only the real utterances are projected (padding, garbage or NaN,
+                # never reaches the weights; its rows are zeroed below)
+                xi[:, i, :, : self.dim][keep] = self.proj[name](x[keep]).to(xi.dtype)
+            else:
+                xi[:, i, :, : self.dim] = x
         xi[..., self.dim] = 1.0
         # zero the padded rows of every modality, touching only those rows
         padded = (~keep).unsqueeze(1).expand(b, m, t).reshape(-1).nonzero().squeeze(1)
@@ -315,14 +316,14 @@ class CrossModalAttention(FusionModule):
         Returns:
             ``(B, T, out_dim)``.
         """
-        outs = self.project(summed)
+        outs = self.project([e[keep] for e in summed])  # the real utterances only
         if self.combine == "concat":
             fused = torch.cat(outs, dim=-1)
         else:
             fused = outs[0]
             for o in outs[1:]:
                 fused = fused + o
-        return torch.where(keep.unsqueeze(-1), fused, 0.0)
+        return unpack_rows(fused, keep)
 
     def forward(self, feats: Mapping[str, Tensor], mask: Tensor) -> Tensor:
         """Args: feats: ``{m: (B, T, D_m)}``; mask: ``(B, T)``. Returns: ``(B, T, out_dim)``."""
@@ -415,6 +416,5 @@ class CrossModalAttention(FusionModule):
             ``{modality: (B, T, d_out)}``; zero at padded utterances.
         """
         xi, keep = self.one_pad(feats, mask)
-        outs = self.project(self._attended(xi, keep))
-        pad = ~keep.unsqueeze(-1)
-        return {m: o.masked_fill(pad, 0.0) for m, o in zip(self.modalities, outs)}
+        outs = self.project([e[keep] for e in self._attended(xi, keep)])
+        return {m: unpack_rows(o, keep) for m, o in zip(self.modalities, outs)}
