@@ -5,13 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from lmam.data import IGNORE_INDEX, ConversationDataset, DataError, collate
+from lmam.data.dataset import Batch
 from lmam.data.normalize import Standardizer
 from lmam.errors import RunError
 from lmam.models import ERCModel
@@ -71,15 +74,30 @@ def predict_conversations(
 ) -> Records:
     """The model's records for ``convs``, in their order, on the model's device (under
     autocast at ``precision``: ``32``, ``bf16`` or ``fp16``)."""
+    return Records.concat(
+        [
+            to_records(logits.float(), b.labels, b.mask, b.ids, task)
+            for b, logits in batched_logits(model, convs, modalities, precision)
+        ]
+    )
+
+
+def batched_logits(
+    model: ERCModel,
+    convs: list,
+    modalities: list[str],
+    precision: str = "32",
+    size: int = EVAL_BATCH,
+) -> Iterator[tuple[Batch, Tensor]]:
+    """``convs`` in order, ``size`` at a time, collated on the model's device, each with
+    the model's logits ``(B, T, C)`` (under autocast at ``precision``)."""
     device = next(model.parameters()).device
     check_precision(precision, device)
-    parts = []
-    for start in range(0, len(convs), EVAL_BATCH):
-        batch = collate(convs[start : start + EVAL_BATCH], modalities).to(device)
+    for start in range(0, len(convs), size):
+        batch = collate(convs[start : start + size], modalities).to(device)
         with autocast(precision, device):
             logits = model(batch.feats, batch.mask, batch.speakers)
-        parts.append(to_records(logits.float(), batch.labels, batch.mask, batch.ids, task))
-    return Records.concat(parts)
+        yield batch, logits
 
 
 def scores(rec: Records, desc: dict[str, Any]) -> dict[str, Any] | None:

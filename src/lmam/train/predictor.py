@@ -36,7 +36,7 @@ from lmam.features.mpnet import INSTALL as MPNET_INSTALL
 from lmam.models import ERCModel
 from lmam.models.dialoguernn import StepState
 from lmam.outputs import atomic_write_text
-from lmam.train.inference import check_compatible, load_model
+from lmam.train.inference import batched_logits, check_compatible, load_model
 
 BUILDABLE = ("text", "audio")
 
@@ -214,10 +214,7 @@ class Predictor:
         if self.standardizer is not None:
             convs = self.standardizer.apply(convs)
         out: list[np.ndarray] = []
-        device = next(self.model.parameters()).device
-        for start in range(0, len(convs), batch):
-            b = collate(convs[start : start + batch], self.modalities).to(device)
-            logits = self.model(b.feats, b.mask, b.speakers)
+        for b, logits in batched_logits(self.model, convs, self.modalities, size=batch):
             p = torch.softmax(logits.float(), dim=-1).cpu().numpy()
             out.extend(p[i, : int(n)] for i, n in enumerate(b.lengths))
         return out
