@@ -60,3 +60,31 @@ def write_json(name: str, payload: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     atomic_write_json(path, payload)
     return path
+
+
+def random_dataset(
+    name: str, lengths: list[int], widths: dict[str, int], label_names: list[str], *, test: bool
+) -> Any:
+    """A dataset of dialogues of the given ``lengths`` with random features of ``widths``,
+    two speakers and random labels (seeded): real shapes for timing, nothing to learn.
+    Its valid split (and test split, if ``test``) is the first dialogue."""
+    import numpy as np
+
+    from lmam.data import Conversation, ConversationDataset
+
+    rng = np.random.default_rng(0)
+    convs = [
+        Conversation(
+            id=f"d{k:04d}",
+            feats={m: rng.normal(size=(n, w)).astype(np.float32) for m, w in widths.items()},
+            speakers=rng.integers(0, 2, size=n).astype(np.int64),
+            labels=rng.integers(0, len(label_names), size=n).astype(np.int64),
+        )
+        for k, n in enumerate(lengths)
+    ]
+    return ConversationDataset(
+        name=name,
+        splits={"train": convs, "valid": convs[:1], "test": convs[:1] if test else []},
+        label_names=list(label_names),
+        modalities=dict(widths),
+    )

@@ -37,11 +37,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from bench.common import environment, print_table, write_json
-from lmam.data import Conversation, ConversationDataset, register_dataset
+from bench.common import environment, print_table, random_dataset, write_json
+from lmam.data import ConversationDataset, register_dataset
 from lmam.experiments.reproduce.variants import base, star
 from lmam.models import list_models
 from lmam.train import TrainConfig, Trainer
@@ -58,23 +57,9 @@ DIGINETICA = HERE.parents[1] / "shared" / "data" / "diginetica"
 
 
 def shaped(name: str, limit: int | None) -> ConversationDataset:
-    rng = np.random.default_rng(0)
     lengths = LENGTHS[name][:limit] if limit else LENGTHS[name]
-    convs = [
-        Conversation(
-            id=f"d{k:04d}",
-            feats={m: rng.normal(size=(n, w)).astype(np.float32) for m, w in WIDTHS[name].items()},
-            speakers=rng.integers(0, 2, size=n).astype(np.int64),
-            labels=rng.integers(0, CLASSES[name], size=n).astype(np.int64),
-        )
-        for k, n in enumerate(lengths)
-    ]
-    return ConversationDataset(
-        name=f"bench-{name}-shaped",
-        splits={"train": convs, "valid": convs[:1], "test": []},
-        label_names=[f"c{i}" for i in range(CLASSES[name])],
-        modalities=dict(WIDTHS[name]),
-    )
+    labels = [f"c{i}" for i in range(CLASSES[name])]
+    return random_dataset(f"bench-{name}-shaped", lengths, WIDTHS[name], labels, test=False)
 
 
 def sync(device: torch.device) -> None:

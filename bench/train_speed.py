@@ -18,11 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from bench.common import environment, print_table, write_json
-from lmam.data import Conversation, ConversationDataset, register_dataset
+from bench.common import environment, print_table, random_dataset, write_json
+from lmam.data import ConversationDataset, register_dataset
 from lmam.data.transcripts import read_transcripts
 from lmam.train import TrainConfig, Trainer
 
@@ -48,22 +47,8 @@ def iemocap_lengths() -> list[int]:
     "bench-iemocap-shaped", "IEMOCAP's 120 training dialogue lengths, random features"
 )
 def iemocap_shaped(path: Path | None = None) -> ConversationDataset:
-    rng = np.random.default_rng(0)
-    convs = [
-        Conversation(
-            id=f"d{k:03d}",
-            feats={m: rng.normal(size=(n, w)).astype(np.float32) for m, w in WIDTHS.items()},
-            speakers=rng.integers(0, 2, size=n).astype(np.int64),
-            labels=rng.integers(0, 6, size=n).astype(np.int64),
-        )
-        for k, n in enumerate(iemocap_lengths())
-    ]
-    return ConversationDataset(
-        name="bench-iemocap-shaped",
-        splits={"train": convs, "valid": convs[:1], "test": convs[:1]},
-        label_names=["happy", "sad", "neutral", "angry", "excited", "frustrated"],
-        modalities=dict(WIDTHS),
-    )
+    labels = ["happy", "sad", "neutral", "angry", "excited", "frustrated"]
+    return random_dataset("bench-iemocap-shaped", iemocap_lengths(), WIDTHS, labels, test=True)
 
 
 def main() -> None:
