@@ -96,6 +96,30 @@ def test_a_bad_file_shows_the_servers_error_in_words(page, tmp_path: Path) -> No
     page.wait_for_selector("#error:has-text('speaker: text')")
 
 
+def test_a_file_with_its_audio_is_uploaded_together(page, tmp_path: Path) -> None:
+    """The conversation file and the audio files it names, chosen together, go up as one
+    request; an audio file left out is named in words."""
+    import wave
+
+    for name in ("a.wav", "b.wav"):
+        with wave.open(str(tmp_path / name), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(16_000)
+            w.writeframes(b"\x00\x01" * 8_000)
+    talk = tmp_path / "talk.csv"
+    talk.write_text(
+        "dialogue,turn,speaker,text,audio\nd1,0,A,I got the job!,a.wav\nd1,1,B,Wonderful.,b.wav\n"
+    )
+    page.wait_for_selector("#model:has-text('dialoguernn')")
+    page.set_input_files("#file", [str(talk), str(tmp_path / "a.wav"), str(tmp_path / "b.wav")])
+    page.wait_for_selector("#timeline li:nth-child(2)")
+    assert page.locator("#timeline li").count() == 2
+    page.set_input_files("#file", [str(talk), str(tmp_path / "a.wav")])
+    page.wait_for_selector("#error:has-text('b.wav')")
+    assert "was not uploaded" in page.inner_text("#error")
+
+
 def test_it_fits_a_phone_and_every_control_is_reachable_by_keyboard(page) -> None:
     page.set_viewport_size({"width": 360, "height": 740})
     page.wait_for_selector("#model:has-text('dialoguernn')")

@@ -100,12 +100,22 @@ async function predictWhole(event) {
   } catch (e) { showError(e.message); }
 }
 
+const CONVERSATION = /\.(csv|jsonl|ndjson)$/i;
+
 async function upload() {
   showError("");
-  const file = $("file").files[0];
-  if (!file) return;
+  const chosen = Array.from($("file").files);
+  if (!chosen.length) return;
+  // one conversation file; any other file chosen with it is audio it names
+  const files = chosen.filter((f) => CONVERSATION.test(f.name));
+  if (files.length !== 1) {
+    showError("Choose one conversation file (.csv or .jsonl), with the audio files it names.");
+    $("file").value = "";
+    return;
+  }
   const form = new FormData();
-  form.append("file", file);
+  form.append("file", files[0]);
+  for (const f of chosen) if (f !== files[0]) form.append("audio", f);
   try {
     const body = await call("/v1/predict/file", { method: "POST", body: form });
     show(body.predictions, true);
