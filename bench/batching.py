@@ -25,6 +25,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -47,7 +48,7 @@ def base_config(dataset: str, backbone: str, batching: str, lmam: bool = False) 
     return TrainConfig(dataset=dataset, **variant, batching=batching, threads=1)
 
 
-def padding(dataset: str, epochs: int) -> dict[str, float]:
+def padding(dataset: str, epochs: Iterable[int]) -> dict[str, float]:
     ds = load_dataset(base_config(dataset, "bclstm", "random"))
     lengths = [len(c) for c in ds.train]
     return {

@@ -61,12 +61,12 @@ def main() -> None:
     batch = make_batch(lengths, WIDTHS)
     feats, mask, _, _ = batch
 
-    probe = create_model("emocaps", in_dims=WIDTHS, num_classes=CLASSES)
+    probe: Any = create_model("emocaps", in_dims=WIDTHS, num_classes=CLASSES)
     emotion_dim = probe.encoders["all"].emoformers["text"].emotion.out_features
     narrowest = min(WIDTHS.values()) + emotion_dim
     settings = {"own dim": {}, "same dim": {"dim": narrowest}}
 
-    models: dict[str, nn.Module] = {}
+    models: dict[str, Any] = {}
     jobs: dict[str, Any] = {}
     for setting, options in settings.items():
         for slot in SLOTS:
@@ -80,7 +80,7 @@ def main() -> None:
                 slot_dim=narrowest,
                 slot_options=dict(options),
             )
-            enc = model.encoders["all"]
+            enc: Any = model.encoders["all"]
             with torch.no_grad():
                 parts = enc.capsules(feats, mask)
             models[key] = model

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import statistics
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -101,7 +102,10 @@ def main() -> None:
     modules = {name: build(name) for name in names}
     # LMAM variants that show where its time goes: rank 1 (almost no low-rank
     # work: what remains is shared with self-attention) and the dense query
-    variants = {"lmam_rank1": {"rank": 1}, "lmam_full_query": {"query": "full"}}
+    variants: dict[str, dict[str, Any]] = {
+        "lmam_rank1": {"rank": 1},
+        "lmam_full_query": {"query": "full"},
+    }
     for vname, opts in variants.items():
         torch.manual_seed(0)
         modules[vname] = create_fusion("lmam", in_dims=dict.fromkeys(MODS, D), out_dim=OUT, **opts)
@@ -220,7 +224,7 @@ def main() -> None:
             "every_fusion_seconds_fwd_bwd": zoo,
             "ratios": ratios,
             "targets": TARGETS,
-            "targets_met": {c[0].split(" (")[0]: c[3] for c in checks if c[3] != "-"},
+            "targets_met": {str(c[0]).split(" (")[0]: c[3] for c in checks if c[3] != "-"},
             "growth_seconds_fwd_bwd": growth,
         },
     )

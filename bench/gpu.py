@@ -106,7 +106,7 @@ def table6(device: torch.device, args: argparse.Namespace, left: Callable[[], fl
                 if left() <= 0:
                     rows.append({"dataset": name, "backbone": backbone, "skipped": "budget"})
                     continue
-                common = dict(
+                common: dict[str, Any] = dict(
                     dataset=f"bench-{name}-shaped",
                     batch_size=32,
                     batching=batching,

@@ -18,6 +18,7 @@ import argparse
 import copy
 import statistics
 import time
+from typing import Any
 
 import torch
 
@@ -25,7 +26,7 @@ from bench.common import environment, print_table, write_json
 from lmam.models import create_model
 from lmam.models.dialoguernn import StepState
 
-VARIANTS = {
+VARIANTS: dict[str, dict[str, Any]] = {
     "DialogueRNN (concat)": {"fusion": "concat", "embed": "early"},
     "DialogueRNN + LMAM (causal)": {
         "fusion": "lmam",
@@ -51,7 +52,7 @@ def main() -> None:
             num_classes=7,
             bidirectional=False,
             emotion_attention=False,
-            **variant,  # type: ignore[arg-type]
+            **variant,
         ).eval()
         for length in (int(n) for n in args.lengths.split(",")):
             g = torch.Generator().manual_seed(length)
@@ -71,7 +72,7 @@ def main() -> None:
                     whole = model(feats, torch.ones(1, length, dtype=torch.bool), speakers)
                     rerun.append(time.perf_counter() - start)
                 assert torch.allclose(last[0], whole[0, -1], atol=1e-5), "step != forward"
-            row = {
+            row: dict[str, Any] = {
                 "variant": label,
                 "length": length,
                 "carried_seconds": statistics.median(carried),

@@ -85,7 +85,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     ds = read_transcripts(SHARED)
-    texts = [t for c in ds.train for t in c.texts][: args.utterances]
+    texts = [t for c in ds.train for t in c.texts or []][: args.utterances]
     encoders = {
         "exact": load_encoder(device="cpu"),
         "int8": load_encoder(encoder="minilm-int8"),

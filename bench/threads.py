@@ -16,13 +16,14 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
+from typing import Any
 
 import torch
 
 from bench.common import busy_loops, environment, interleaved_medians, print_table, write_json
 from lmam.train import TrainConfig, Trainer
 
-VARIANTS = {
+VARIANTS: dict[str, dict[str, Any]] = {
     "bc-LSTM (concat)": {"fusion": "concat", "embed": "early"},
     "bc-LSTM + LMAM (early_residual)": {"fusion": "lmam", "embed": "early_residual"},
 }

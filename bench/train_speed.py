@@ -17,6 +17,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -28,7 +29,7 @@ from lmam.train import TrainConfig, Trainer
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "iemocap"
 WIDTHS = {"text": 100, "audio": 100, "visual": 512}
 PAPER_GPU_SECONDS = {"bc-LSTM": 1.21, "bc-LSTM+Att": 4.13, "bc-LSTM + LMAM": 2.18}
-VARIANTS = {
+VARIANTS: dict[str, dict[str, Any]] = {
     "bc-LSTM": {"fusion": "concat", "embed": "early"},
     "bc-LSTM+Att": {"fusion": "concat", "embed": "early", "model_options": {"attention": True}},
     "bc-LSTM + LMAM": {"fusion": "lmam", "embed": "early_residual", "fusion_options": {"rank": 45}},

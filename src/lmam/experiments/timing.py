@@ -7,14 +7,14 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from lmam.train.config import TrainConfig
 
 
 def interleaved_medians(
-    jobs: dict[str, Callable[[], object]],
+    jobs: Mapping[str, Callable[[], object]],
     repeats: dict[str, int],
     warmup: int = 1,
     samples: dict[str, list[float]] | None = None,
