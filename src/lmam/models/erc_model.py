@@ -49,7 +49,7 @@ module); there are no auxiliary losses.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor, nn
@@ -352,9 +352,9 @@ class ERCModel(nn.Module):
         clean = dict(zip(self.modalities, xs))
         x = torch.cat([v[:, -1] for v in xs], dim=-1)
         fused = None
-        if self.fusion is not None and getattr(self.fusion, "can_step", False):
-            last = {m: x[:, -1:] for m, x in clean.items()}
-            fused = cast(CrossModalAttention, self.fusion).step(last, state.fusion)
+        if isinstance(self.fusion, CrossModalAttention) and self.fusion.can_step:
+            last = {m: v[:, -1:] for m, v in clean.items()}
+            fused = self.fusion.step(last, state.fusion)
         elif self.fusion is not None:
             fused = self.fusion(clean, keep)[:, -1]
         if fused is not None and self.embed == "early":

@@ -261,30 +261,32 @@ class CrossModalAttention(FusionModule):
         return bias.masked_fill_(~allowed, torch.finfo(dtype).min / 2)
 
     def attend(
-        self, scores: list[Tensor], values: Tensor, keep: Tensor, residual: Tensor
+        self, scores: list[Tensor], values: Tensor, keep: Tensor | None, residual: Tensor
     ) -> list[Tensor]:
         """Masked softmax over key utterances, the aggregated weighted values, plus the residual.
 
         Args:
-            scores: per target modality, ``(B, T, n, T)``.
-            values: ``(B, M, T, d+1)`` per source modality.
-            keep: ``(B, T)`` boolean.
-            residual: ``(B, M, T, d+1)``, added in the same matmul (``baddbmm``).
+            scores: per target modality, ``(B, T_q, n, T)`` (``T_q``: ``T``, or 1 for
+                :meth:`step`'s one query row).
+            values: ``(B, M, T, d_v)`` per source modality.
+            keep: ``(B, T)`` boolean, or ``None``: every key may be attended (a step's
+                keys are the real utterances so far).
+            residual: ``(B, M, T_q, d+1)``, added in the same matmul (``baddbmm``).
 
         Returns:
-            Per target modality, ``A_i + residual_i``: ``(B, T, d+1)``, contiguous.
+            Per target modality, ``A_i + residual_i``: ``(B, T_q, d+1)``, contiguous.
         """
-        b, t, n, _ = scores[0].shape
+        b, tq, n, tk = scores[0].shape
         # A real query always has a real key (its own utterance is in every
         # context), so only a padded query row can be fully masked: its softmax
         # is then uniform and finite, and finish() zeroes its output.
-        bias = self.score_bias(keep, scores[0].dtype)
+        bias = self.score_bias(keep, scores[0].dtype) if keep is not None else 0.0
         weight = 1.0 / n if self.aggregate == "mean" else 1.0
         out = []
         for i, (s, res) in enumerate(zip(scores, residual.unbind(1))):
             if self.score_activation == "tanh":
                 s = torch.tanh(s)
-            alpha = torch.softmax(s + bias, dim=-1).view(b, t, n * t)
+            alpha = torch.softmax(s + bias, dim=-1).view(b, tq, n * tk)
             out.append(torch.baddbmm(res, alpha, self.sources_of(values, i), alpha=weight))
         return out
 
@@ -355,6 +357,13 @@ class CrossModalAttention(FusionModule):
 
     def _attended_padded(self, xi: Tensor, keep: Tensor) -> list[Tensor]:
         scores, values = self.scores_and_values(xi, self.score_scale(keep))
+        return self._summed(scores, values, keep, xi)
+
+    def _summed(
+        self, scores: list[Tensor], values: Tensor, keep: Tensor | None, xi: Tensor
+    ) -> list[Tensor]:
+        """:meth:`attend` with the residual of the queries' rows ``xi`` ``(B, M, T_q, d+1)``:
+        ``A_i + residual_i``, or ``GELU(A_i) + residual_i`` for ``output="gelu"``."""
         residual = self.residual_of(xi)
         if self.output != "gelu":
             return self.attend(scores, values, keep, residual)
@@ -393,16 +402,13 @@ class CrossModalAttention(FusionModule):
             cache.values = torch.cat([cache.values, values], dim=2)
         b, _, t, _ = cache.values.shape
         scale = self.score_scale(torch.ones(b, t, dtype=torch.bool, device=first.device))
-        weight = 1.0 / len(self.src[0]) if self.aggregate == "mean" else 1.0
-        summed = []
-        for i, (q, res) in enumerate(zip(queries, self.residual_of(xi).unbind(1))):
-            s = torch.bmm(q * scale, self.sources_of(cache.keys[i], i).transpose(1, 2))
-            if self.score_activation == "tanh":
-                s = torch.tanh(s)
-            alpha = torch.softmax(s.view(b, 1, -1, t), dim=-1).view(b, 1, -1)
-            a = torch.bmm(alpha, self.sources_of(cache.values, i)) * weight
-            summed.append(F.gelu(a) + res if self.output == "gelu" else a + res)
-        return self.finish(summed, keep)[:, 0]
+        scores = [
+            torch.bmm(q * scale, self.sources_of(cache.keys[i], i).transpose(1, 2)).view(
+                b, 1, -1, t
+            )
+            for i, q in enumerate(queries)
+        ]
+        return self.finish(self._summed(scores, cache.values, None, xi), keep)[:, 0]
 
     def per_modality(self, feats: Mapping[str, Tensor], mask: Tensor) -> dict[str, Tensor]:
         """The per-modality outputs ``O_i`` before they are combined (what a

@@ -57,6 +57,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lmam.data import DataError
 from lmam.data.conversation_files import (
+    ConversationFile,
     ConversationFileError,
     conversations_from_records,
     read_conversations,
@@ -67,6 +68,8 @@ from lmam.train.predictor import Prediction, Predictor
 from lmam.version import __version__
 
 STATIC = Path(__file__).resolve().parent / "static"
+CONVERSATION_SUFFIXES = (".csv", ".jsonl", ".ndjson")
+"""What an uploaded conversation file's name ends in (and an audio part's never does)."""
 log = logging.getLogger("lmam.serve")
 
 
@@ -224,7 +227,7 @@ def create_app(
     ) -> dict[str, Any]:
         name = Path(file.filename or "upload.csv").name
         suffix = Path(name).suffix.lower()
-        if suffix not in (".csv", ".jsonl", ".ndjson"):
+        if suffix not in CONVERSATION_SUFFIXES:
             raise ApiError(422, f"file: {name}: a conversation file ends in .csv or .jsonl")
         data = await file.read()
         with tempfile.TemporaryDirectory(prefix="lmam-serve-") as folder:
@@ -380,7 +383,7 @@ async def save_audio(parts: list[UploadFile], folder: Path) -> None:
     """Write the uploaded audio files into ``folder`` under their own base names."""
     for k, part in enumerate(parts, 1):
         name = Path(part.filename or "").name
-        if not name or name.startswith(".") or Path(name).suffix.lower() in (".csv", ".jsonl"):
+        if not name or name.startswith(".") or Path(name).suffix.lower() in CONVERSATION_SUFFIXES:
             raise ApiError(422, f"audio: part {k}: {part.filename!r} is not an audio file name")
         target = folder / name
         if target.exists():
@@ -388,7 +391,7 @@ async def save_audio(parts: list[UploadFile], folder: Path) -> None:
         target.write_bytes(await part.read())
 
 
-def check_uploaded_audio(conv: Any, folder: Path, name: str, uses_audio: bool) -> None:
+def check_uploaded_audio(conv: ConversationFile, folder: Path, name: str, uses_audio: bool) -> None:
     """An uploaded conversation's audio column names only files uploaded beside it."""
     if uses_audio and not conv.has_audio:
         raise ApiError(
@@ -398,9 +401,9 @@ def check_uploaded_audio(conv: Any, folder: Path, name: str, uses_audio: bool) -
         )
     if not conv.has_audio:
         return
-    for d in conv.dialogues:
-        for u in d.utterances:
-            audio = Path(u.audio).resolve()
+    for u in conv.utterances:  # the reader gave every one an audio file (the column is there)
+        if u.audio is not None:
+            audio = u.audio.resolve()
             where = f"file: {name}: line {u.line}: column 'audio'"
             if audio.parent != folder or not audio.is_file():
                 raise ApiError(
