@@ -65,7 +65,7 @@ def test_a_dataset_embedded_by_e5_is_cached_apart_from_minilm(
     ds = create_dataset(
         "iemocap-text", iemocap, text_encoder="e5-small", cache_dir=cache, progress=False
     )
-    assert ds.modalities == {"text": 384}
+    assert ds.modalities == {"text": 384, "words": 64}  # the words: Kim's CNN
     assert ds.provenance["pipeline.text.encoder"] == encoder_name("e5-small")
     first = ds.train[0]
     expected = load_encoder(encoder="e5-small").encode(list(first.texts or []))

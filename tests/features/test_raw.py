@@ -36,7 +36,7 @@ def test_text_features_of_a_conversation_file(
     assert r.exit_code == 0, r.output
     assert "9 utterances embedded" in r.output
     ds = load_dataset(out)
-    assert ds.modalities == {"text": WIDTH}
+    assert ds.modalities == {"text": WIDTH, "words": 64}  # the words: Kim's CNN
     assert ds.provenance["pipeline.text.encoder"] == "fake-encoder"
     conv = read_conversations(path)
     for d, c in zip(conv.dialogues, [*ds.train, *ds.valid, *ds.test]):
@@ -71,12 +71,12 @@ def test_add_puts_text_and_audio_in_one_dataset(tmp_path: Path, fake: FakeEncode
     r = runner.invoke(app, [*text, "--add"])
     assert r.exit_code == 0, r.output
     ds = load_dataset(out)
-    assert ds.modalities == {"audio": 88, "text": WIDTH}
+    assert ds.modalities == {"audio": 88, "text": WIDTH, "words": 64}
     assert ds.provenance["pipeline.audio.set"] == "eGeMAPSv02"
     assert ds.provenance["pipeline.text.encoder"] == "fake-encoder"
     # without --add the file is replaced
     assert runner.invoke(app, text).exit_code == 0
-    assert load_dataset(out).modalities == {"text": WIDTH}
+    assert load_dataset(out).modalities == {"text": WIDTH, "words": 64}
     # adding features of other conversations is refused, the file left as it was
     other = write_conversations(tmp_path / "o", dialogues=2, turns=2, seed=1)
     before = out.read_bytes()

@@ -157,7 +157,7 @@ def test_registered_loaders(iemocap: Path, tmp_path: Path) -> None:
     assert from_pickle.label_names == ["neutral", "positive", "negative"]
     from_csv = create_dataset("meld-text", release(tmp_path / "csv"), **options)
     assert from_csv.provenance["source.layout"] == "MELD CSV release"
-    assert from_csv.modalities == {"text": WIDTH} and len(from_csv.train) == 3
+    assert from_csv.modalities == {"text": WIDTH, "words": 64} and len(from_csv.train) == 3
 
 
 def test_without_the_extra_the_message_says_how_to_install(
@@ -185,7 +185,7 @@ def test_cli_builds_and_exports(
     result = CliRunner().invoke(features_app, [*args, "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "iemocap-text" in result.output and "text 8" in result.output
-    assert load_dataset(out).modalities == {"text": WIDTH}
+    assert load_dataset(out).modalities == {"text": WIDTH, "words": 64}
 
 
 def test_cli_checks_fine_tuning_settings_before_reading_files(tmp_path: Path) -> None:
@@ -212,10 +212,10 @@ def test_cli_context_needs_fine_tuning(iemocap: Path) -> None:
     assert "add --fine-tune" in str(result.exception) + result.output
     result = CliRunner().invoke(features_app, [*args[:3], "--fine-tune-epochs", "8"])
     said = str(result.exception) + result.output
-    assert "--fine-tune-epochs: settings of the fine-tuning; add --fine-tune" in said
+    assert "--fine-tune-epochs: settings of the encoder's fine-tuning; add --fine-tune" in said
     result = CliRunner().invoke(features_app, [*args[:3], "--fine-tune-folds", "5"])
     said = str(result.exception) + result.output
-    assert "--fine-tune-folds: settings of the fine-tuning; add --fine-tune" in said
+    assert "--fine-tune-folds: settings of the encoder's fine-tuning; add --fine-tune" in said
     result = CliRunner().invoke(features_app, [*args[:3], "--fine-tune", "--fine-tune-folds", "1"])
     said = str(result.exception) + result.output
     assert "folds must be 0 (none) or 2 or more, got 1" in said

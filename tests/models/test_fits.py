@@ -65,7 +65,10 @@ def iemocap_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
     part = dataclasses.replace(
         full, splits={"train": full.train[:12], "valid": full.valid[:4], "test": []}
     )
+    from lmam.features.words import with_words
+
     ds = embed_dataset(part, load_encoder(device="cpu"), "iemocap-slice", progress=False)
+    ds = with_words(ds)  # read only by Kim's CNN below
     return save_dataset(ds, tmp_path_factory.mktemp("slice") / "iemocap-slice.npz")
 
 
@@ -83,3 +86,20 @@ def test_every_backbone_fits_a_slice_of_iemocap_text(
     )
     losses, prior = training_losses(config)
     assert min(losses) < 2 / 3 * prior, f"{name}: training losses {losses}, the prior's {prior:.3f}"
+
+
+def test_kims_cnn_over_the_words_fits_a_slice_of_iemocap_text(
+    iemocap_slice: Path, tmp_path: Path
+) -> None:
+    config = TrainConfig(
+        dataset=str(iemocap_slice),
+        backbone="textcnn",
+        modalities=["words"],
+        model_options={"over": "words"},
+        epochs=2 * EPOCHS,
+        batch_size=2,
+        select="last",
+        out_dir=str(tmp_path),
+    )
+    losses, prior = training_losses(config)
+    assert min(losses) < 2 / 3 * prior, f"training losses {losses}, the prior's {prior:.3f}"

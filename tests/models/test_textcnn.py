@@ -88,7 +88,7 @@ def test_utterances_reading_sees_neighbours_within_the_window():
 
 def test_bad_options():
     with pytest.raises(ValueError, match="over"):
-        TextCNNEncoder(8, over="words")
+        TextCNNEncoder(8, over="sentences")
     with pytest.raises(ValueError, match="exceeds the feature width"):
         TextCNNEncoder(4, widths=(5,), over="features")
     with pytest.raises(ValueError, match="exceeds the length"):
@@ -138,3 +138,82 @@ def test_the_contextual_textcnn_cannot_step():
 
     model = create_model("textcnn", in_dims={"text": 10}, num_classes=3, over="utterances")
     assert not model.can_step
+
+
+def test_words_reading_is_kims_cnn_over_the_word_vectors():
+    torch.manual_seed(0)
+    enc = TextCNNEncoder(8, filters=5, widths=(2, 3), dense=4, over="words", vocab=20, word_dim=6)
+    table = torch.randn(20, 6)
+    table[0] = 0.0
+    enc.load_word_vectors(table)
+    enc.eval()
+    ids = torch.randint(1, 20, (2, 5, 8)).float()
+    ids[:, :, 6:] = 0  # padded words
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.bool)
+    out = enc(ids, mask, torch.zeros(2, 5, dtype=torch.long))
+    # a plain loop: each real utterance's words looked up, convolved, ReLU, max over time
+    for b in range(2):
+        for t in range(5):
+            if not mask[b, t]:
+                assert out[b, t].abs().sum() == 0
+                continue
+            words = table[ids[b, t].long()]  # (8, 6)
+            pooled = []
+            for k, conv in zip((2, 3), enc.convs):
+                scores = [  # filter f over the words i..i+k-1
+                    [(conv.weight[f] * words[i : i + k].T).sum() + conv.bias[f] for f in range(5)]
+                    for i in range(8 - k + 1)
+                ]
+                pooled.append(torch.relu(torch.tensor(scores).amax(0)))
+            want = torch.relu(enc.dense(torch.cat(pooled)))
+            torch.testing.assert_close(out[b, t], want, atol=1e-5, rtol=1e-5)
+
+
+def test_static_word_vectors_are_neither_trained_nor_saved():
+    static = TextCNNEncoder(8, widths=(2,), over="words", vocab=20, word_dim=6)
+    assert "word_table" not in dict(static.named_parameters())
+    assert "word_table" not in static.state_dict()
+    tuned = TextCNNEncoder(8, widths=(2,), over="words", vocab=20, word_dim=6, tune_words=True)
+    assert tuned.word_table.requires_grad and "word_table" in tuned.state_dict()
+    assert static.norm is None  # ids are not standardised
+    with pytest.raises(ValueError, match=r"\(20, 6\)"):
+        static.load_word_vectors(torch.zeros(21, 6))
+    with pytest.raises(ValueError, match=r"over=.words"):
+        TextCNNEncoder(8, widths=(2,)).load_word_vectors(torch.zeros(20, 6))
+    with pytest.raises(ValueError, match="exceeds the feature width"):
+        TextCNNEncoder(2, widths=(3,), over="words", vocab=20, word_dim=6)
+
+
+def test_a_words_textcnn_steps_as_it_runs_whole():
+    from lmam.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model(
+        "textcnn", in_dims={"words": 8}, num_classes=3, fusion="none", over="words",
+        widths=(2, 3), filters=5, dense=4, vocab=20, word_dim=6,
+    ).eval()  # fmt: skip
+    for m in model.modules():
+        if isinstance(m, TextCNNEncoder):
+            m.load_word_vectors(torch.randn(20, 6))
+    assert model.can_step
+    ids = torch.randint(0, 20, (1, 6, 8)).float()
+    assert_steps_equal_forward(model, {"words": ids}, torch.tensor([[0, 1, 0, 1, 1, 0]]))
+
+
+def test_words_cut_to_their_lengths_equal_the_full_width():
+    """Chunks of utterances cut to their longest plus the widest filter give what the
+    convolution over all positions gives, gradient included."""
+    torch.manual_seed(0)
+    enc = TextCNNEncoder(30, filters=4, widths=(3, 5), over="words", vocab=50, word_dim=6)
+    enc.load_word_vectors(torch.randn(50, 6))
+    enc.word_table.requires_grad_(True)
+    ids = torch.randint(1, 50, (40, 30)).float()
+    for i, n in enumerate(torch.randint(0, 31, (40,)).tolist()):
+        ids[i, n:] = 0  # lengths 0..30
+    got = enc._words(ids, chunk=7)
+    full = F.embedding(ids.long(), enc.word_table).transpose(1, 2)
+    want = torch.cat([F.relu(c(full)).amax(-1) for c in enc.convs], -1)
+    torch.testing.assert_close(got, want)
+    (g_got,) = torch.autograd.grad(got.square().sum(), [enc.word_table])
+    (g_want,) = torch.autograd.grad(want.square().sum(), [enc.word_table])
+    torch.testing.assert_close(g_got, g_want)

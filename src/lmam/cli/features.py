@@ -20,9 +20,10 @@ from lmam.data.registry import create_dataset
 from lmam.errors import OptionError
 from lmam.features import datasets as _datasets  # noqa: F401  (registers the *-text datasets)
 from lmam.features.audio import FEATURE_SETS, audio_cache_dir, extract_audio
-from lmam.features.finetune import FineTune
+from lmam.features.finetune import asked_fine_tuning
 from lmam.features.raw import with_modality, write_features
 from lmam.features.text import ENCODERS, TEXT_BATCH, cache_dir, cached_text_dataset, check_encoder
+from lmam.features.words import with_words
 from lmam.outputs import check_output
 
 features_app = command_group("Build derived features, cached in lmam's format.")
@@ -87,19 +88,15 @@ def text(
         if threads < 1:
             raise OptionError(f"--threads must be a positive integer, got {threads}")
         torch.set_num_threads(threads)
-    settings = FineTune(
-        epochs=fine_tune_epochs,
-        lr=fine_tune_lr,
-        seed=fine_tune_seed,
-        context=fine_tune_context,
-        folds=fine_tune_folds,
+    tuning = asked_fine_tuning(
+        fine_tune,
+        fine_tune_epochs,
+        fine_tune_lr,
+        fine_tune_seed,
+        fine_tune_context,
+        fine_tune_folds,
+        flags=True,
     )
-    if not fine_tune and settings.changed():
-        given = ", ".join(f"--fine-tune-{k}" for k in settings.changed())
-        raise OptionError(f"{given}: settings of the fine-tuning; add --fine-tune")
-    tuning = settings if fine_tune else None
-    if tuning is not None:
-        tuning.check()  # before any file is read
     if is_conversation_file(name):
         if path is not None:
             raise OptionError(f"a conversation file ({name}) takes no second argument")
@@ -118,7 +115,8 @@ def text(
             text_encoder=encoder,
         )
         seconds = time.perf_counter() - start
-        ds = write_features(_as_source(conv, ds), out, add)
+        # each utterance's words too, which Kim's CNN reads (lmam.features.words)
+        ds = write_features(with_words(_as_source(conv, ds)), out, add)
         console.print(
             f"{plural(len(conv.utterances), 'utterance')} embedded in {seconds:.1f} s "
             "(loading the encoder included; a cached file is not embedded again)"

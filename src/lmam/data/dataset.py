@@ -13,6 +13,10 @@ from lmam.data.errors import DataError
 
 SPLITS = ("train", "valid", "test")
 Task = Literal["classification", "regression"]
+WORDS = "words"
+"""The modality of each utterance's word ids (``(T, L)`` float32 of exact integers, 0 at
+padding; :mod:`lmam.features.words`): never standardised, and given to a model only
+when asked for by name (a TextCNN with ``over="words"`` reads it)."""
 
 
 @dataclass

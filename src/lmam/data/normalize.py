@@ -5,7 +5,8 @@ each modality and keeps their mean and standard deviation per feature
 (float64 sums, a standard deviation below ``1e-6`` counts as 1, so constant
 features stay finite). ``apply`` maps ``x -> (x - mean) / std`` for any
 conversations: the validation and test splits, or new data at prediction
-time. A run stores the statistics in its checkpoint description, so
+time. The word ids (:data:`~lmam.data.dataset.WORDS`) are not features to
+scale: they are left as they are. A run stores the statistics in its checkpoint description, so
 ``evaluate`` and ``predict`` apply exactly what training used.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from lmam.data.dataset import Conversation, ConversationDataset
+from lmam.data.dataset import WORDS, Conversation, ConversationDataset
 from lmam.data.errors import DataError
 
 NORMALIZATIONS = ("standard", "none")
@@ -37,6 +38,8 @@ class Standardizer:
             raise DataError("cannot fit feature standardisation: the training split is empty")
         mean, std = {}, {}
         for m in modalities:
+            if m == WORDS:  # ids, not measurements
+                continue
             x = np.concatenate([c.feats[m] for c in convs]).astype(np.float64)
             mean[m] = x.mean(0)
             s = x.std(0)

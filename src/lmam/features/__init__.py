@@ -1,4 +1,5 @@
-"""Derived features: sentence embeddings of transcripts (``lmam features text``)."""
+"""Derived features: sentence embeddings of transcripts (``lmam features text``) and
+the words of each utterance (:mod:`lmam.features.words`, read by Kim's CNN)."""
 
 from lmam.features import datasets as _datasets  # noqa: F401  (registers "iemocap-text", "meld-text")
 from lmam.features.text import (
@@ -9,6 +10,7 @@ from lmam.features.text import (
     embed_texts,
     load_encoder,
 )
+from lmam.features.words import with_words, word_ids, word_vectors
 
 __all__ = [
     "TextEncoder",
@@ -17,4 +19,7 @@ __all__ = [
     "embed_dataset",
     "embed_texts",
     "load_encoder",
+    "with_words",
+    "word_ids",
+    "word_vectors",
 ]

@@ -9,7 +9,9 @@ on the training labels first, selected on validation;
 :mod:`lmam.features.finetune`) with ``fine_tune_epochs``,
 ``fine_tune_lr``, ``fine_tune_seed``, ``fine_tune_context`` (earlier utterances
 read with each; :mod:`lmam.features.context`) and ``fine_tune_folds`` (cross-fitted
-training features; :class:`~lmam.features.finetune.FineTune`).
+training features; :class:`~lmam.features.finetune.FineTune`). Each utterance's
+words come too, as the modality ``words`` (:mod:`lmam.features.words`), which
+only a model that names it reads.
 """
 
 from __future__ import annotations
@@ -19,24 +21,9 @@ from pathlib import Path
 from lmam.data.dataset import ConversationDataset
 from lmam.data.meld_csv import is_meld_csv_dir, read_meld_csv
 from lmam.data.registry import create_dataset, register_dataset
-from lmam.errors import OptionError
-from lmam.features.finetune import FineTune
+from lmam.features.finetune import asked_fine_tuning
 from lmam.features.text import TEXT_BATCH, TextEncoder, cached_text_dataset, check_encoder
-
-
-def _fine_tuning(fine_tune: bool, tuning: FineTune, text_encoder: str) -> FineTune | None:
-    """``tuning`` if fine-tuning is asked for; refuses its settings given without it, an
-    unknown ``text_encoder``, and fine-tuning another encoder than MiniLM (before any
-    file is read)."""
-    check_encoder(text_encoder, "text_encoder", fine_tune)
-    if fine_tune:
-        return tuning
-    given = [f"fine_tune_{k}={getattr(tuning, k)}" for k in sorted(tuning.changed())]
-    if given:
-        raise OptionError(
-            f"{', '.join(given)}: settings of the encoder's fine-tuning; add fine_tune=true"
-        )
-    return None
+from lmam.features.words import with_words
 
 
 @register_dataset(
@@ -63,16 +50,18 @@ def load_iemocap_text(
 
     Splits as published in that file: train 108, valid 12, test 31 dialogues.
     """
-    tuning = FineTune(
-        epochs=fine_tune_epochs,
-        lr=fine_tune_lr,
-        seed=fine_tune_seed,
-        context=fine_tune_context,
-        folds=fine_tune_folds,
+    check_encoder(text_encoder, "text_encoder", fine_tune)  # before any file is read
+    fine_tuning = asked_fine_tuning(
+        fine_tune,
+        fine_tune_epochs,
+        fine_tune_lr,
+        fine_tune_seed,
+        fine_tune_context,
+        fine_tune_folds,
+        flags=False,
     )
-    fine_tuning = _fine_tuning(fine_tune, tuning, text_encoder)  # before any file is read
     source = create_dataset("iemocap-transcripts", path)
-    return cached_text_dataset(
+    embedded = cached_text_dataset(
         source,
         "iemocap-text",
         encoder=encoder,
@@ -82,6 +71,7 @@ def load_iemocap_text(
         fine_tuning=fine_tuning,
         text_encoder=text_encoder,
     )
+    return with_words(embedded)
 
 
 @register_dataset(
@@ -111,19 +101,21 @@ def load_meld_text(
     ``test_sent_emo.csv`` is read as MELD's CSV release; anything else as the
     transcripts pickle. ``labels``: ``"emotion"`` or ``"sentiment"``.
     """
-    tuning = FineTune(
-        epochs=fine_tune_epochs,
-        lr=fine_tune_lr,
-        seed=fine_tune_seed,
-        context=fine_tune_context,
-        folds=fine_tune_folds,
+    check_encoder(text_encoder, "text_encoder", fine_tune)  # before any file is read
+    fine_tuning = asked_fine_tuning(
+        fine_tune,
+        fine_tune_epochs,
+        fine_tune_lr,
+        fine_tune_seed,
+        fine_tune_context,
+        fine_tune_folds,
+        flags=False,
     )
-    fine_tuning = _fine_tuning(fine_tune, tuning, text_encoder)  # before any file is read
     if path is not None and is_meld_csv_dir(path):
         source = read_meld_csv(path, labels=labels)
     else:
         source = create_dataset("meld-transcripts", path, labels=labels)
-    return cached_text_dataset(
+    embedded = cached_text_dataset(
         source,
         "meld-text",
         encoder=encoder,
@@ -133,3 +125,4 @@ def load_meld_text(
         fine_tuning=fine_tuning,
         text_encoder=text_encoder,
     )
+    return with_words(embedded)

@@ -117,6 +117,36 @@ class FineTune:
         return json.dumps(settings, sort_keys=True)
 
 
+def asked_fine_tuning(
+    fine_tune: bool,
+    epochs: int,
+    lr: float,
+    seed: int,
+    context: int,
+    folds: int,
+    *,
+    flags: bool,
+) -> FineTune | None:
+    """The fine-tuning a user asked for: the settings they gave, or ``None`` without
+    ``fine_tune``. Settings changed without ``fine_tune`` are refused, named as the user
+    spelled them (``flags``: the command line's ``--fine-tune-*``, else the dataset
+    options ``fine_tune_*=value``); asked-for settings are checked (before any file is
+    read)."""
+    settings = FineTune(epochs=epochs, lr=lr, seed=seed, context=context, folds=folds)
+    if fine_tune:
+        settings.check()
+        return settings
+    changed = sorted(settings.changed())
+    if not changed:
+        return None
+    if flags:
+        given, add = ", ".join(f"--fine-tune-{k}" for k in changed), "--fine-tune"
+    else:
+        given = ", ".join(f"fine_tune_{k}={getattr(settings, k)}" for k in changed)
+        add = "fine_tune=true"
+    raise OptionError(f"{given}: settings of the encoder's fine-tuning; add {add}")
+
+
 def fold_sources(
     source: ConversationDataset, folds: int, seed: int
 ) -> list[tuple[ConversationDataset, list[Conversation]]]:

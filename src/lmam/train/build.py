@@ -14,11 +14,13 @@ import numpy as np
 import torch
 
 from lmam.data import ConversationDataset, DataError, create_dataset, list_datasets
+from lmam.data.dataset import WORDS
 from lmam.data.normalize import Standardizer
 from lmam.errors import OptionError
 from lmam.features import datasets as _text_datasets  # noqa: F401  (registers the *-text datasets)
 from lmam.models import ERCModel, create_model
 from lmam.models.registry import get_backbone
+from lmam.models.textcnn import TextCNNEncoder
 from lmam.options import closest
 from lmam.train.config import TrainConfig
 from lmam.train.metrics import METRICS
@@ -61,7 +63,11 @@ def load_dataset(config: TrainConfig) -> ConversationDataset:
                 f"list); {config.dataset!r} is read as a path"
             )
         ds = open_dataset(config.dataset, **config.dataset_options)
+    if not config.modalities and WORDS in ds.modalities:  # word ids: only when named
+        ds = ds.select_modalities([m for m in ds.modalities if m != WORDS])
     for m in config.modality_dropout:
+        if m == WORDS:
+            raise OptionError(f"modality_dropout: {WORDS!r} holds word ids, not features")
         if m not in (config.modalities or ds.modalities):
             raise OptionError(
                 f"modality_dropout: the run has no modality {m!r}; "
@@ -148,6 +154,19 @@ def model_from_config(config: TrainConfig, in_dims: dict[str, int], outputs: int
         **config.model_options,
     )
     assert isinstance(model, ERCModel)
+    readers = [m for m in model.modules() if isinstance(m, TextCNNEncoder) and m.over == "words"]
+    if (WORDS in in_dims or readers) and (list(in_dims) != [WORDS] or not readers):
+        raise OptionError(
+            f"the modality {WORDS!r} (word ids) is read by backbone textcnn with over=words "
+            f"alone: give that model modalities [{WORDS}] (this run: backbone "
+            f"{config.backbone}, modalities {', '.join(in_dims)})"
+        )
+    if readers:
+        from lmam.features.words import word_vectors
+
+        table = word_vectors()
+        for reader in readers:
+            reader.load_word_vectors(table)
     return model
 
 

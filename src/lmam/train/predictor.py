@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from lmam.data.conversation_files import ConversationFile, Dialogue, Utterance, read_conversations
-from lmam.data.dataset import Conversation, collate
+from lmam.data.dataset import WORDS, Conversation, collate
 from lmam.data.errors import DataError
 from lmam.data.normalize import Standardizer
 from lmam.errors import OptionError, RunError
@@ -38,7 +38,7 @@ from lmam.models.dialoguernn import StepState
 from lmam.outputs import atomic_write_text
 from lmam.train.inference import batched_logits, check_compatible, load_model
 
-BUILDABLE = ("text", "audio")
+BUILDABLE = ("text", "audio", WORDS)
 
 
 @dataclass
@@ -161,6 +161,11 @@ class Predictor:
                     read = encoder.dialogue_texts([u.text for u in said], [u.speaker for u in said])
                     texts += read[len(said) - len(d.utterances) :]
                 feats[m] = embed_texts(texts, encoder, progress=progress)
+            elif m == WORDS:
+                from lmam.features.words import word_ids
+
+                words = [u.text for d in conversations.dialogues for u in d.utterances]
+                feats[m] = word_ids(words, int(self.pipeline[WORDS]["max_words"]))
             elif m == "audio":
                 feature_set = self.pipeline["audio"].get("set", "?")
                 if not conversations.has_audio:
@@ -234,8 +239,11 @@ class Predictor:
     def is_causal(self, length: int = 7, seed: int = 0) -> bool:
         """Whether an utterance's prediction ignores later utterances (checked on random input)."""
         rng = np.random.default_rng(seed)
-        feats = {
-            m: rng.normal(size=(length, w)).astype(np.float32) for m, w in self.in_dims.items()
+        feats = {  # word ids are small integers (a WordPiece vocabulary has thousands)
+            m: (
+                rng.integers(0, 1000, (length, w)) if m == WORDS else rng.normal(size=(length, w))
+            ).astype(np.float32)
+            for m, w in self.in_dims.items()
         }
         speakers = rng.integers(0, 2, length)
         full = Conversation("probe", feats, speakers, np.zeros(length, np.int64))

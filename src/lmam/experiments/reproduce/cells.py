@@ -75,6 +75,8 @@ def plug_variants(s: Setting) -> dict[str, dict[str, Any]]:
         if b == "bclstm":
             out["bclstm-att"] = V.attention()
         out[f"{b}-lmam"] = V.star(b)
+    if s.has_words:  # Kim's own reading where the words exist
+        out["textcnn"], out["textcnn-lmam"] = V.words(), V.words(lmam=True)
     return out
 
 

@@ -10,8 +10,9 @@ from typing import Any
 
 from rich.console import Console
 
-from lmam.data.dataset import ConversationDataset
+from lmam.data.dataset import WORDS, ConversationDataset
 from lmam.data.registry import list_datasets
+from lmam.errors import OptionError
 from lmam.experiments.grid import run_grid
 from lmam.train.build import load_dataset, portable
 from lmam.train.config import TrainConfig
@@ -82,6 +83,16 @@ class Setting:
     def data(self) -> ConversationDataset:
         """The dataset, as the runs see it (loaded once)."""
         return load_dataset(portable(self.config))
+
+    @cached_property
+    def has_words(self) -> bool:
+        """Whether the dataset holds each utterance's words (:data:`~lmam.data.dataset.WORDS`),
+        which the tables' TextCNN then reads as Kim's CNN does."""
+        try:
+            load_dataset(dataclasses.replace(portable(self.config), modalities=[WORDS]))
+        except OptionError:
+            return False
+        return True
 
     def run(
         self,

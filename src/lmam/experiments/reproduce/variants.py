@@ -25,7 +25,7 @@ from typing import Any
 
 from torch import nn
 
-from lmam.data.dataset import ConversationDataset
+from lmam.data.dataset import WORDS, ConversationDataset
 from lmam.models.registry import backbones as registered
 from lmam.models.registry import get_backbone
 from lmam.train.build import build_model, with_speaker_count
@@ -58,6 +58,14 @@ def base(backbone: str) -> dict[str, Any]:
 def star(backbone: str, embed: str = "early_residual") -> dict[str, Any]:
     """The backbone with LMAM (default options) at ``embed``."""
     return {"backbone": backbone, "fusion": "lmam", "embed": embed, **_named(backbone)}
+
+
+def words(lmam: bool = False) -> dict[str, Any]:
+    """TextCNN as Kim's CNN over each utterance's words, for a dataset that has them
+    (``iemocap-text``, ``meld-text``); with ``lmam``, LMAM after it over the utterances'
+    CNN vectors (``embed="late"``: the words themselves are ids, nothing to fuse)."""
+    variant = star("textcnn", "late") if lmam else base("textcnn")
+    return {**variant, "modalities": [WORDS], "model_options": {"over": "words"}}
 
 
 def _named(backbone: str) -> dict[str, Any]:
