@@ -104,3 +104,26 @@ def test_a_design_run_keeps_the_recorded_datasets_it_does_not_run(tmp_path: Path
     assert design.recorded_datasets(tmp_path, ["meld-text"]) == kept
     assert design.recorded_datasets(tmp_path, ["mosi"]) == {"iemocap-text": kept["iemocap-text"]}
     assert design.recorded_datasets(tmp_path / "nowhere", ["mosi"]) == {}
+
+
+def test_the_design_host_comes_from_the_tables_record_where_its_study_is_not_here(
+    tmp_path: Path,
+) -> None:
+    """A fresh checkout has the table's record but not the studies: the host built from
+    the record's parameters is the config the study wrote as its best."""
+    import pytest
+
+    from lmam.experiments.tune import run_study
+    from lmam.train.config import TrainConfig
+
+    study = tuned.open_side(tmp_path / "here", "mosi", "bclstm", "lmam", trials=1)
+    run_study(study, quiet=True)
+    written = TrainConfig.load(study.folder / "best.yaml")
+    assert design.host(tmp_path / "here", "mosi") == written
+    params = json.loads((study.folder / "best.json").read_text())["params"]
+    record = tmp_path / "tuned.json"
+    row = {"dataset": "mosi", "backbone": "bclstm", "params_with": params}
+    record.write_text(json.dumps({"rows": [row]}))
+    assert design.host(tmp_path / "elsewhere", "mosi", record) == written
+    with pytest.raises(FileNotFoundError, match="keeps none of iemocap-text"):
+        design.host(tmp_path / "elsewhere", "iemocap-text", record)

@@ -158,6 +158,13 @@ def _with_metric(config: TrainConfig) -> TrainConfig:
     return dataclasses.replace(config, metric=resolve_metric(config, load_dataset(config)))
 
 
+def best_config(config: TrainConfig, params: Mapping[str, Any]) -> TrainConfig:
+    """What ``best.yaml`` holds for the trial ``params`` of a study of ``config``: the
+    study's config (paths made absolute, its metric set) with those parameters."""
+    base = _with_metric(portable(config))
+    return with_params(base, params, name=None, out_dir="runs", metric=base.metric)
+
+
 def search_space(
     config: TrainConfig,
     overrides: Mapping[str, Any] | None = None,
@@ -522,8 +529,7 @@ def write_best(study: Study, optuna_study: Any) -> dict[str, Any]:
     if not complete:
         raise RunError(f"{study.folder}: no trial of the study completed")
     best = _best(complete, study)
-    config = with_params(study.config, best.params, name=None, out_dir="runs", metric=study.metric)
-    config.dump(study.folder / "best.yaml")
+    best_config(study.config, best.params).dump(study.folder / "best.yaml")
     states = [t.state.name for t in done]
     result = {
         "study": str(study.folder),

@@ -2,7 +2,8 @@
 
 The host is bc-LSTM with LMAM at its default embedding point, trained with the
 settings its equal-budget study chose on validation
-(:mod:`lmam.experiments.reproduce.tuned`, ``runs/tuned/DATASET/bclstm-lmam/best.yaml``).
+(:mod:`lmam.experiments.reproduce.tuned`, ``runs/tuned/DATASET/bclstm-lmam/best.yaml``, or
+where that study is not on this machine, the parameters ``results/tuned/tuned.json`` keeps).
 Two measurements per dataset, neither of which reads the test split (every run
 is a :class:`~lmam.train.engine.Trainer` with ``use_test=False``):
 
@@ -28,8 +29,15 @@ from typing import Any
 import numpy as np
 
 from lmam.experiments.reproduce.tuned import points as _points
+from lmam.experiments.reproduce.tuned import side_config
 from lmam.experiments.stats import paired_ttest
-from lmam.experiments.tune import StudySettings, open_study, run_study, with_params
+from lmam.experiments.tune import (
+    StudySettings,
+    best_config,
+    open_study,
+    run_study,
+    with_params,
+)
 from lmam.outputs import atomic_write_json, atomic_write_text
 from lmam.space import Choice, Int, SearchSpace
 from lmam.train.config import TrainConfig
@@ -71,15 +79,22 @@ DATASETS = ("mosi", "iemocap-text", "meld-text")
 SEEDS = (0, 1, 2)
 
 
-def host(tuned_root: Path, dataset: str) -> TrainConfig:
-    """The tuned bc-LSTM + LMAM of ``dataset`` (its equal-budget study's ``best.yaml``)."""
+def host(tuned_root: Path, dataset: str, record: Path | None = None) -> TrainConfig:
+    """The tuned bc-LSTM + LMAM of ``dataset``: its equal-budget study's ``best.yaml``, or,
+    where that study is not on this machine, the best parameters the table's ``record``
+    (``tuned.json``) keeps of it."""
     path = tuned_root / dataset / "bclstm-lmam" / "best.yaml"
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path}: the design study starts from the tuned bc-LSTM + LMAM; run "
-            f"lmam reproduce tuned --dataset {dataset} --backbone bclstm first"
-        )
-    return TrainConfig.load(path)
+    if path.is_file():
+        return TrainConfig.load(path)
+    rows = json.loads(record.read_text())["rows"] if record is not None and record.is_file() else []
+    for row in rows:
+        if (row["dataset"], row["backbone"]) == (dataset, "bclstm"):
+            return best_config(side_config(dataset, "bclstm", "lmam"), row["params_with"])
+    raise FileNotFoundError(
+        f"{path}: the design study starts from the tuned bc-LSTM + LMAM, and "
+        f"{record or 'no record'} keeps none of {dataset}; run "
+        f"lmam reproduce tuned --dataset {dataset} --backbone bclstm first"
+    )
 
 
 def variant_config(
@@ -165,7 +180,8 @@ def markdown(report: dict[str, Any], command: str) -> str:
         "",
         f"Made by `{command}`. The host is bc-LSTM with LMAM at its default embedding point, "
         "with the training settings its equal-budget study chose on validation "
-        "(`runs/tuned/DATASET/bclstm-lmam/best.yaml`). No run of this study loads the test "
+        "(`runs/tuned/DATASET/bclstm-lmam/best.yaml`, or the parameters `tuned/tuned.json` "
+        "keeps where that study is not on the machine). No run of this study loads the test "
         "split. Ablations: the paper's formulation and each choice changed alone, 3 seeds, "
         "mean ± std of the validation metric, Δ against the paper's formulation and a paired "
         "t-test (SciPy `ttest_rel`) over the seeds.",
@@ -241,7 +257,7 @@ def run(
     taken over all of them."""
     report: dict[str, Any] = {"datasets": recorded_datasets(out, datasets)}
     for dataset in datasets:
-        base = host(tuned_root, dataset)
+        base = host(tuned_root, dataset, out / "tuned" / "tuned.json")
         from lmam.train.build import load_dataset
 
         multimodal = len(load_dataset(base).modalities) > 1
