@@ -156,20 +156,19 @@ def test_a_live_lock_is_waited_for(tmp_path):
 
 PARENT = """
 import multiprocessing, os, sys, time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from lmam.experiments.grid import exit_with_parent
+from lmam.experiments.grid import worker_pool
 
-def sleep(parent, ready, watch):
-    if watch:
-        exit_with_parent(parent, 0.1)
-    Path(ready).write_text("ready")
+def sleep(ready):
+    Path(ready).write_text(str(os.getpid()))
     time.sleep(120)
 
 if __name__ == "__main__":
+    watched = sys.argv[2] == "1"  # the pool every training grid uses, or a plain one
     ctx = multiprocessing.get_context("spawn")
-    child = ctx.Process(target=sleep, args=(os.getpid(), sys.argv[1], sys.argv[2] == "1"))
-    child.start()
-    print(child.pid, flush=True)
+    pool = worker_pool(1) if watched else ProcessPoolExecutor(1, ctx)
+    pool.submit(sleep, sys.argv[1])
     time.sleep(120)
 """
 
@@ -185,17 +184,18 @@ def running(pid):
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 def test_workers_exit_when_the_grid_is_killed(tmp_path):
-    """A killed grid leaves no worker training on (spawn children outlive a SIGKILLed parent)."""
+    """A killed grid (or table, or equal-budget study) leaves no worker training on: spawned
+    workers outlive a SIGKILLed parent unless made by :func:`worker_pool`."""
     script = tmp_path / "parent.py"
     script.write_text(PARENT)
     for watch, survives in (("0", True), ("1", False)):
         ready = tmp_path / f"ready{watch}"
         args = [sys.executable, str(script), str(ready), watch]
-        parent = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-        child = int(parent.stdout.readline())
+        parent = subprocess.Popen(args)
         deadline = time.monotonic() + 60
-        while not ready.exists() and time.monotonic() < deadline:
+        while not (ready.exists() and ready.read_text()) and time.monotonic() < deadline:
             time.sleep(0.1)
+        child = int(ready.read_text())
         parent.send_signal(signal.SIGKILL)
         parent.wait()
         deadline = time.monotonic() + 10

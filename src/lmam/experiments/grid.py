@@ -94,13 +94,7 @@ def run_grid(
         if console is not None:
             for *_, run in todo:
                 console.print(f"queued {run.name}")
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            max_workers=jobs,
-            mp_context=ctx,
-            initializer=exit_with_parent,
-            initargs=(os.getpid(),),
-        ) as pool:
+        with worker_pool(jobs) as pool:
             futures = {
                 pool.submit(_train_one, cfg, run, fresh, True, None): (name, k, run)
                 for name, k, cfg, run in todo
@@ -115,6 +109,13 @@ def run_grid(
                     done = "reused" if summary["reused"] else "finished"
                     console.print(f"{done} {summary['run_dir']}")
     return {name: [r for r in runs if r is not None] for name, runs in results.items()}
+
+
+def worker_pool(jobs: int) -> ProcessPoolExecutor:
+    """``jobs`` spawned worker processes that exit when this process is gone
+    (:func:`exit_with_parent`): every pool of training runs is made here."""
+    ctx = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(jobs, ctx, exit_with_parent, (os.getpid(),))
 
 
 def exit_with_parent(parent: int, poll: float = 1.0) -> None:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import math
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
+from concurrent.futures import as_completed
 from pathlib import Path
 from typing import Any
 
+from lmam.experiments.grid import worker_pool
 from lmam.experiments.reproduce.variants import base, label, star
 from lmam.experiments.stats import paired_ttest
 from lmam.experiments.tune import (
@@ -129,7 +129,7 @@ def run_all(
 ) -> None:
     """Every side of every dataset and backbone, ``jobs`` studies at once."""
     tasks = [(d, b, s) for d in datasets for b in backbones for s in SIDES]
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+    with worker_pool(jobs) as pool:  # its workers stop when this process is killed
         futures = {
             pool.submit(run_side, str(root), d, b, s, trials, seeds): (d, b, s) for d, b, s in tasks
         }

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import multiprocessing
-import os
 import shutil
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from pathlib import Path
 from typing import Any
 
@@ -177,10 +175,9 @@ def run_table13(
         for model, seed, config, run in todo:
             done(model, seed, run, _train(config, run))
     else:
-        from lmam.experiments.grid import exit_with_parent
+        from lmam.experiments.grid import worker_pool
 
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(jobs, ctx, exit_with_parent, (os.getpid(),)) as pool:
+        with worker_pool(jobs) as pool:
             futures = {
                 pool.submit(_train, config, run): (model, seed, run)
                 for model, seed, config, run in todo
