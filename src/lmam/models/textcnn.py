@@ -262,8 +262,8 @@ register_backbone(
     "textcnn",
     TextCNNEncoder,
     label="TextCNN",
-    description='TextCNN (Kim 2014; context-free; ``over="utterances"``: contextual) with any fusion at any '
-    "embedding point.",
+    description='TextCNN (Kim 2014; context-free; ``over="words"``: Kim\'s CNN over the words, '
+    '``over="utterances"``: contextual) with any fusion at any embedding point.',
     width_option="filters",
     dropout_origin="Kim (2014): dropout 0.5 on the pooled features, the only dropout",
     head_dropout=False,  # Kim's dropout is on the pooled features only

@@ -25,15 +25,24 @@ from lmam.experiments.reproduce.formatting import pm, pvalue
 from lmam.experiments.reproduce.report import Report
 from lmam.experiments.reproduce.setting import Setting
 
+
 # -- Tables II-IV: plug and play ------------------------------------------------------------
-TEXTCNN_NOTE = (
-    "TextCNN is the context-free baseline of the ERC papers: it convolves each utterance's "
-    "feature vector on its own. On dense utterance features (sentence embeddings, the "
-    "bc-LSTM features) it barely fits the training set, since max-pooling over the "
-    "positions of such a vector discards which dimension is large; LMAM's projection "
-    "before it (early with residual) mixes the dimensions, which is most of TextCNN*'s "
-    "gain (README, Backbones)."
-)
+def textcnn_note(s: Setting) -> str:
+    """What the table's TextCNN rows are: Kim's CNN over the words where the dataset has
+    them, else a reading of the utterance vectors."""
+    if s.has_words:
+        return (
+            "TextCNN is the context-free baseline of the ERC papers, here Kim's CNN over "
+            "each utterance's words (WordPieces looked up in all-MiniLM-L6-v2's input "
+            "embeddings, `over=words`); TextCNN* puts LMAM after it, over the utterances' "
+            "CNN vectors (`embed=late`): the words are ids, there is nothing to fuse before "
+            "the CNN (docs/backbones/textcnn.md)."
+        )
+    return (
+        "TextCNN is the context-free baseline of the ERC papers. The dataset has no words, "
+        "only utterance feature vectors: TextCNN reads each vector as a learned sequence "
+        "(`over=projected`, chosen on validation; docs/backbones/textcnn.md)."
+    )
 
 
 def plug_and_play(name: str, s: Setting) -> Report:
@@ -72,7 +81,8 @@ def plug_and_play(name: str, s: Setting) -> Report:
     notes = [
         "Per class: accuracy (recall) and F1 in percent, mean ± std over seeds; "
         "(w): weighted average. Δ: ours with LMAM minus without (means). "
-        "* = LMAM at early fusion with a residual connection (Fig. 4 (b)). "
+        "* = LMAM at early fusion with a residual connection (Fig. 4 (b))"
+        + ("; TextCNN*: after the CNN, below. " if s.has_words else ". ")
         + published.note(family)
     ]
     return _plug_report(name, s, runs, header, rows, notes, _plug_figures(s, runs, classes))
@@ -89,7 +99,7 @@ def _plug_report(
 ) -> Report:
     """Tables II-IV's report: the protocol first and the TextCNN note last around ``notes``."""
     title = f"{table_title(name)}: every backbone with and without LMAM, {s.tag}"
-    notes = [protocol(s, runs), *notes, TEXTCNN_NOTE]
+    notes = [protocol(s, runs), *notes, textcnn_note(s)]
     return Report(name, s.tag, title, header, rows, notes, {"runs": runs}, figures or [])
 
 
