@@ -212,13 +212,14 @@ def glance(out: Path) -> list[str]:
     if rows:
         lines += _section(
             "The test metric of each backbone without and with LMAM (early fusion with a "
-            "residual, the tables' *), mean over seeds; Δ is with minus without, p a paired "
+            "residual, the tables' *; TextCNN over words: after the CNN), mean over seeds; "
+            "Δ is with minus without, p a paired "
             "t-test (SciPy `ttest_rel`) over the seeds, and Δ paper the paper's difference "
             "for the same backbone on its data. The metric is weighted F1 (%) for IEMOCAP "
             "and MELD, Acc-2 (%) for CMU-MOSI and MAE for POM (lower is better). From the "
-            "tables below; each table's notes say how its data differ from the paper's. "
-            "TextCNN's large gains are mostly LMAM's projection mixing the dimensions of "
-            "dense utterance vectors, which TextCNN's max-pooling cannot do (Table II's note).",
+            "tables below; each table's notes say how its data differ from the paper's, and "
+            "which reading their TextCNN has (Kim's CNN over the words where the dataset has "
+            "them, a learned sequence of each utterance vector elsewhere).",
             ["dataset", "backbone", "without", "with LMAM (*)", *tail],
             rows,
             [f"- {c}." for c in counts],
