@@ -195,6 +195,7 @@ def test_workers_exit_when_the_grid_is_killed(tmp_path):
         deadline = time.monotonic() + 60
         while not (ready.exists() and ready.read_text()) and time.monotonic() < deadline:
             time.sleep(0.1)
+        assert ready.exists() and ready.read_text(), "the worker did not start within 60 s"
         child = int(ready.read_text())
         parent.send_signal(signal.SIGKILL)
         parent.wait()

@@ -125,5 +125,7 @@ def test_the_design_host_comes_from_the_tables_record_where_its_study_is_not_her
     row = {"dataset": "mosi", "backbone": "bclstm", "params_with": params}
     record.write_text(json.dumps({"rows": [row]}))
     assert design.host(tmp_path / "elsewhere", "mosi", record) == written
-    with pytest.raises(FileNotFoundError, match="keeps none of iemocap-text"):
+    with pytest.raises(FileNotFoundError, match=r"iemocap-text, and .* keeps no parameters"):
         design.host(tmp_path / "elsewhere", "iemocap-text", record)
+    with pytest.raises(FileNotFoundError, match="there is no record"):
+        design.host(tmp_path / "elsewhere", "mosi", tmp_path / "absent.json")

@@ -104,6 +104,14 @@ def test_only_a_words_textcnn_is_given_the_words(tmp_path):
         model_from_config(config, {"text": 3, WORDS: 6}, 2)
     with pytest.raises(OptionError, match="word ids"):
         load_dataset(dataclasses.replace(words, modality_dropout={WORDS: 0.1}))
+    # nothing to fuse before the CNN: a fusion goes after it, or it is the identity
+    late = dataclasses.replace(words, fusion="lmam", embed="late")
+    assert model_from_config(late, {WORDS: 6}, 2) is not None
+    for fusion, embed, dim in (("lmam", "early_residual", None), ("lmam", "early", None),
+                               ("lmam", "parallel", None), ("concat", "early", 32)):  # fmt: skip
+        bad = dataclasses.replace(words, fusion=fusion, embed=embed, fusion_dim=dim)
+        with pytest.raises(OptionError, match="nothing to fuse before it"):
+            model_from_config(bad, {WORDS: 6}, 2)
 
 
 def test_the_tables_textcnn_reads_the_words_where_the_dataset_has_them(tmp_path):
@@ -123,3 +131,13 @@ def test_the_tables_textcnn_reads_the_words_where_the_dataset_has_them(tmp_path)
     assert kim["model_options"] == star["model_options"] == {"over": "words"}
     assert (kim["fusion"], star["fusion"], star["embed"]) == ("concat", "lmam", "late")
     assert variants["words"]["bclstm"] == variants["plain"]["bclstm"]  # the others unchanged
+
+
+def test_without_the_tokenizer_the_datasets_come_without_words(monkeypatch):
+    """A text encoder such as e5 needs no MiniLM: the words are then left out, not an error."""
+    from lmam.features import words
+
+    ds = _dataset([["hello there", "yes"], ["no", "maybe so"]])
+    assert WORDS in words.maybe_with_words(ds).modalities
+    monkeypatch.setattr(words, "available", lambda: False)
+    assert words.maybe_with_words(ds).modalities == {"text": 3}

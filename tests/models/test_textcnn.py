@@ -176,6 +176,12 @@ def test_static_word_vectors_are_neither_trained_nor_saved():
     tuned = TextCNNEncoder(8, widths=(2,), over="words", vocab=20, word_dim=6, tune_words=True)
     assert tuned.word_table.requires_grad and "word_table" in tuned.state_dict()
     assert static.norm is None  # ids are not standardised
+    with pytest.raises(RuntimeError, match="not loaded"):  # never a silent zero table
+        static(torch.ones(1, 2, 8), torch.ones(1, 2, dtype=torch.bool), torch.zeros(1, 2).long())
+    state = tuned.state_dict()
+    reloaded = TextCNNEncoder(8, widths=(2,), over="words", vocab=20, word_dim=6, tune_words=True)
+    reloaded.load_state_dict(state)  # trained vectors come with the weights
+    assert reloaded.filled
     with pytest.raises(ValueError, match=r"\(20, 6\)"):
         static.load_word_vectors(torch.zeros(21, 6))
     with pytest.raises(ValueError, match=r"over=.words"):
@@ -210,10 +216,25 @@ def test_words_cut_to_their_lengths_equal_the_full_width():
     ids = torch.randint(1, 50, (40, 30)).float()
     for i, n in enumerate(torch.randint(0, 31, (40,)).tolist()):
         ids[i, n:] = 0  # lengths 0..30
+    ids[::5, 2] = 0  # a [PAD] inside some utterances too
     got = enc._words(ids, chunk=7)
-    full = F.embedding(ids.long(), enc.word_table).transpose(1, 2)
+    full = F.embedding(ids.long(), enc.word_table, padding_idx=0).transpose(1, 2)
     want = torch.cat([F.relu(c(full)).amax(-1) for c in enc.convs], -1)
     torch.testing.assert_close(got, want)
     (g_got,) = torch.autograd.grad(got.square().sum(), [enc.word_table])
     (g_want,) = torch.autograd.grad(want.square().sum(), [enc.word_table])
     torch.testing.assert_close(g_got, g_want)
+
+
+def test_trained_word_vectors_keep_pad_at_zero():
+    """With ``tune_words`` the [PAD] row gets no gradient: Kim pads with zero vectors."""
+    torch.manual_seed(0)
+    enc = TextCNNEncoder(8, filters=3, widths=(2,), over="words", vocab=20, word_dim=6,
+                         tune_words=True)  # fmt: skip
+    table = torch.randn(20, 6)
+    table[0] = 0.0
+    enc.load_word_vectors(table)
+    ids = torch.randint(1, 20, (2, 3, 8)).float()
+    ids[..., 5:] = 0
+    enc(ids, torch.ones(2, 3, dtype=torch.bool), torch.zeros(2, 3).long()).sum().backward()
+    assert enc.word_table.grad[0].abs().sum() == 0 and enc.word_table.grad[1:].abs().sum() > 0

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 import lmam
@@ -255,7 +256,12 @@ def test_a_words_run_predicts_raw_conversations_as_its_built_features(
     assert len(raw) == len(known) == 32
     for r in raw:
         assert r["p_calm"] == known[(r["dialogue"], int(r["turn"]))]["p_calm"]
-    session = lmam.Predictor.from_run(run).session("d0")
+    predictor = lmam.Predictor.from_run(run)  # the static vectors filled again on loading
+    from lmam.features.words import word_vectors
+
+    (reader,) = [m for m in predictor.model.modules() if hasattr(m, "word_table")]
+    assert torch.equal(reader.word_table, word_vectors())
+    session = predictor.session("d0")
     for row, u in zip(raw, predictor_dialogue(talk)):
         online = session.add(u.speaker, u.text)
         assert online.probabilities["calm"] == pytest.approx(float(row["p_calm"]), abs=1e-5)

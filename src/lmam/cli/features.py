@@ -23,7 +23,7 @@ from lmam.features.audio import FEATURE_SETS, audio_cache_dir, extract_audio
 from lmam.features.finetune import asked_fine_tuning
 from lmam.features.raw import with_modality, write_features
 from lmam.features.text import ENCODERS, TEXT_BATCH, cache_dir, cached_text_dataset, check_encoder
-from lmam.features.words import with_words
+from lmam.features.words import maybe_with_words
 from lmam.outputs import check_output
 
 features_app = command_group("Build derived features, cached in lmam's format.")
@@ -116,7 +116,7 @@ def text(
         )
         seconds = time.perf_counter() - start
         # each utterance's words too, which Kim's CNN reads (lmam.features.words)
-        ds = write_features(with_words(_as_source(conv, ds)), out, add)
+        ds = write_features(maybe_with_words(_as_source(conv, ds)), out, add)
         console.print(
             f"{plural(len(conv.utterances), 'utterance')} embedded in {seconds:.1f} s "
             "(loading the encoder included; a cached file is not embedded again)"

@@ -10,8 +10,8 @@ on the training labels first, selected on validation;
 ``fine_tune_lr``, ``fine_tune_seed``, ``fine_tune_context`` (earlier utterances
 read with each; :mod:`lmam.features.context`) and ``fine_tune_folds`` (cross-fitted
 training features; :class:`~lmam.features.finetune.FineTune`). Each utterance's
-words come too, as the modality ``words`` (:mod:`lmam.features.words`), which
-only a model that names it reads.
+words come too where all-MiniLM-L6-v2's tokenizer is installed, as the modality
+``words`` (:mod:`lmam.features.words`), which only a model that names it reads.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from lmam.data.meld_csv import is_meld_csv_dir, read_meld_csv
 from lmam.data.registry import create_dataset, register_dataset
 from lmam.features.finetune import asked_fine_tuning
 from lmam.features.text import TEXT_BATCH, TextEncoder, cached_text_dataset, check_encoder
-from lmam.features.words import with_words
+from lmam.features.words import maybe_with_words
 
 
 @register_dataset(
@@ -71,7 +71,7 @@ def load_iemocap_text(
         fine_tuning=fine_tuning,
         text_encoder=text_encoder,
     )
-    return with_words(embedded)
+    return maybe_with_words(embedded)
 
 
 @register_dataset(
@@ -125,4 +125,4 @@ def load_meld_text(
         fine_tuning=fine_tuning,
         text_encoder=text_encoder,
     )
-    return with_words(embedded)
+    return maybe_with_words(embedded)

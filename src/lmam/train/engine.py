@@ -447,6 +447,10 @@ class Trainer:
     def _fit(self) -> dict[str, Any]:
         model: torch.nn.Module = self.forward
         if self.dist.active:
+            # static word vectors are filled from the same file on every process: not synced
+            self.model._ddp_params_and_buffers_to_ignore = [  # type: ignore[assignment]
+                name for name, _ in self.model.named_buffers() if name.endswith("word_table")
+            ]
             model = DistributedDataParallel(
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
             )

@@ -88,12 +88,12 @@ def host(tuned_root: Path, dataset: str, record: Path | None = None) -> TrainCon
         return TrainConfig.load(path)
     rows = json.loads(record.read_text())["rows"] if record is not None and record.is_file() else []
     for row in rows:
-        if (row["dataset"], row["backbone"]) == (dataset, "bclstm"):
+        if (row["dataset"], row["backbone"]) == (dataset, "bclstm") and "params_with" in row:
             return best_config(side_config(dataset, "bclstm", "lmam"), row["params_with"])
+    kept = f"{record} keeps no parameters of it" if rows else f"there is no record ({record})"
     raise FileNotFoundError(
-        f"{path}: the design study starts from the tuned bc-LSTM + LMAM, and "
-        f"{record or 'no record'} keeps none of {dataset}; run "
-        f"lmam reproduce tuned --dataset {dataset} --backbone bclstm first"
+        f"{path}: the design study starts from the tuned bc-LSTM + LMAM of {dataset}, and "
+        f"{kept}; run lmam reproduce tuned --dataset {dataset} --backbone bclstm first"
     )
 
 
