@@ -178,7 +178,11 @@ class TextCNNEncoder(nn.Module):
         """Args: x: ``(N, D_in)``. Returns: ``(N, filters * len(widths))``: Kim's
         convolutions and max-pooling over the learned sequence ``(N, channels, length)``."""
         project = cast(nn.Linear, self.project)
-        seq = project(x).view(x.shape[0], -1, self.length)
+        return self._over_time(project(x).view(x.shape[0], -1, self.length))
+
+    def _over_time(self, seq: Tensor) -> Tensor:
+        """Kim's convolutions, ReLU and max-pooling over time. Args: seq: ``(N, C, L)``.
+        Returns: ``(N, filters * len(widths))``."""
         return torch.cat([F.relu(conv(seq)).amax(-1) for conv in self.convs], dim=-1)
 
     def _words(self, ids: Tensor, chunk: int = 256) -> Tensor:
@@ -204,7 +208,7 @@ class TextCNNEncoder(nn.Module):
             cut = min(width, int(lengths[rows].max()) + max(self.widths))
             seq = F.embedding(ids[rows, :cut].long(), self.word_table, padding_idx=0)
             seq = seq.transpose(1, 2)  # [PAD] (0) gets no gradient when the vectors train
-            parts.append(torch.cat([F.relu(conv(seq)).amax(-1) for conv in self.convs], -1))
+            parts.append(self._over_time(seq))
         return torch.cat(parts)[torch.argsort(order)]
 
     def load_word_vectors(self, table: Tensor) -> None:
