@@ -129,3 +129,28 @@ def test_the_design_host_comes_from_the_tables_record_where_its_study_is_not_her
         design.host(tmp_path / "elsewhere", "iemocap-text", record)
     with pytest.raises(FileNotFoundError, match="there is no record"):
         design.host(tmp_path / "elsewhere", "mosi", tmp_path / "absent.json")
+
+
+def test_a_design_run_without_ablations_keeps_the_recorded_ones(tmp_path: Path) -> None:
+    """``--no-ablations`` runs the importance study alone: the dataset's recorded
+    ablations are kept and said to be; a dataset with none recorded is an error naming
+    the record."""
+    import pytest
+
+    (tmp_path / "design").mkdir()
+    values = {design.PAPER: [0.6, 0.61, 0.62], "scale=none": [0.59, 0.6, 0.6]}
+    row = {"metric": "weighted_f1", "seeds": [0, 1, 2], "values": values, "rows": [1]}
+    record = {"datasets": {"meld-text": row, "mosi": {"metric": "mae"}}}
+    (tmp_path / "design" / "design.json").write_text(json.dumps(record))
+    assert design.recorded_ablations(tmp_path, "meld-text") == {
+        **row,
+        "ablations_recorded": True,
+    }
+    with pytest.raises(FileNotFoundError, match=r"design\.json keeps no ablations of mosi"):
+        design.recorded_ablations(tmp_path, "mosi")
+    with pytest.raises(FileNotFoundError, match="keeps no ablations of meld-text"):
+        design.recorded_ablations(tmp_path / "nowhere", "meld-text")
+    report = {"datasets": {"meld-text": {**row, "rows": design.rows(values, "weighted_f1")}}}
+    report["datasets"]["meld-text"]["ablations_recorded"] = True
+    report["decisions"] = []
+    assert "(ablations kept from the earlier record)" in design.markdown(report, "x")

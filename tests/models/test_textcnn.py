@@ -238,3 +238,21 @@ def test_trained_word_vectors_keep_pad_at_zero():
     ids[..., 5:] = 0
     enc(ids, torch.ones(2, 3, dtype=torch.bool), torch.zeros(2, 3).long()).sum().backward()
     assert enc.word_table.grad[0].abs().sum() == 0 and enc.word_table.grad[1:].abs().sum() > 0
+
+
+def test_the_model_refuses_a_fusion_before_a_cnn_over_word_ids():
+    """Word ids are numbers to look up, not features: ``create_model`` itself refuses
+    a fusion that would mix them before the CNN, and builds the ones after it."""
+    from lmam.models import create_model
+    from lmam.options import OptionError
+
+    words = {"model_options": {"over": "words", "vocab": 50, "word_dim": 8}}
+    opts = dict(in_dims={"words": 6}, num_classes=2, **words["model_options"])
+    for fusion, embed, dim in (("lmam", "early_residual", None), ("lmam", "early", None),
+                               ("lmam", "parallel", None), ("concat", "early", 32)):  # fmt: skip
+        with pytest.raises(OptionError, match="reads token ids, there is nothing to fuse"):
+            create_model("textcnn", fusion=fusion, embed=embed, fusion_dim=dim, **opts)
+    for fusion, embed in (("lmam", "late"), ("concat", "early"), ("none", "early")):
+        create_model("textcnn", fusion=fusion, embed=embed, **opts)
+    # over the utterance vectors the same fusions are fine
+    create_model("textcnn", in_dims={"text": 6}, num_classes=2, fusion="lmam", embed="early")

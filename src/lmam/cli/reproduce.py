@@ -110,6 +110,11 @@ def reproduce_command(
     backbone: list[str] = typer.Option(
         None, "--backbone", help="tuned: the backbones (default bclstm, emocaps, dialoguernn)"
     ),
+    ablations: bool = typer.Option(
+        True,
+        help="design: train the one-factor ablations (--no-ablations: run the importance "
+        "study alone and keep the ablations OUT/design/design.json records)",
+    ),
 ) -> None:
     """Reproduce a table of the LMAM paper: trains what it needs (a finished run is
     reused, an interrupted one continues), then writes Markdown, JSON and PNGs under
@@ -124,7 +129,7 @@ def reproduce_command(
         _tuned(dataset, backbone, trials, seeds or 5, jobs, runs_dir, out)
         return
     if table == "design":
-        _design(dataset, trials, runs_dir, out)
+        _design(dataset, trials, runs_dir, out, ablations)
         return
     if table == "list":
         caption = "; ".join(f"{name}: {command}" for name, command in OTHER_TASKS.items())
@@ -223,7 +228,9 @@ def _tuned(
     console.print(f"wrote {escape(str(path))}")
 
 
-def _design(datasets: list[str] | None, trials: int, runs_dir: Path, out: Path) -> None:
+def _design(
+    datasets: list[str] | None, trials: int, runs_dir: Path, out: Path, ablations: bool
+) -> None:
     """``lmam reproduce design``: LMAM's one-factor ablations and importance study."""
     from lmam.experiments.reproduce import design
 
@@ -233,6 +240,8 @@ def _design(datasets: list[str] | None, trials: int, runs_dir: Path, out: Path) 
             raise OptionError(f"--dataset {name}: design runs on {', '.join(design.DATASETS)}")
     root = runs_dir.with_name("design") if runs_dir == Path("runs/reproduce") else runs_dir
     command = "lmam reproduce design" + "".join(f" --dataset {d}" for d in datasets or [])
-    command += f" --trials {trials}"
-    path = design.run(Path("runs/tuned"), root, out, chosen, trials, command)
+    command += f" --trials {trials}" + ("" if ablations else " --no-ablations")
+    if not ablations and not trials:
+        raise OptionError("--no-ablations with --trials 0 leaves nothing to run")
+    path = design.run(Path("runs/tuned"), root, out, chosen, trials, command, ablations)
     Console(stderr=True, emoji=False, highlight=False).print(f"wrote {escape(str(path))}")

@@ -112,6 +112,12 @@ def default_fusion_dim(name: str, dims: Mapping[str, int], otherwise: int) -> in
     return int(hook(dict(dims))) if callable(hook) else otherwise
 
 
+def reads_ids(encoder: nn.Module) -> bool:
+    """Whether ``encoder`` reads its input as token ids (it sets ``reads_ids = True``,
+    e.g. TextCNN over words), so that nothing may be fused before it."""
+    return encoder.__dict__.get("reads_ids") is True
+
+
 def real_rows(layer: nn.Module, x: Tensor, keep: Tensor) -> Tensor:
     """``layer`` applied to the real utterances of ``x`` only, zeros at padding (the
     backbones never read padded positions, so this is their result at less cost).
@@ -237,6 +243,13 @@ class ERCModel(nn.Module):
                 head_in = encoder_width(self.encoders["all"])
             if embed == "parallel":
                 self.parallel_proj = nn.Linear(self.fusion.out_dim, head_in)
+        identity = fusion == NO_FUSION or (fusion == "concat" and fusion_dim is None)
+        if embed != "late" and not identity and any(map(reads_ids, self.encoders.values())):
+            raise ValueError(
+                f"fusion {fusion!r} at embed {embed!r}: the backbone reads token ids, there "
+                "is nothing to fuse before it; put the fusion after it (embed='late'), or "
+                "use fusion 'none' or 'concat' without fusion_dim"
+            )
         self.drop = nn.Dropout(dropout)
         self.classifier = nn.Linear(head_in, num_classes)
 

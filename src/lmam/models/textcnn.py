@@ -135,6 +135,7 @@ class TextCNNEncoder(nn.Module):
     ) -> None:
         super().__init__()
         self.over = choice("over", over, OVER)
+        self.reads_ids = self.over == "words"  # no fusion before it (ERCModel refuses one)
         self.norm = nn.BatchNorm1d(in_dim) if norm and over != "words" else None
         if not widths:
             raise ValueError("widths must name at least one kernel width")

@@ -161,15 +161,6 @@ def model_from_config(config: TrainConfig, in_dims: dict[str, int], outputs: int
             f"alone: give that model modalities [{WORDS}] (this run: backbone "
             f"{config.backbone}, modalities {', '.join(in_dims)})"
         )
-    early = config.embed != "late" and (
-        config.fusion not in ("none", "concat") or config.fusion_dim
-    )
-    if readers and early:
-        raise OptionError(
-            f"fusion {config.fusion!r} at embed {config.embed!r}: the word ids are read by the "
-            "CNN first, there is nothing to fuse before it; put the fusion after it "
-            "(embed=late), or use fusion none or concat without fusion_dim"
-        )
     if readers:
         from lmam.features.words import word_vectors
 

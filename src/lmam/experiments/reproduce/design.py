@@ -191,7 +191,12 @@ def markdown(report: dict[str, Any], command: str) -> str:
         m = data["metric"]
         lines += [
             f"## {dataset} (validation {m}{', lower is better' if m == 'mae' else ''})"
-            + (" (kept from the earlier record of this study)" if data.get("recorded") else ""),
+            + (" (kept from the earlier record of this study)" if data.get("recorded") else "")
+            + (
+                " (ablations kept from the earlier record)"
+                if data.get("ablations_recorded")
+                else ""
+            ),
             "",
             "| variant | validation | Δ | p |",
             "|:---|---:|---:|---:|",
@@ -242,6 +247,22 @@ def recorded_datasets(out: Path, datasets: list[str]) -> dict[str, Any]:
     return {d: {**v, "recorded": True} for d, v in earlier.items() if d not in datasets}
 
 
+def recorded_ablations(out: Path, dataset: str) -> dict[str, Any]:
+    """The ablations of ``dataset`` an earlier ``out/design/design.json`` holds
+    (``metric``, ``seeds``, ``values``, ``rows``), for a call that runs only the
+    importance study; :class:`FileNotFoundError` naming the record where it has none."""
+    recorded = out / "design" / "design.json"
+    earlier = json.loads(recorded.read_text()) if recorded.is_file() else {}
+    data = earlier.get("datasets", {}).get(dataset, {})
+    if "values" not in data:
+        raise FileNotFoundError(
+            f"{recorded} keeps no ablations of {dataset}: run lmam reproduce design "
+            f"--dataset {dataset} with the ablations first"
+        )
+    kept = {k: data[k] for k in ("metric", "seeds", "values", "rows")}
+    return {**kept, "ablations_recorded": True}
+
+
 def run(
     tuned_root: Path,
     runs_dir: Path,
@@ -249,25 +270,30 @@ def run(
     datasets: list[str],
     trials: int,
     command: str,
+    with_ablations: bool = True,
 ) -> Path:
     """The whole study; writes ``out/design/README.md`` and ``design.json``.
 
     The datasets of an earlier ``design.json`` that this call does not run keep their
     recorded results (their runs may be on another machine), and the decisions are
-    taken over all of them."""
+    taken over all of them. ``with_ablations=False`` runs the importance study alone
+    and keeps each dataset's recorded ablations (:func:`recorded_ablations`)."""
     report: dict[str, Any] = {"datasets": recorded_datasets(out, datasets)}
     for dataset in datasets:
         base = host(tuned_root, dataset, out / "tuned" / "tuned.json")
-        from lmam.train.build import load_dataset
+        if with_ablations:
+            from lmam.train.build import load_dataset
 
-        multimodal = len(load_dataset(base).modalities) > 1
-        result = ablations(base, runs_dir / dataset / "ablations", multimodal)
-        data: dict[str, Any] = {
-            "metric": base.metric,
-            "seeds": list(SEEDS),
-            "values": result,
-            "rows": rows(result, str(base.metric)),
-        }
+            multimodal = len(load_dataset(base).modalities) > 1
+            result = ablations(base, runs_dir / dataset / "ablations", multimodal)
+            data: dict[str, Any] = {
+                "metric": base.metric,
+                "seeds": list(SEEDS),
+                "values": result,
+                "rows": rows(result, str(base.metric)),
+            }
+        else:
+            data = recorded_ablations(out, dataset)
         if trials:
             data["importance"] = importance_study(base, runs_dir / dataset / "importance", trials)
         report["datasets"][dataset] = data
