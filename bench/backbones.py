@@ -23,10 +23,14 @@ Two goals are checked:
 
 ``--embeds`` limits the embedding points; ``--padded-too`` also times every LMAM
 model with ``group_lengths=False`` (its attention over the batch padded to the longest
-dialogue, as before length grouping), side by side in the same run.
+dialogue, as before length grouping), side by side in the same run. ``--input-grads``
+also times every backbone with gradients of its input features: what the backbone
+costs behind any fusion at ``early`` or ``early_residual``, whose weights its backward
+pass has to reach (alone, a backbone never differentiates its input features), so that
+LMAM's own share of an early plug-in is the difference to that row.
 
     python -m bench.backbones [--repeats 5] [--batch-size 32] [--models m2fnet,emocaps]
-        [--embeds early_residual] [--padded-too] [--out NAME]
+        [--embeds early_residual] [--padded-too] [--input-grads] [--out NAME]
 """
 
 from __future__ import annotations
@@ -88,6 +92,13 @@ def step(model: nn.Module, batch: tuple[Any, ...]) -> None:
     nn.functional.cross_entropy(logits[mask], labels[mask]).backward()
 
 
+def step_input_grads(model: nn.Module, batch: tuple[Any, ...]) -> None:
+    """:func:`step` with the features of ``batch`` requiring gradients (cleared first)."""
+    for x in batch[0].values():
+        x.grad = None
+    step(model, batch)
+
+
 def count(model: nn.Module | None) -> int:
     """Parameters of ``model`` (0 for none, e.g. a model built with ``fusion="none"``)."""
     return 0 if model is None else sum(p.numel() for p in model.parameters())
@@ -103,6 +114,11 @@ def main() -> None:
     parser.add_argument("--embeds", default=",".join(EMBEDS), help="LMAM's embedding points")
     parser.add_argument(
         "--padded-too", action="store_true", help="also time LMAM without length grouping"
+    )
+    parser.add_argument(
+        "--input-grads",
+        action="store_true",
+        help="also time every backbone with gradients of its input features",
     )
     parser.add_argument(
         "--out", default="backbones", help="results file name, bench/results/<out>.json"
@@ -141,6 +157,16 @@ def main() -> None:
                         module.group_lengths = False
                 models[f"{key} (padded)"] = padded
                 batches[f"{key} (padded)"] = batch
+    steps = dict.fromkeys(models, step)
+    if args.input_grads:
+        grad_batch = (
+            {m: x.clone().requires_grad_() for m, x in batch[0].items()},
+            *batch[1:],
+        )
+        for name in names:
+            models[f"{name} (input gradients)"] = models[name]
+            batches[f"{name} (input gradients)"] = grad_batch
+            steps[f"{name} (input gradients)"] = step_input_grads
     text = {"text": WIDTHS["text"]}
     models["text bclstm"] = create_model("bclstm", in_dims=text, num_classes=CLASSES)
     models["text BiDialogueRNN+Att (reference sizes)"] = create_model(
@@ -149,7 +175,10 @@ def main() -> None:
     for key in ("text bclstm", "text BiDialogueRNN+Att (reference sizes)"):
         batches[key] = text_batch
 
-    jobs = {key: (lambda m=m, b=batches[key]: step(m, b)) for key, m in models.items()}
+    jobs = {
+        key: (lambda m=m, b=batches[key], f=steps.get(key, step): f(m, b))
+        for key, m in models.items()
+    }
     seconds = interleaved_medians(jobs, dict.fromkeys(jobs, args.repeats))
     params = {key: count(m) for key, m in models.items()}
     fusion_params = {key: count(getattr(m, "fusion", None)) for key, m in models.items()}
@@ -190,6 +219,37 @@ def main() -> None:
         ["model", "params", "added", "LMAM's own", "s / batch", "x backbone", "goal"],
         rows,
     )
+    own_share: dict[str, dict[str, float]] = {}
+    if args.input_grads:
+        share_rows = []
+        for name in names:
+            with_grads = seconds[f"{name} (input gradients)"]
+            for e in embeds[name]:
+                if not e.startswith("early"):
+                    continue
+                key = f"{name} + LMAM {e}"
+                own_share[key] = {
+                    "backbone": seconds[name],
+                    "backbone_input_gradients": with_grads,
+                    "with_lmam": seconds[key],
+                    "x_backbone": seconds[key] / seconds[name],
+                    "x_backbone_input_gradients": seconds[key] / with_grads,
+                }
+                share_rows.append(
+                    [
+                        key,
+                        seconds[name],
+                        with_grads,
+                        seconds[key],
+                        seconds[key] / seconds[name],
+                        seconds[key] / with_grads,
+                    ]
+                )
+        print_table(
+            "an early plug-in's cost, the backbone's input gradients apart",
+            ["model", "backbone", "+ input gradients", "+ LMAM", "x backbone", "x with grads"],
+            share_rows,
+        )
     ratio = seconds["text BiDialogueRNN+Att (reference sizes)"] / seconds["text bclstm"]
     speed_rows = [
         [k, params[k], seconds[k], seconds[k] / seconds["text bclstm"]]
@@ -222,6 +282,7 @@ def main() -> None:
             "params": params,
             "seconds_per_batch": seconds,
             "plug_in": plug_in,
+            "input_gradients": own_share,
             "paper_time_ratio": PAPER_TIME_RATIO,
             "paper_added_params": PAPER_ADDED_PARAMS,
             "dialoguernn_speed": {"ratio_to_bclstm": ratio, "goal": SPEED_GOAL},

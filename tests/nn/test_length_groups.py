@@ -1,5 +1,6 @@
-"""Attention within groups of dialogues of similar length equals attention over the
-padded batch: outputs and gradients, for LMAM and self-attention, any options."""
+"""Attention within groups of dialogues of similar length, read from and written to the
+real utterances' rows, equals attention over the padded batch: outputs and gradients,
+for LMAM and self-attention, any options, one group or several."""
 
 from __future__ import annotations
 
@@ -13,18 +14,21 @@ from lmam.nn.masking import length_groups
 
 IN_DIMS = {"text": 12, "audio": 7}
 LENGTHS = [3, 70, 40, 12, 66, 35, 8, 50]
+SHORT = [3, 20, 12, 17]  # too short to split: one group, still read from the rows
 
 
-def _batch(holes: bool) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def _batch(
+    holes: bool, lengths: list[int] = LENGTHS
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     g = torch.Generator().manual_seed(0)
-    t = max(LENGTHS)
-    mask = torch.zeros(len(LENGTHS), t, dtype=torch.bool)
-    for i, n in enumerate(LENGTHS):
+    t = max(lengths)
+    mask = torch.zeros(len(lengths), t, dtype=torch.bool)
+    for i, n in enumerate(lengths):
         mask[i, :n] = True
     if holes:  # padding inside a dialogue too, and garbage everywhere it is padded
         mask[1, 10:14] = False
-        mask[4, 0] = False
-    feats = {m: torch.randn(len(LENGTHS), t, d, generator=g) for m, d in IN_DIMS.items()}
+        mask[min(4, len(lengths) - 1), 0] = False
+    feats = {m: torch.randn(len(lengths), t, d, generator=g) for m, d in IN_DIMS.items()}
     for x in feats.values():
         x[~mask] = float("nan")
     return feats, mask
@@ -50,12 +54,14 @@ def test_length_groups_partition_the_batch_by_extent() -> None:
     ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "default",
 )  # fmt: skip
 @pytest.mark.parametrize("holes", [False, True])
-def test_grouped_attention_equals_the_padded_batch(name, options, holes) -> None:
+@pytest.mark.parametrize("lengths", [LENGTHS, SHORT], ids=["groups", "one_group"])
+def test_grouped_attention_equals_the_padded_batch(name, options, holes, lengths) -> None:
     torch.manual_seed(0)
     grouped = create_fusion(name, in_dims=IN_DIMS, out_dim=9, **options).train()
     padded = copy.deepcopy(grouped)
     padded.group_lengths = False
-    feats, mask = _batch(holes)
+    feats, mask = _batch(holes, lengths)
+    assert (len(length_groups(mask)) > 1) == (lengths is LENGTHS)
     results = []
     for fusion in (grouped, padded):
         inputs = {m: x.clone().requires_grad_() for m, x in feats.items()}
