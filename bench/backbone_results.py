@@ -90,6 +90,7 @@ def main() -> None:
         threads=args.threads,
         normalize=args.normalize,
         epochs=args.epochs,
+        batching="random",  # the protocol of the recorded tables
     )
     chosen = {k: VARIANTS[k] for k in args.variants.split(",")}
     compare(

@@ -143,7 +143,9 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=Path("runs/experiments/text_encoders"))
     parser.add_argument("--json", type=Path, default=None, help="also write the table here")
     args = parser.parse_args()
-    base = TrainConfig(dataset=args.dataset, data_path=args.data_path, threads=args.threads)
+    base = TrainConfig(  # random batches: the protocol of the recorded tables
+        dataset=args.dataset, data_path=args.data_path, batching="random", threads=args.threads
+    )
     chosen = {k: VARIANTS[k] for k in args.variants.split(",")}
     compare(
         base,

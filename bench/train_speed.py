@@ -72,6 +72,7 @@ def main() -> None:
                 dataset="bench-iemocap-shaped",
                 batch_size=args.batch_size,
                 out_dir=tmp,
+                batching="random",  # as recorded
                 name=name.replace(" ", "").replace("+", "_"),
                 **changes,
             )

@@ -282,3 +282,13 @@ def test_cost_tables_time_every_model_side_by_side(made: Path, table: str, first
     else:
         ratio = now["emocaps-slot-lmam"] / now["emocaps-slot-self_attention"]
         assert payload["time_ratio"] == pytest.approx(ratio)
+
+
+def test_the_tables_and_studies_keep_the_recorded_random_batches(tmp_path: Path) -> None:
+    from lmam.experiments.reproduce.setting import Setting
+    from lmam.experiments.reproduce.tuned import side_config
+    from lmam.train import TrainConfig
+
+    assert TrainConfig().batching == "bucketed"  # the default of a new run
+    assert Setting("mosi", None, [0], tmp_path, tmp_path).config.batching == "random"
+    assert all(side_config("mosi", "bclstm", side).batching == "random" for side in ("own", "lmam"))

@@ -420,6 +420,18 @@ def test_dialoguegcn_takes_its_speaker_count_from_the_data(tmp_path):
     assert fixed.config.model_options["num_speakers"] == 7
 
 
+def test_bucketed_is_the_default_and_a_config_without_the_key_keeps_random(tmp_path):
+    import yaml
+
+    assert TrainConfig().batching == "bucketed"
+    assert TrainConfig.from_dict(TrainConfig().to_dict()).batching == "bucketed"
+    old = TrainConfig(dataset="synthetic").to_dict()
+    del old["batching"]  # as written before the option existed
+    assert TrainConfig.from_dict(old).batching == "random"
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(old))
+    assert TrainConfig.load(tmp_path / "config.yaml").batching == "random"
+
+
 def test_bucketed_batches_train_deterministically_with_less_padding(tmp_path):
     from lmam.data import create_dataset
     from lmam.data.batching import epoch_batches, padded_fraction

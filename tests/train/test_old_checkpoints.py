@@ -13,6 +13,7 @@ import pytest
 from safetensors.torch import load_file
 
 from lmam.train.checkpoint import upgrade_keys
+from lmam.train.config import TrainConfig
 from lmam.train.inference import evaluate_run, load_model
 
 OLD = Path(__file__).parent / "old_runs"
@@ -24,6 +25,7 @@ def test_an_old_run_loads_and_evaluates_to_its_record(backbone):
     old_names = load_file(str(run / "best" / "model.safetensors"))
     assert any(".attn.wq." in k for k in old_names)  # written with the old names
     model, _ = load_model(run)
+    assert TrainConfig.load(run / "config.yaml").batching == "random"  # written before the key
     assert not any(".wq." in k for k in model.state_dict() if ".attn." in k)
     result = evaluate_run(run)
     assert result["identical"], (result["recorded"], result["recomputed"])

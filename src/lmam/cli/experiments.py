@@ -48,8 +48,13 @@ def experiment_bclstm(
     """bc-LSTM, bc-LSTM+Att and bc-LSTM with LMAM (early_residual, late), mean +- std over seeds."""
     from lmam.experiments.compare import BCLSTM_VARIANTS
 
-    base = TrainConfig(
-        dataset=dataset, data_path=data_path, epochs=epochs, select=select, threads=threads
+    base = TrainConfig(  # random batches: the protocol of the recorded comparisons
+        dataset=dataset,
+        data_path=data_path,
+        epochs=epochs,
+        select=select,
+        batching="random",
+        threads=threads,
     )
     ttests = [("bclstm-lmam-early_residual", "bclstm"), ("bclstm-lmam-late", "bclstm")]
     title = f"{dataset}, test set, {plural(seeds, 'seed')}"
@@ -100,7 +105,7 @@ def experiment_fusions(
     """Every registered fusion in bc-LSTM at one embedding point, mean +- std over seeds."""
     from lmam.experiments.compare import fusion_variants
 
-    base = TrainConfig(dataset=dataset, threads=threads)
+    base = TrainConfig(dataset=dataset, batching="random", threads=threads)  # as recorded
     title = f"{dataset}, bc-LSTM, {embed} fusion, {plural(seeds, 'seed')}"
     _compare(base, fusion_variants(embed), seeds, out_dir / f"{dataset}-{embed}", title, json_out)
 

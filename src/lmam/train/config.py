@@ -26,6 +26,11 @@ LOSSES = ("ce", "weighted_ce", "focal", "mse")
 SELECTIONS = ("valid", "last", "test")
 DEVICE = re.compile(r"^(cpu|auto|cuda(:\d+)?|mps)$")
 DEFAULT_THREADS = 1
+LEGACY_DEFAULTS: dict[str, Any] = {"batching": "random"}
+"""Settings whose default changed, with the value every configuration had before: a
+configuration read from data without the key (written before it existed) keeps it.
+``batching``'s default became ``bucketed`` (faster, validation within the seed spread:
+the benchmarks page); every earlier run was trained with random batches."""
 """torch threads per run when ``threads`` is not given (see ``TrainConfig``)."""
 MODEL_ARGUMENTS = (
     "in_dims",
@@ -60,9 +65,11 @@ class TrainConfig:
         fusion_dim: width of the fusion output (``None``: the model's default).
         epochs: number of epochs (``None``: the dataset's recommendation, else 50).
         batch_size: dialogues per (global) batch.
-        batching: ``random`` (the epoch's seeded permutation cut into batches) or
-            ``bucketed`` (dialogues of similar length together, the batch order
-            shuffled by the seed; less padding: :mod:`lmam.data.batching`).
+        batching: ``bucketed`` (dialogues of similar length together, the batch order
+            shuffled by the seed; less padding: :mod:`lmam.data.batching`) or ``random``
+            (the epoch's seeded permutation cut into batches). A configuration read from
+            data without this key (a ``config.yaml``, a run record, a recipe) is
+            ``random``: :data:`LEGACY_DEFAULTS`.
         lr, weight_decay: Adam's.
         dropout: dropout of the model (``None``: the backbone's own default, its
             reference's: ``lmam models`` lists each and where it comes from).
@@ -114,7 +121,7 @@ class TrainConfig:
     fusion_dim: int | None = None
     epochs: int | None = None
     batch_size: int = 16
-    batching: str = "random"
+    batching: str = "bucketed"
     lr: float = 1e-3
     weight_decay: float = 1e-5
     dropout: float | None = None
@@ -210,7 +217,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """A config from plain data (as in ``config.yaml``).
+        """A config from plain data (as in ``config.yaml``); a key it lacks takes
+        :data:`LEGACY_DEFAULTS`' value where that has one, else the field's default.
 
         Raises:
             OptionError: an unknown key (naming the closest) or a bad value.
@@ -222,7 +230,7 @@ class TrainConfig:
                     f"unknown config key {key!r}{closest(str(key), known)}; "
                     f"known: {', '.join(known)}"
                 )
-        return cls(**data)
+        return cls(**{**LEGACY_DEFAULTS, **data})
 
     @classmethod
     def load(cls, path: Path) -> TrainConfig:

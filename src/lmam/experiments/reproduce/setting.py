@@ -76,6 +76,7 @@ class Setting:
             dataset_options=dict(DATASET_OPTIONS.get(name, {})),
             epochs=QUICK_EPOCHS if self.quick else None,
             dropout=TABLE_DROPOUT,
+            batching="random",  # the tables' protocol (the paper's, and every recorded run's)
             threads=1,
         )
 
