@@ -39,6 +39,29 @@ def test_grid_runs_every_variant_and_seed_then_reuses_them(tmp_path):
     assert rows[1]["parameters"] == results["lmam"][0]["parameters"]
 
 
+def test_retrain_trains_one_backbones_runs_again_and_reuses_the_others(tmp_path):
+    from lmam.experiments.records import read_record
+
+    tiny_cnn = {"filters": 2, "widths": [3], "dense": 4}
+    variants = {
+        "bclstm": {"backbone": "bclstm"},
+        "textcnn": {"backbone": "textcnn", "model_options": tiny_cnn},
+    }
+    records = tmp_path / "records"
+    run_grid(BASE, variants, [0], tmp_path / "runs", records=records)
+    stamps = {
+        n: (tmp_path / "runs" / f"{n}-s0" / "summary.json").stat().st_mtime_ns for n in variants
+    }
+    again = run_grid(BASE, variants, [0], tmp_path / "runs", records=records, retrain={"textcnn"})
+    assert [again[n][0]["reused"] for n in variants] == [True, False]
+    after = {
+        n: (tmp_path / "runs" / f"{n}-s0" / "summary.json").stat().st_mtime_ns for n in variants
+    }
+    assert after["bclstm"] == stamps["bclstm"] and after["textcnn"] != stamps["textcnn"]
+    # the record now holds the retrained run's summary
+    assert read_record(records / "textcnn-s0")["summary"]["test"] == again["textcnn"][0]["test"]
+
+
 def test_test_selection_reads_the_best_test_epoch(tmp_path):
     results = run_grid(BASE, {"concat": {}}, [0], tmp_path)
     picked = select_by_test(results["concat"], "weighted_f1")[0]

@@ -229,6 +229,9 @@ def test_bad_table_and_single_modality_errors(tmp_path: Path) -> None:
 
     result = runner.invoke(app, ["reproduce", "table99"])
     assert result.exit_code == 2 and "table 'table99': want one of table2" in result.output
+    result = runner.invoke(app, ["reproduce", "table2", "--retrain", "dialoguegnc"])
+    assert result.exit_code == 2 and "--retrain 'dialoguegnc': want a backbone" in result.output
+    assert "dialoguegcn" in result.output
     for table, command in (("table13", "lmam session table13"), ("table14", "lmam humour")):
         result = runner.invoke(app, ["reproduce", table])
         assert result.exit_code == 2 and command in result.output

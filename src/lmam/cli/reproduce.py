@@ -14,6 +14,7 @@ from rich.table import Table
 
 from lmam.data.detect import unknown_dataset
 from lmam.errors import OptionError
+from lmam.models import list_models
 
 QUICK_SEEDS = 2
 OTHER_TASKS = {
@@ -99,6 +100,11 @@ def reproduce_command(
         False, help=f"a smoke test: {QUICK_SEEDS} seeds of one epoch, into separate folders"
     ),
     fresh: bool = typer.Option(False, help="retrain runs that finished earlier"),
+    retrain: list[str] = typer.Option(
+        None,
+        "--retrain",
+        help="retrain the finished runs of this backbone, reusing the others (repeatable)",
+    ),
     runs_dir: Path = typer.Option(Path("runs/reproduce"), help="where the runs are trained"),
     out: Path = typer.Option(Path("results"), help="where the tables and figures are written"),
     trials: int = typer.Option(
@@ -140,6 +146,11 @@ def reproduce_command(
             listing.add_row(name, spec.caption, ", ".join(spec.datasets), str(spec.seeds))
         Console(emoji=False, highlight=False).print(listing)
         return
+    retrain = retrain or []
+    known = list_models()
+    for name in retrain:
+        if name not in known:
+            raise OptionError(f"--retrain {name!r}: want a backbone, one of {', '.join(known)}")
     names = list(TABLES) if table == "all" else [table]
     for name in names:
         if name in OTHER_TASKS:
@@ -176,6 +187,7 @@ def reproduce_command(
                 jobs=jobs,
                 quick=quick,
                 fresh=fresh,
+                retrain=tuple(retrain),
                 records=out / "runs" / tag,
                 console=console,
             )

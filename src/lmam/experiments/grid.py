@@ -9,7 +9,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ def run_grid(
     fresh: bool = False,
     jobs: int = 1,
     records: Path | None = None,
+    retrain: Collection[str] = (),
 ) -> dict[str, list[dict[str, Any]]]:
     """Train every variant (``base`` with the variant's fields replaced) for every seed.
 
@@ -57,6 +58,9 @@ def run_grid(
     not in ``out_dir`` is first restored from its record (unless ``fresh``), and
     every finished run's record is kept.
 
+    ``retrain``: backbone names whose runs are trained again as with ``fresh`` (after a
+    change to a backbone, its rows are retrained and every other run is reused).
+
     Returns:
         ``{variant: [summary per seed]}``, in the order of ``variants`` and ``seeds``.
     """
@@ -65,7 +69,7 @@ def run_grid(
     if jobs > 1 and base.threads is None:
         base = dataclasses.replace(base, threads=1)
     results: dict[str, list[dict[str, Any] | None]] = {}
-    todo: list[tuple[str, int, TrainConfig, Path]] = []
+    todo: list[tuple[str, int, TrainConfig, Path, bool]] = []
     for name, changes in variants.items():
         results[name] = []
         for seed in seeds:
@@ -73,9 +77,10 @@ def run_grid(
             cfg = portable(
                 dataclasses.replace(base, **changes, seed=seed, out_dir=str(out_dir), name=run.name)
             )
-            if records is not None and not fresh:
+            again = fresh or cfg.backbone in retrain
+            if records is not None and not again:
                 restore_record(records / run.name, run)
-            if not fresh and _reuse(run, cfg) is None:
+            if not again and _reuse(run, cfg) is None:
                 summary = json.loads((run / "summary.json").read_text())
                 results[name].append({**summary, "reused": True})
                 if records is not None:
@@ -84,20 +89,20 @@ def run_grid(
                     console.print(f"reusing {run} (finished earlier with the same settings)")
                 continue
             results[name].append(None)
-            todo.append((name, len(results[name]) - 1, cfg, run))
+            todo.append((name, len(results[name]) - 1, cfg, run, again))
     if jobs == 1 or len(todo) <= 1:
-        for name, k, cfg, run in todo:
-            results[name][k] = _train_one(cfg, run, fresh, quiet, console)
+        for name, k, cfg, run, again in todo:
+            results[name][k] = _train_one(cfg, run, again, quiet, console)
             if records is not None:
                 save_record(run, records / run.name)
     else:
         if console is not None:
-            for *_, run in todo:
+            for *_, run, _ in todo:
                 console.print(f"queued {run.name}")
         with worker_pool(jobs) as pool:
             futures = {
-                pool.submit(_train_one, cfg, run, fresh, True, None): (name, k, run)
-                for name, k, cfg, run in todo
+                pool.submit(_train_one, cfg, run, again, True, None): (name, k, run)
+                for name, k, cfg, run, again in todo
             }
             for future in as_completed(futures):
                 name, k, run = futures[future]

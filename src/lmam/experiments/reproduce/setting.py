@@ -46,6 +46,7 @@ class Setting:
         jobs: runs trained at once, each in its own single-thread process.
         quick: one epoch per run (a smoke test).
         fresh: retrain finished runs.
+        retrain: retrain the finished runs of these backbones (the others are reused).
         records: where the records of its finished runs are kept and restored
             from (:mod:`lmam.experiments.records`); ``None``: not kept.
     """
@@ -58,6 +59,7 @@ class Setting:
     jobs: int = 1
     quick: bool = False
     fresh: bool = False
+    retrain: tuple[str, ...] = ()
     records: Path | None = None
     console: Console = field(default_factory=Console)
 
@@ -112,6 +114,7 @@ class Setting:
             fresh=self.fresh if fresh is None else fresh,
             jobs=self.jobs,
             records=self.records,
+            retrain=self.retrain,
         )
 
     @property
