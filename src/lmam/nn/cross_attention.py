@@ -357,8 +357,10 @@ class CrossModalAttention(FusionModule):
 
     group_lengths: bool = True
     """On a CPU, attend within groups of dialogues of similar length
-    (:func:`~lmam.nn.masking.length_groups`), each padded only to its own longest: the
-    same result, with less of the ``T x T`` work spent on padding."""
+    (:func:`~lmam.nn.masking.length_groups`), each padded only to its own longest, read
+    from and written to the real utterances' rows (:meth:`_attended_rows`): the same
+    result, with less of the ``T x T`` work spent on padding. ``False``: the batch
+    padded to its longest dialogue (always so on an accelerator)."""
 
     def packed_rows(self, xs: list[Tensor], keep: Tensor) -> Tensor:
         """The one-padded features of the real utterances, and one zero row after them.
