@@ -349,11 +349,19 @@ class CrossModalAttention(FusionModule):
 
     def forward(self, feats: Mapping[str, Tensor], mask: Tensor) -> Tensor:
         """Args: feats: ``{m: (B, T, D_m)}``; mask: ``(B, T)``. Returns: ``(B, T, out_dim)``."""
+        return self.finish_rows(*self._attended_real(feats, mask))
+
+    def _attended_real(
+        self, feats: Mapping[str, Tensor], mask: Tensor
+    ) -> tuple[list[Tensor], Tensor]:
+        """Check the inputs and attend: per target modality ``A_i + residual_i`` of the
+        real utterances ``(N, d+1)`` in row-major order (:meth:`_attended_rows` on a
+        CPU with :attr:`group_lengths`, else over the padded batch), and ``keep`` ``(B, T)``."""
         if self.group_lengths and mask.device.type == "cpu":
             xs, keep = check_inputs(self.in_dims, feats, mask, zero_padding=False)
-            return self.finish_rows(self._attended_rows(xs, keep), keep)
+            return self._attended_rows(xs, keep), keep
         xi, keep = self.one_pad(feats, mask)
-        return self.finish(self._attended_padded(xi, keep), keep)
+        return [e[keep] for e in self._attended_padded(xi, keep)], keep
 
     group_lengths: bool = True
     """On a CPU, attend within groups of dialogues of similar length
@@ -486,10 +494,5 @@ class CrossModalAttention(FusionModule):
         Returns:
             ``{modality: (B, T, d_out)}``; zero at padded utterances.
         """
-        if self.group_lengths and mask.device.type == "cpu":
-            xs, keep = check_inputs(self.in_dims, feats, mask, zero_padding=False)
-            rows = self._attended_rows(xs, keep)
-        else:
-            xi, keep = self.one_pad(feats, mask)
-            rows = [e[keep] for e in self._attended_padded(xi, keep)]
+        rows, keep = self._attended_real(feats, mask)
         return {m: unpack_rows(o, keep) for m, o in zip(self.modalities, self.project(rows))}

@@ -26,12 +26,12 @@ LOSSES = ("ce", "weighted_ce", "focal", "mse")
 SELECTIONS = ("valid", "last", "test")
 DEVICE = re.compile(r"^(cpu|auto|cuda(:\d+)?|mps)$")
 DEFAULT_THREADS = 1
+"""torch threads per run when ``threads`` is not given (see ``TrainConfig``)."""
 LEGACY_DEFAULTS: dict[str, Any] = {"batching": "random"}
 """Settings whose default changed, with the value every configuration had before: a
 configuration read from data without the key (written before it existed) keeps it.
 ``batching``'s default became ``bucketed`` (faster, validation within the seed spread:
 the benchmarks page); every earlier run was trained with random batches."""
-"""torch threads per run when ``threads`` is not given (see ``TrainConfig``)."""
 MODEL_ARGUMENTS = (
     "in_dims",
     "num_classes",
