@@ -275,6 +275,9 @@ for fusion in list_fusions():
         name=fusion,
     )
     Trainer(cfg, quiet=True).fit()
+if dist.is_initialized():  # a gloo group left open at exit can abort the process
+    dist.barrier()
+    dist.destroy_process_group()
 """
 
 
