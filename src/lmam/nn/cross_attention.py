@@ -50,6 +50,14 @@ def source_index(num_modalities: int, sources: str) -> Tensor:
     return torch.tensor([[j for j in range(m) if j != i] for i in range(m)])
 
 
+def band_chunk(window: int) -> int:
+    """How many query utterances share one product in a window's band attention
+    (:meth:`CrossModalAttention._summed_band`): ``2 w + 1``, at least 16 (the fastest
+    of 8, 16, 32 and 64 at ``w = 2`` for ``T`` = 110 and 440, ``python -m bench.band``'s
+    shapes)."""
+    return max(2 * window + 1, 16)
+
+
 @dataclass
 class StepCache:
     """What a causal attention fusion carries between one dialogue's utterances
@@ -370,6 +378,11 @@ class CrossModalAttention(FusionModule):
     result, with less of the ``T x T`` work spent on padding. ``False``: the batch
     padded to its longest dialogue (always so on an accelerator)."""
 
+    band_windows: bool = True
+    """Attend a window ``context=w`` as a band where it reads at most half the keys
+    (:meth:`banded`): the same result with ``O(T w)`` scores. ``False``: the masked
+    ``T x T`` scores."""
+
     def packed_rows(self, xs: list[Tensor], keep: Tensor) -> Tensor:
         """The one-padded features of the real utterances, and one zero row after them.
 
@@ -429,8 +442,97 @@ class CrossModalAttention(FusionModule):
         return [torch.cat([p[i] for p in parts]).index_select(0, inverse) for i in range(m)]
 
     def _attended_padded(self, xi: Tensor, keep: Tensor) -> list[Tensor]:
+        if self.banded(xi.shape[2]):
+            return self._summed_band(xi, keep)
         scores, values = self.scores_and_values(xi, self.score_scale(keep))
         return self._summed(scores, values, keep, xi)
+
+    def banded(self, length: int) -> bool:
+        """Whether a window ``context=w`` is attended as a band over ``length`` padded
+        utterances (:meth:`_summed_band`) rather than as masked ``T x T`` scores: when
+        the subclass gives :meth:`step_parts` and a chunk's span of keys is at most a
+        fifth of them (``5 (c + 2 w) <= T``, ``c`` from :func:`band_chunk`). The band
+        broke even at 3 to 4.6 spans for ``w`` from 1 to 16 (``python -m bench.band``,
+        one CPU thread); a fifth keeps it from ever being slower there."""
+        window = self.context
+        if isinstance(window, str) or not self.steps or not self.band_windows:
+            return False
+        return 5 * (band_chunk(window) + 2 * window) <= length
+
+    def _summed_band(self, xi: Tensor, keep: Tensor) -> list[Tensor]:
+        """:meth:`_summed` for a window ``context=w``, attended in chunks of queries.
+
+        The ``T`` query rows are cut into chunks of ``c`` (:func:`band_chunk`); the
+        queries of a chunk score only the ``c + 2 w`` keys around it, in one batched
+        product, and every key outside the query's window (or padded) gets the same
+        bias as in :meth:`score_bias`: the weights of :meth:`attend` over
+        ``O(T (c + 2 w))`` scores instead of ``T x T``.
+
+        Args:
+            xi: ``(B, M, T, d+1)``.
+            keep: ``(B, T)`` boolean.
+
+        Returns:
+            As :meth:`_summed`: per target modality ``(B, T, d+1)``.
+        """
+        window = int(self.context)
+        b, _, t, _ = xi.shape
+        c = band_chunk(window)
+        chunks = -(-t // c)
+        span = c + 2 * window
+        queries, keys, values = self.step_parts(xi)
+        scale = self.score_scale(keep)
+        residual = self.residual_of(xi)
+        gelu = self.output == "gelu"
+        # key j of chunk g's span is utterance g c + j - w: padded, or outside the
+        # dialogue, or farther than w from query a of the chunk (|a + w - j| > w) gets
+        # half the lowest float, as in score_bias
+        keys_kept = F.pad(keep, (window, chunks * c - t + window)).unfold(1, span, c)
+        offset = (
+            torch.arange(span, device=keep.device)[None, :]
+            - torch.arange(c, device=keep.device)[:, None]
+        )
+        allowed = keys_kept[:, :, None, :] & ((offset >= 0) & (offset <= 2 * window))
+        dtype = xi.dtype
+        bias = torch.zeros(allowed.shape, dtype=dtype, device=xi.device)
+        bias = bias.masked_fill_(~allowed, torch.finfo(dtype).min / 2).unsqueeze(3)
+        weight = 1.0 / len(self.src[0]) if self.aggregate == "mean" else 1.0
+        out = []
+        for i, q in enumerate(queries):
+            src = self.src[i]
+            n = len(src)
+            k_i = self._spans(keys[i][:, src], window, c, chunks)  # (B G, n span, k)
+            v_i = self._spans(values[:, src], window, c, chunks)  # (B G, n span, d_v)
+            q_i = F.pad(q * scale, (0, 0, 0, chunks * c - t)).reshape(b * chunks, c, -1)
+            s = torch.bmm(q_i, k_i.transpose(1, 2)).view(b, chunks, c, n, span)
+            if self.score_activation == "tanh":
+                s = torch.add(bias, torch.sigmoid(s.mul_(2.0)), alpha=2.0)
+            else:
+                s = s + bias
+            alpha = torch.softmax(s, dim=-1).view(b * chunks, c, n * span)
+            res = residual[:, i] if not gelu else torch.zeros_like(residual[:, i])
+            res = F.pad(res, (0, 0, 0, chunks * c - t)).reshape(b * chunks, c, -1)
+            a = torch.baddbmm(res, alpha, v_i, alpha=weight).view(b, chunks * c, -1)[:, :t]
+            out.append(F.gelu(a) + residual[:, i] if gelu else a)
+        return out
+
+    @staticmethod
+    def _spans(per_source: Tensor, window: int, chunk: int, chunks: int) -> Tensor:
+        """Every chunk's span of keys (or values) of every source.
+
+        Args:
+            per_source: ``(B, n, T, k)``.
+
+        Returns:
+            ``(B * chunks, n * (chunk + 2 window), k)``: chunk ``g``'s rows
+            ``g chunk - window`` to ``(g + 1) chunk + window - 1`` of every source
+            (zero outside ``0..T-1``).
+        """
+        b, n, t, k = per_source.shape
+        span = chunk + 2 * window
+        padded = F.pad(per_source, (0, 0, window, chunks * chunk - t + window))
+        spans = padded.unfold(2, span, chunk)  # (B, n, chunks, k, span)
+        return spans.permute(0, 2, 1, 4, 3).reshape(b * chunks, n * span, k)
 
     def _summed(
         self, scores: list[Tensor], values: Tensor, keep: Tensor | None, xi: Tensor
