@@ -12,8 +12,10 @@ after the budget is skipped and listed as such), for a lent GPU:
    text/audio/visual 100/100/512, MELD 600/300/342), batch 32, both batchings;
 3. Table XII: EmoCaps with LMAM against self-attention in its fusion slot;
 4. LMAM's achieved TFLOP/s: forward and backward of the fusion alone at the
-   benchmark's shapes (32 dialogues padded to 110 utterances, the IEMOCAP widths),
-   its FLOPs counted by ``torch.utils.flop_counter``, against the measured peak;
+   benchmark's shapes (the first 32 IEMOCAP training dialogues' lengths, 1,549
+   utterances, the longest 94; the IEMOCAP widths), on the features and with gradients
+   of its inputs, its FLOPs counted by ``torch.utils.flop_counter``, against the
+   measured peak;
 5. DHCN and DHCN* seconds per Diginetica epoch (extrapolated from timed batches),
    when the data is at ``--diginetica`` (default ``../shared/data/diginetica``).
 
@@ -26,6 +28,7 @@ On a CPU it runs too (``--quick`` for a smoke test). Writes ``bench/results/gpu.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -156,7 +159,10 @@ def table12(device: torch.device, args: argparse.Namespace) -> dict[str, float]:
     return out
 
 
-def lmam_flops(device: torch.device, peaks: dict[str, float]) -> dict[str, float]:
+def lmam_flops(device: torch.device, peaks: dict[str, float]) -> dict[str, dict[str, float]]:
+    """LMAM's achieved rate, twice: on the features (``features``: no gradient reaches
+    them, as at ``early`` and ``early_residual``, where LMAM reads the data) and with
+    gradients of its inputs (``input_grads``: as after a backbone, at ``late``)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     from lmam import create_fusion
@@ -164,32 +170,33 @@ def lmam_flops(device: torch.device, peaks: dict[str, float]) -> dict[str, float
     g = torch.Generator().manual_seed(0)
     lengths = LENGTHS["iemocap"][:32]
     t = max(lengths)
-    feats = {
-        m: torch.randn(32, t, w, generator=g).to(device).requires_grad_()
-        for m, w in WIDTHS["iemocap"].items()
-    }
+    data = {m: torch.randn(32, t, w, generator=g).to(device) for m, w in WIDTHS["iemocap"].items()}
     mask = (torch.arange(t)[None] < torch.tensor(lengths)[:, None]).to(device)
     fusion = create_fusion("lmam", in_dims=WIDTHS["iemocap"], out_dim=100, rank=45).to(device)
+    out = {}
+    for label, grads in (("features", False), ("input_grads", True)):
+        feats = {m: x.detach().requires_grad_(grads) for m, x in data.items()}
 
-    def step(precision: str = "32") -> None:
-        with autocast(precision, device):
-            out = fusion(feats, mask)
-        out.float().sum().backward()
+        def step(precision: str = "32", feats: dict[str, torch.Tensor] = feats) -> None:
+            with autocast(precision, device):
+                y = fusion(feats, mask)
+            y.float().sum().backward()
 
-    with FlopCounterMode(display=False) as counter:
-        step()
-    flops = counter.get_total_flops()
-    seconds = timed(step, device, 20)
-    seconds_bf16 = timed(lambda: step("bf16"), device, 20)
-    return {
-        "flops": float(flops),
-        "seconds": seconds,
-        "tflops": flops / seconds / 1e12,
-        "share_of_fp32_peak": flops / seconds / 1e12 / peaks["fp32_tflops"],
-        "seconds_bf16_autocast": seconds_bf16,
-        "tflops_bf16_autocast": flops / seconds_bf16 / 1e12,
-        "share_of_bf16_peak": flops / seconds_bf16 / 1e12 / peaks["bf16_tflops"],
-    }
+        with FlopCounterMode(display=False) as counter:
+            step()
+        flops = counter.get_total_flops()
+        seconds = timed(step, device, 20)
+        seconds_bf16 = timed(functools.partial(step, "bf16"), device, 20)
+        out[label] = {
+            "flops": float(flops),
+            "seconds": seconds,
+            "tflops": flops / seconds / 1e12,
+            "share_of_fp32_peak": flops / seconds / 1e12 / peaks["fp32_tflops"],
+            "seconds_bf16_autocast": seconds_bf16,
+            "tflops_bf16_autocast": flops / seconds_bf16 / 1e12,
+            "share_of_bf16_peak": flops / seconds_bf16 / 1e12 / peaks["bf16_tflops"],
+        }
+    return out
 
 
 def dhcn(device: torch.device, args: argparse.Namespace) -> dict[str, Any]:
