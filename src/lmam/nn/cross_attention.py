@@ -50,12 +50,11 @@ def source_index(num_modalities: int, sources: str) -> Tensor:
     return torch.tensor([[j for j in range(m) if j != i] for i in range(m)])
 
 
-def band_chunk(window: int) -> int:
+def band_chunk(window: int, least: int = 16) -> int:
     """How many query utterances share one product in a window's band attention
-    (:meth:`CrossModalAttention._summed_band`): ``2 w + 1``, at least 16 (the fastest
-    of 8, 16, 32 and 64 at ``w = 2`` for ``T`` = 110 and 440, ``python -m bench.band``'s
-    shapes)."""
-    return max(2 * window + 1, 16)
+    (:meth:`CrossModalAttention._summed_band`): ``2 w + 1``, at least ``least``
+    (:attr:`CrossModalAttention.band_least_chunk`)."""
+    return max(2 * window + 1, least)
 
 
 @dataclass
@@ -379,9 +378,14 @@ class CrossModalAttention(FusionModule):
     padded to its longest dialogue (always so on an accelerator)."""
 
     band_windows: bool = True
-    """Attend a window ``context=w`` as a band where it reads at most half the keys
-    (:meth:`banded`): the same result with ``O(T w)`` scores. ``False``: the masked
-    ``T x T`` scores."""
+    """Attend a window ``context=w`` as a band where a chunk's span of keys is at most a
+    fifth of them (:meth:`banded`): the same result with ``O(T w)`` scores. ``False``:
+    the masked ``T x T`` scores."""
+
+    band_least_chunk: int = 16
+    """The fewest query utterances in one chunk of the band (:func:`band_chunk`): 16 was
+    the fastest of 8, 16, 32 and 64 at ``w = 2`` for ``T`` = 110 and 440
+    (``python -m bench.band``, its chunk table)."""
 
     def packed_rows(self, xs: list[Tensor], keep: Tensor) -> Tensor:
         """The one-padded features of the real utterances, and one zero row after them.
@@ -452,12 +456,13 @@ class CrossModalAttention(FusionModule):
         utterances (:meth:`_summed_band`) rather than as masked ``T x T`` scores: when
         the subclass gives :meth:`step_parts` and a chunk's span of keys is at most a
         fifth of them (``5 (c + 2 w) <= T``, ``c`` from :func:`band_chunk`). The band
-        broke even at 3 to 4.6 spans for ``w`` from 1 to 16 (``python -m bench.band``,
-        one CPU thread); a fifth keeps it from ever being slower there."""
+        forced everywhere broke even at about 1.7 to 4.6 spans for ``w`` from 1 to 16
+        in two runs (``python -m bench.band``, one CPU thread); a fifth keeps it from
+        being slower there."""
         window = self.context
         if isinstance(window, str) or not self.steps or not self.band_windows:
             return False
-        return 5 * (band_chunk(window) + 2 * window) <= length
+        return 5 * (band_chunk(window, self.band_least_chunk) + 2 * window) <= length
 
     def _summed_band(self, xi: Tensor, keep: Tensor) -> list[Tensor]:
         """:meth:`_summed` for a window ``context=w``, attended in chunks of queries.
@@ -477,7 +482,7 @@ class CrossModalAttention(FusionModule):
         """
         window = int(self.context)
         b, _, t, _ = xi.shape
-        c = band_chunk(window)
+        c = band_chunk(window, self.band_least_chunk)
         chunks = -(-t // c)
         span = c + 2 * window
         queries, keys, values = self.step_parts(xi)
@@ -497,12 +502,20 @@ class CrossModalAttention(FusionModule):
         bias = torch.zeros(allowed.shape, dtype=dtype, device=xi.device)
         bias = bias.masked_fill_(~allowed, torch.finfo(dtype).min / 2).unsqueeze(3)
         weight = 1.0 / len(self.src[0]) if self.aggregate == "mean" else 1.0
+        spans: dict[tuple[int, int], Tensor] = {}  # a side shared by targets is cut once
+
+        def spans_of(side: Tensor, i: int) -> Tensor:
+            key = (id(side), i if self.sources != "all" else -1)
+            if key not in spans:
+                picked = side if self.sources == "all" else side[:, self.src[i]]
+                spans[key] = self._spans(picked, window, c, chunks)
+            return spans[key]
+
         out = []
         for i, q in enumerate(queries):
-            src = self.src[i]
-            n = len(src)
-            k_i = self._spans(keys[i][:, src], window, c, chunks)  # (B G, n span, k)
-            v_i = self._spans(values[:, src], window, c, chunks)  # (B G, n span, d_v)
+            n = len(self.src[i])
+            k_i = spans_of(keys[i], i)  # (B chunks, n span, k)
+            v_i = spans_of(values, i)  # (B chunks, n span, d_v)
             q_i = F.pad(q * scale, (0, 0, 0, chunks * c - t)).reshape(b * chunks, c, -1)
             s = torch.bmm(q_i, k_i.transpose(1, 2)).view(b, chunks, c, n, span)
             if self.score_activation == "tanh":
@@ -522,6 +535,9 @@ class CrossModalAttention(FusionModule):
 
         Args:
             per_source: ``(B, n, T, k)``.
+            window: ``w``.
+            chunk: the query utterances of one chunk, ``c``.
+            chunks: how many chunks cover ``T`` (the last one may run past it).
 
         Returns:
             ``(B * chunks, n * (chunk + 2 window), k)``: chunk ``g``'s rows
