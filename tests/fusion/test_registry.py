@@ -124,3 +124,8 @@ def test_clear_errors_name_the_modality(name):
         fusion(dict(feats, text=feats["text"][..., :3]), mask)
     with pytest.raises(ValueError, match=r"mask"):
         fusion(feats, mask[0])
+    no_dialogue = {m: x[:0] for m, x in feats.items()}
+    no_utterance = {m: x[:, :0] for m, x in feats.items()}
+    for cut, cut_mask in ((no_dialogue, mask[:0]), (no_utterance, mask[:, :0])):
+        with pytest.raises(ValueError, match=r"empty batch"):
+            fusion(cut, cut_mask)

@@ -109,6 +109,11 @@ def check_inputs(
             f"unknown modality {unknown[0]!r}: this fusion was built for {list(in_dims)}"
         )
     batch, length = mask.shape
+    if batch == 0 or length == 0:
+        raise ValueError(
+            f"mask of shape {tuple(mask.shape)}: an empty batch (no dialogue, or no "
+            "utterance), nothing to fuse"
+        )
     keep = mask.to(torch.bool)
     out: list[Tensor] = []
     for name, width in in_dims.items():
