@@ -27,7 +27,11 @@ def train_command(
     dim: int = typer.Option(100),
     layers: int = typer.Option(3),
     beta: float = typer.Option(0.01, help="weight of the self-supervised loss"),
-    threads: int = typer.Option(1),
+    threads: int | None = typer.Option(
+        None,
+        help="torch threads (default 1; with --resume the run's, unless given: they change the "
+        "speed, not the model)",
+    ),
     device: str = typer.Option("cpu", help="cpu, cuda, cuda:N, mps or auto"),
     out_dir: Path = typer.Option(Path("runs/session")),
     name: str | None = typer.Option(None, help="run directory name under --out-dir"),
@@ -37,7 +41,8 @@ def train_command(
     resume: Path | None = typer.Option(
         None,
         help="continue this run directory from its last checkpoint, a completed epoch or "
-        "a mid-epoch one (on --device; its other settings are the run's)",
+        "a mid-epoch one (on --device, with --threads if given; its other settings are the "
+        "run's)",
     ),
 ) -> None:
     """Train DHCN (or DHCN* with --lmam); selects the epoch by validation P@20."""
@@ -47,6 +52,8 @@ def train_command(
         config = SessionConfig.load(resume / "config.yaml")
         config.epochs = epochs
         config.device = device
+        if threads is not None:
+            config.threads = threads
         trainer = SessionTrainer(config, run_dir=resume, resume=True)
     else:
         config = SessionConfig(
@@ -61,7 +68,7 @@ def train_command(
             layers=layers,
             beta=beta,
             max_cases=max_cases,
-            threads=threads,
+            threads=threads if threads is not None else 1,
             device=device,
             checkpoint_batches=checkpoint_batches,
         )

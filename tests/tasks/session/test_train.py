@@ -140,9 +140,14 @@ def test_cli_train_evaluate_and_errors(session_dir: Path, tmp_path: Path) -> Non
     result = runner.invoke(app, ["session", "evaluate", str(tmp_path / "r")])
     assert result.exit_code == 0 and "MRR@20" in result.output
     result = runner.invoke(
-        app, ["session", "train", "--resume", str(tmp_path / "r"), "--epochs", "2"]
+        app,
+        ["session", "train", "--resume", str(tmp_path / "r"), "--epochs", "2", "--threads", "2"],
     )
     assert result.exit_code == 0, result.output
+    # the threads given on resume are the run's from then on, and each epoch says its own
+    assert "threads: 2" in (tmp_path / "r" / "config.yaml").read_text()
+    history = json.loads((tmp_path / "r" / "metrics.json").read_text())["history"]
+    assert [h["threads"] for h in history] == [1, 2]
     bad = runner.invoke(app, ["session", "train", "--data-dir", str(tmp_path / "none")])
     assert bad.exit_code == 1 and "no such folder" in bad.output
     bad = runner.invoke(app, [*args, "--batch-size", "0"])

@@ -292,6 +292,7 @@ class SessionTrainer:
                 "epoch": epoch,
                 "loss": loss,
                 "seconds": seconds,
+                "threads": self.config.threads,  # of this epoch's end (a resume may change them)
                 "valid": valid,
                 "test": test,
             }
