@@ -321,6 +321,31 @@ def test_two_processes_match_one_for_every_fusion(tmp_path):
             )
 
 
+def test_predict_and_evaluate_compiled_give_the_eager_predictions(tmp_path, monkeypatch):
+    from lmam.data import save_dataset
+    from lmam.train.inference import evaluate_run, predict_run
+
+    compiles = []
+    real_compile = torch.compile
+
+    def counted(model, **options):
+        compiles.append(options)
+        return real_compile(model, **options)
+
+    monkeypatch.setattr(torch, "compile", counted)
+    summary = train(config(tmp_path, name="comp", epochs=1), quiet=True)
+    run = Path(summary["run_dir"])
+    path = tmp_path / "new.npz"
+    save_dataset(create_dataset("synthetic", train=3, valid=2, test=2, seed=7), path)
+    eager, fast = tmp_path / "eager.csv", tmp_path / "fast.csv"
+    rows, _ = predict_run(run, str(path), eager)
+    assert predict_run(run, str(path), fast, compile=True)[0] == rows
+    a, b = (np.loadtxt(f, delimiter=",", skiprows=1, usecols=(4, 5, 6, 7)) for f in (eager, fast))
+    np.testing.assert_allclose(b, a, atol=1e-5)
+    assert evaluate_run(run, compile=True)["recomputed"] == summary["test"]
+    assert compiles == [{"dynamic": True}] * 2  # predict, evaluate; not the eager calls
+
+
 def test_predict_writes_every_utterance_and_refuses_other_widths(tmp_path):
     from lmam.data import Conversation, ConversationDataset, save_dataset
     from lmam.train.inference import predict_run

@@ -265,3 +265,32 @@ def test_a_words_run_predicts_raw_conversations_as_its_built_features(
     for row, u in zip(raw, predictor_dialogue(talk)):
         online = session.add(u.speaker, u.text)
         assert online.probabilities["calm"] == pytest.approx(float(row["p_calm"]), abs=1e-5)
+
+
+def test_precision_and_compile_reach_raw_prediction(
+    causal_run: Path, fake_text: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lmam.errors import OptionError
+    from lmam.train import inference
+
+    compiles: list[dict[str, object]] = []
+    monkeypatch.setattr(torch, "compile", lambda model, **o: compiles.append(o) or model)
+    precisions: list[str] = []
+    real = inference.autocast
+
+    def recorded(precision: str, device: torch.device):  # type: ignore[no-untyped-def]
+        precisions.append(precision)
+        return real(precision, device)
+
+    monkeypatch.setattr(inference, "autocast", recorded)
+    talk = causal_run.parents[1] / "data" / "talk.csv"
+    predictor = lmam.Predictor.from_run(causal_run, precision="bf16", compile=True)
+    assert compiles == [{"dynamic": True}]
+    assert len(predictor.predict(talk, audio_cache=tmp_path / "ac", progress=False)) == 32
+    assert precisions and set(precisions) == {"bf16"}
+    with pytest.raises(OptionError, match="fp16 needs a GPU"):
+        lmam.Predictor.from_run(causal_run, precision="fp16")
+    out = tmp_path / "p.csv"
+    invoke("predict", causal_run, talk, "--out", out, "--quiet", "--compile",
+           "--audio-cache-dir", tmp_path / "ac")  # fmt: skip
+    assert len(read_csv(out)) == 32 and len(compiles) == 2

@@ -275,6 +275,7 @@ def print_summary(summary: dict[str, Any]) -> None:
 
 DEVICE_HELP = "where the model runs: cpu, cuda, cuda:N, mps or auto"
 PRECISION_HELP = "32, bf16 or fp16 (autocast; fp16 needs a GPU)"
+COMPILE_HELP = "run the model compiled by torch.compile (slow first batches)"
 
 
 def evaluate_command(
@@ -287,6 +288,7 @@ def evaluate_command(
     ),
     device: str = typer.Option("cpu", help=DEVICE_HELP),
     precision: str = typer.Option("32", help=PRECISION_HELP),
+    compile: bool = typer.Option(False, "--compile", help=COMPILE_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Recompute a run's test metrics from its checkpoint and compare with the record,
@@ -299,10 +301,10 @@ def evaluate_command(
 
         result: dict[str, Any] = {
             "data": data,
-            "metrics": evaluate_conversations(run, data, device),
+            "metrics": evaluate_conversations(run, data, device, precision, compile),
         }
     else:
-        result = evaluate_run(run, data, device, precision)
+        result = evaluate_run(run, data, device, precision, compile)
     if as_json:
         print(json.dumps(json_safe(result), indent=1))
     elif data is not None:
@@ -374,7 +376,8 @@ def predict_command(
     ),
     quiet: bool = typer.Option(False, help="raw input: no progress bar"),
     device: str = typer.Option("cpu", help=DEVICE_HELP),
-    precision: str = typer.Option("32", help=PRECISION_HELP + " (data with features)"),
+    precision: str = typer.Option("32", help=PRECISION_HELP),
+    compile: bool = typer.Option(False, "--compile", help=COMPILE_HELP),
     mkdir: bool = typer.Option(False, help=MKDIR_HELP),
     as_json: bool = typer.Option(
         False, "--json", help="print what was written (and the scores) as JSON on standard output"
@@ -397,14 +400,14 @@ def predict_command(
 
         if out.suffix.lower() not in (".csv", ".json"):
             raise OptionError(f"--out {out}: write predictions to a .csv or .json file")
-        predictor = Predictor.from_run(run, device)
+        predictor = Predictor.from_run(run, device, precision, compile)
         predictions = predictor.predict(
             Path(conversations), processes=processes, audio_cache=audio_cache, progress=not quiet
         )
         write_predictions(predictions, out)
         rows, metrics = len(predictions), prediction_scores(predictions, predictor.label_names)
     else:
-        rows, metrics = predict_run(run, str(data), out, device, precision)
+        rows, metrics = predict_run(run, str(data), out, device, precision, compile)
     if as_json:
         print(json.dumps(json_safe({"out": str(out), "rows": rows, "metrics": metrics}), indent=1))
         return

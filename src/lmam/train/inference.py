@@ -24,7 +24,7 @@ from lmam.train.build import load_dataset, model_from_config, resolve_device
 from lmam.train.config import TrainConfig
 from lmam.train.engine import FAILED, failure_line
 from lmam.train.metrics import classification_metrics, regression_metrics
-from lmam.train.precision import autocast, check_precision
+from lmam.train.precision import autocast, check_precision, compiled
 from lmam.train.predictions import EVAL_BATCH, Records, to_records
 
 
@@ -70,7 +70,7 @@ def load_model(run_dir: Path, device: str = "cpu") -> tuple[ERCModel, dict[str, 
 
 @torch.no_grad()
 def predict_conversations(
-    model: ERCModel, convs: list, modalities: list[str], task: str, precision: str = "32"
+    model: torch.nn.Module, convs: list, modalities: list[str], task: str, precision: str = "32"
 ) -> Records:
     """The model's records for ``convs``, in their order, on the model's device (under
     autocast at ``precision``: ``32``, ``bf16`` or ``fp16``)."""
@@ -83,7 +83,7 @@ def predict_conversations(
 
 
 def batched_logits(
-    model: ERCModel,
+    model: torch.nn.Module,
     convs: list,
     modalities: list[str],
     precision: str = "32",
@@ -119,7 +119,11 @@ def scores(rec: Records, desc: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def evaluate_run(
-    run_dir: Path, data: str | None = None, device: str = "cpu", precision: str = "32"
+    run_dir: Path,
+    data: str | None = None,
+    device: str = "cpu",
+    precision: str = "32",
+    compile: bool = False,
 ) -> dict[str, Any]:
     """Recompute the test metrics of a run from its checkpoint, or score it on new data.
 
@@ -131,6 +135,7 @@ def evaluate_run(
             :func:`lmam.train.predictor.evaluate_conversations`).
         device, precision: where and at which precision the model runs (a recomputation
             at another device or precision may differ from the record in the last bits).
+        compile: run the model compiled by :func:`torch.compile` (dynamic shapes).
 
     Returns:
         Without ``data``: ``{"recorded": ..., "recomputed": ..., "identical": bool}``.
@@ -140,7 +145,8 @@ def evaluate_run(
         DataError: ``data`` has no labels, or does not fit the model.
     """
     if data is not None:
-        return {"data": data, "metrics": _score_data(Path(run_dir), data, device, precision)}
+        metrics = _score_data(Path(run_dir), data, device, precision, compile)
+        return {"data": data, "metrics": metrics}
     model, desc = load_model(run_dir, device)
     summary = Path(run_dir) / "summary.json"
     if not summary.is_file():
@@ -150,7 +156,8 @@ def evaluate_run(
         )
     config = TrainConfig.from_dict(desc["config"])
     ds = standardize(load_dataset(config), desc)
-    rec = predict_conversations(model, ds.test, list(desc["in_dims"]), desc["task"], precision)
+    runner = compiled(model, compile)
+    rec = predict_conversations(runner, ds.test, list(desc["in_dims"]), desc["task"], precision)
     if desc["task"] == "classification":
         metrics = classification_metrics(rec.labels, rec.preds, desc["label_names"])
     else:
@@ -160,8 +167,10 @@ def evaluate_run(
     return {"recorded": recorded, "recomputed": metrics, "identical": recorded == metrics}
 
 
-def _score_data(run_dir: Path, data: str, device: str, precision: str) -> dict[str, Any]:
-    _, rec, desc = _predict_data(run_dir, data, device, precision)
+def _score_data(
+    run_dir: Path, data: str, device: str, precision: str, compile: bool
+) -> dict[str, Any]:
+    _, rec, desc = _predict_data(run_dir, data, device, precision, compile)
     metrics = scores(Records.concat(list(rec.values())), desc)
     if metrics is None:
         raise DataError("has no labels to score the model against", file=data)
@@ -169,12 +178,13 @@ def _score_data(run_dir: Path, data: str, device: str, precision: str) -> dict[s
 
 
 def _predict_data(
-    run_dir: Path, data: str, device: str = "cpu", precision: str = "32"
+    run_dir: Path, data: str, device: str = "cpu", precision: str = "32", compile: bool = False
 ) -> tuple[ConversationDataset, dict[str, Records], dict[str, Any]]:
     """The run's predictions for every split of ``data`` (data with features)."""
     from lmam.data.detect import open_dataset
 
-    model, desc = load_model(run_dir, device)
+    loaded, desc = load_model(run_dir, device)
+    model = compiled(loaded, compile)
     ds = open_dataset(data)
     in_dims = {m: int(w) for m, w in desc["in_dims"].items()}
     check_compatible(ds, in_dims, data)
@@ -208,15 +218,20 @@ def check_compatible(ds: ConversationDataset, in_dims: dict[str, int], source: s
 
 
 def predict_run(
-    run_dir: Path, data: str, out: Path, device: str = "cpu", precision: str = "32"
+    run_dir: Path,
+    data: str,
+    out: Path,
+    device: str = "cpu",
+    precision: str = "32",
+    compile: bool = False,
 ) -> tuple[int, dict[str, Any] | None]:
     """Write predictions of a run's model for every conversation of ``data`` (the model
-    on ``device`` at ``precision``).
+    on ``device`` at ``precision``, compiled by :func:`torch.compile` with ``compile``).
 
     Returns:
         ``(rows written, metrics of the labelled utterances or None)``.
     """
-    _, by_split, desc = _predict_data(run_dir, data, device, precision)
+    _, by_split, desc = _predict_data(run_dir, data, device, precision, compile)
     names = desc["label_names"]
     buf = io.StringIO()
     w = csv.writer(buf)

@@ -37,6 +37,7 @@ from lmam.models import ERCModel
 from lmam.models.dialoguernn import StepState
 from lmam.outputs import atomic_write_text
 from lmam.train.inference import batched_logits, check_compatible, load_model
+from lmam.train.precision import check_precision, compiled
 
 BUILDABLE = ("text", "audio", WORDS)
 
@@ -74,8 +75,20 @@ class Predictor:
     ``audio_cache`` for openSMILE (see ``lmam features audio``).
     """
 
-    def __init__(self, model: ERCModel, description: dict[str, Any], run_dir: Path) -> None:
+    def __init__(
+        self,
+        model: ERCModel,
+        description: dict[str, Any],
+        run_dir: Path,
+        precision: str = "32",
+        compile: bool = False,
+    ) -> None:
         self.model = model.eval()
+        check_precision(precision, next(model.parameters()).device)
+        self.precision = precision
+        # what predicts whole conversations: the model, or it compiled (online sessions
+        # step the model itself)
+        self.runner = compiled(self.model, compile)
         self.run_dir = Path(run_dir)
         self.description = description
         if description.get("task") != "classification":
@@ -91,11 +104,14 @@ class Predictor:
             self._check_buildable(m)
 
     @classmethod
-    def from_run(cls, run_dir: str | Path, device: str = "cpu") -> Predictor:
+    def from_run(
+        cls, run_dir: str | Path, device: str = "cpu", precision: str = "32", compile: bool = False
+    ) -> Predictor:
         """The selected checkpoint of ``run_dir`` on ``device`` (a ``RunError`` if it cannot
-        predict raw input)."""
+        predict raw input); whole conversations are predicted under autocast at
+        ``precision`` and, with ``compile``, by the model compiled by :func:`torch.compile`."""
         model, description = load_model(Path(run_dir), device)
-        return cls(model, description, Path(run_dir))
+        return cls(model, description, Path(run_dir), precision, compile)
 
     def _check_buildable(self, modality: str) -> None:
         spec = self.pipeline.get(modality) or {}
@@ -219,7 +235,9 @@ class Predictor:
         if self.standardizer is not None:
             convs = self.standardizer.apply(convs)
         out: list[np.ndarray] = []
-        for b, logits in batched_logits(self.model, convs, self.modalities, size=batch):
+        for b, logits in batched_logits(
+            self.runner, convs, self.modalities, self.precision, size=batch
+        ):
             p = torch.softmax(logits.float(), dim=-1).cpu().numpy()
             out.extend(p[i, : int(n)] for i, n in enumerate(b.lengths))
         return out
@@ -397,11 +415,16 @@ def prediction_scores(
 
 
 def evaluate_conversations(
-    run_dir: str | Path, path: str | Path, device: str = "cpu"
+    run_dir: str | Path,
+    path: str | Path,
+    device: str = "cpu",
+    precision: str = "32",
+    compile: bool = False,
 ) -> dict[str, Any]:
     """The metrics of a run's model on a labelled conversation file (features built as
-    the run's were; the model on ``device``); a ``DataError`` when the file has no labels."""
-    predictor = Predictor.from_run(run_dir, device)
+    the run's were; the model on ``device``, at ``precision``, compiled with ``compile``);
+    a ``DataError`` when the file has no labels."""
+    predictor = Predictor.from_run(run_dir, device, precision, compile)
     metrics = prediction_scores(predictor.predict(Path(path)), predictor.label_names)
     if metrics is None:
         raise DataError("has no labels to score the model against", file=str(path))
