@@ -72,7 +72,9 @@ class Predictor:
     """A run's model with its feature pipeline, for raw conversations.
 
     Build one with :meth:`from_run`. Options: ``processes`` and
-    ``audio_cache`` for openSMILE (see ``lmam features audio``).
+    ``audio_cache`` for openSMILE (see ``lmam features audio``); ``precision``
+    (``32``, ``bf16``, ``fp16``: autocast) and ``compile`` (:func:`torch.compile`) for
+    predicting whole conversations.
     """
 
     def __init__(
