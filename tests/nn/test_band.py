@@ -45,13 +45,13 @@ def _grads(module, feats, mask):
 def _counting(monkeypatch) -> list[int]:
     """Count the calls of the band path (each one's padded length)."""
     calls: list[int] = []
-    band = CrossModalAttention._summed_band
+    band = CrossModalAttention._attend_band
 
-    def counted(self, xi, keep):
+    def counted(self, xi, keep, residual):
         calls.append(xi.shape[2])
-        return band(self, xi, keep)
+        return band(self, xi, keep, residual)
 
-    monkeypatch.setattr(CrossModalAttention, "_summed_band", counted)
+    monkeypatch.setattr(CrossModalAttention, "_attend_band", counted)
     return calls
 
 

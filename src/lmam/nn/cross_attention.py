@@ -11,7 +11,7 @@ modalities are combined. Subclasses supply the attention scores and values.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import torch
@@ -52,7 +52,7 @@ def source_index(num_modalities: int, sources: str) -> Tensor:
 
 def band_chunk(window: int, least: int = 16) -> int:
     """How many query utterances share one product in a window's band attention
-    (:meth:`CrossModalAttention._summed_band`): ``2 w + 1``, at least ``least``
+    (:meth:`CrossModalAttention._attend_band`): ``2 w + 1``, at least ``least``
     (:attr:`CrossModalAttention.band_least_chunk`)."""
     return max(2 * window + 1, least)
 
@@ -291,18 +291,22 @@ class CrossModalAttention(FusionModule):
         weight = 1.0 / n if self.aggregate == "mean" else 1.0
         out = []
         for i, (s, res) in enumerate(zip(scores, residual.unbind(1))):
-            if self.score_activation == "tanh":
-                # tanh(s) = 2 sigmoid(2 s) - 1, and the softmax does not see the -1:
-                # the same weights, and torch's CPU sigmoid is several times faster
-                # (the scores are this call's own: doubled in place, the product's
-                # backward does not read them)
-                s = torch.sigmoid(s.mul_(2.0))
-                logits = torch.add(bias, s, alpha=2.0) if isinstance(bias, Tensor) else 2.0 * s
-            else:
-                logits = s + bias
-            alpha = torch.softmax(logits, dim=-1).view(b, tq, n * tk)
+            alpha = torch.softmax(self.logits(s, bias), dim=-1).view(b, tq, n * tk)
             out.append(torch.baddbmm(res, alpha, self.sources_of(values, i), alpha=weight))
         return out
+
+    def logits(self, scores: Tensor, bias: Tensor | float) -> Tensor:
+        """The softmax's input: the activated scores plus the mask's ``bias``.
+
+        ``tanh(s) = 2 sigmoid(2 s) - 1``, and the softmax does not see the ``- 1``: the
+        same weights, and torch's CPU sigmoid is several times faster. ``scores`` must be
+        the caller's own: they are doubled in place (the product that made them does not
+        read them in its backward).
+        """
+        if self.score_activation == "tanh":
+            s = torch.sigmoid(scores.mul_(2.0))
+            return torch.add(bias, s, alpha=2.0) if isinstance(bias, Tensor) else 2.0 * s
+        return scores + bias
 
     def project(self, summed: list[Tensor]) -> list[Tensor]:
         """The output block (:data:`OUTPUTS`) and dropout of every modality.
@@ -447,13 +451,13 @@ class CrossModalAttention(FusionModule):
 
     def _attended_padded(self, xi: Tensor, keep: Tensor) -> list[Tensor]:
         if self.banded(xi.shape[2]):
-            return self._summed_band(xi, keep)
+            return self._summed(xi, lambda residual: self._attend_band(xi, keep, residual))
         scores, values = self.scores_and_values(xi, self.score_scale(keep))
-        return self._summed(scores, values, keep, xi)
+        return self._summed(xi, lambda residual: self.attend(scores, values, keep, residual))
 
     def banded(self, length: int) -> bool:
         """Whether a window ``context=w`` is attended as a band over ``length`` padded
-        utterances (:meth:`_summed_band`) rather than as masked ``T x T`` scores: when
+        utterances (:meth:`_attend_band`) rather than as masked ``T x T`` scores: when
         the subclass gives :meth:`step_parts` and a chunk's span of keys is at most a
         fifth of them (``5 (c + 2 w) <= T``, ``c`` from :func:`band_chunk`). The band
         forced everywhere broke even at about 1.7 to 4.6 spans for ``w`` from 1 to 16
@@ -464,8 +468,8 @@ class CrossModalAttention(FusionModule):
             return False
         return 5 * (band_chunk(window, self.band_least_chunk) + 2 * window) <= length
 
-    def _summed_band(self, xi: Tensor, keep: Tensor) -> list[Tensor]:
-        """:meth:`_summed` for a window ``context=w``, attended in chunks of queries.
+    def _attend_band(self, xi: Tensor, keep: Tensor, residual: Tensor) -> list[Tensor]:
+        """:meth:`attend` for a window ``context=w``, in chunks of queries.
 
         The ``T`` query rows are cut into chunks of ``c`` (:func:`band_chunk`); the
         queries of a chunk score only the ``c + 2 w`` keys around it, in one batched
@@ -476,9 +480,10 @@ class CrossModalAttention(FusionModule):
         Args:
             xi: ``(B, M, T, d+1)``.
             keep: ``(B, T)`` boolean.
+            residual: ``(B, M, T, d+1)``, added in the same matmul.
 
         Returns:
-            As :meth:`_summed`: per target modality ``(B, T, d+1)``.
+            As :meth:`attend`: per target modality ``A_i + residual_i``, ``(B, T, d+1)``.
         """
         window = int(self.context)
         b, _, t, _ = xi.shape
@@ -487,8 +492,6 @@ class CrossModalAttention(FusionModule):
         span = c + 2 * window
         queries, keys, values = self.step_parts(xi)
         scale = self.score_scale(keep)
-        residual = self.residual_of(xi)
-        gelu = self.output == "gelu"
         # key j of chunk g's span is utterance g c + j - w: padded, or outside the
         # dialogue, or farther than w from query a of the chunk (|a + w - j| > w) gets
         # half the lowest float, as in score_bias
@@ -518,15 +521,10 @@ class CrossModalAttention(FusionModule):
             v_i = spans_of(values, i)  # (B chunks, n span, d_v)
             q_i = F.pad(q * scale, (0, 0, 0, chunks * c - t)).reshape(b * chunks, c, -1)
             s = torch.bmm(q_i, k_i.transpose(1, 2)).view(b, chunks, c, n, span)
-            if self.score_activation == "tanh":
-                s = torch.add(bias, torch.sigmoid(s.mul_(2.0)), alpha=2.0)
-            else:
-                s = s + bias
-            alpha = torch.softmax(s, dim=-1).view(b * chunks, c, n * span)
-            res = residual[:, i] if not gelu else torch.zeros_like(residual[:, i])
-            res = F.pad(res, (0, 0, 0, chunks * c - t)).reshape(b * chunks, c, -1)
-            a = torch.baddbmm(res, alpha, v_i, alpha=weight).view(b, chunks * c, -1)[:, :t]
-            out.append(F.gelu(a) + residual[:, i] if gelu else a)
+            alpha = torch.softmax(self.logits(s, bias), dim=-1).view(b * chunks, c, n * span)
+            res = F.pad(residual[:, i], (0, 0, 0, chunks * c - t)).reshape(b * chunks, c, -1)
+            a = torch.baddbmm(res, alpha, v_i, alpha=weight).view(b, chunks * c, -1)
+            out.append(a[:, :t])
         return out
 
     @staticmethod
@@ -550,15 +548,15 @@ class CrossModalAttention(FusionModule):
         spans = padded.unfold(2, span, chunk)  # (B, n, chunks, k, span)
         return spans.permute(0, 2, 1, 4, 3).reshape(b * chunks, n * span, k)
 
-    def _summed(
-        self, scores: list[Tensor], values: Tensor, keep: Tensor | None, xi: Tensor
-    ) -> list[Tensor]:
-        """:meth:`attend` with the residual of the queries' rows ``xi`` ``(B, M, T_q, d+1)``:
-        ``A_i + residual_i``, or ``GELU(A_i) + residual_i`` for ``output="gelu"``."""
+    def _summed(self, xi: Tensor, attend: Callable[[Tensor], list[Tensor]]) -> list[Tensor]:
+        """``attend`` (:meth:`attend` or :meth:`_attend_band` over their scores and values,
+        given the residual to add) with the residual of the queries' rows ``xi``
+        ``(B, M, T_q, d+1)``: ``A_i + residual_i``, or ``GELU(A_i) + residual_i`` for
+        ``output="gelu"``."""
         residual = self.residual_of(xi)
         if self.output != "gelu":
-            return self.attend(scores, values, keep, residual)
-        attended = self.attend(scores, values, keep, torch.zeros_like(residual))
+            return attend(residual)
+        attended = attend(torch.zeros_like(residual))
         return [F.gelu(a) + r for a, r in zip(attended, residual.unbind(1))]
 
     @property
@@ -599,7 +597,9 @@ class CrossModalAttention(FusionModule):
             )
             for i, q in enumerate(queries)
         ]
-        return self.finish(self._summed(scores, cache.values, None, xi), keep)[:, 0]
+        values = cache.values
+        summed = self._summed(xi, lambda residual: self.attend(scores, values, None, residual))
+        return self.finish(summed, keep)[:, 0]
 
     def per_modality(self, feats: Mapping[str, Tensor], mask: Tensor) -> dict[str, Tensor]:
         """The per-modality outputs ``O_i`` before they are combined (what a
